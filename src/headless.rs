@@ -1,0 +1,288 @@
+//! Headless output: `--plain` aligned text and `--json` lines, one per event, flag change and
+//! source status, then a summary. Both read the pipeline after each step; neither talks to AWS.
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use crossterm::style::Stylize;
+use serde_json::{Map, Value, json};
+
+use crate::detect::{Flag, FlagChange};
+use crate::model::{Severity, Source, Store, TimelineEntry, cfn_status};
+use crate::pipeline::Pipeline;
+use crate::sanitize;
+use crate::session::replay::Step;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Plain { color: bool },
+    Json,
+}
+
+/// How a deploy ended, and the exit code that says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Complete,
+    Failed,
+    Stuck,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Complete => 0,
+            Outcome::Failed => 1,
+            Outcome::Stuck => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Complete => "complete",
+            Outcome::Failed => "failed",
+            Outcome::Stuck => "stuck",
+        }
+    }
+
+    /// Judges the deploy from the root stack's status, or from open flags without a stack.
+    pub fn of(pipeline: &Pipeline) -> Outcome {
+        match pipeline.store.root_stack() {
+            Some(stack) if cfn_status::is_in_progress(&stack.status) => Outcome::Stuck,
+            Some(stack)
+                if cfn_status::is_failed(&stack.status)
+                    || cfn_status::is_rollback(&stack.status) =>
+            {
+                Outcome::Failed
+            }
+            Some(_) => Outcome::Complete,
+            None if pipeline
+                .detector
+                .open_flags()
+                .iter()
+                .any(|f| f.severity >= Severity::Error) =>
+            {
+                Outcome::Failed
+            }
+            None => Outcome::Complete,
+        }
+    }
+}
+
+pub struct Headless<W: Write> {
+    out: W,
+    format: Format,
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl<W: Write> Headless<W> {
+    pub fn new(out: W, format: Format) -> Self {
+        Headless { out, format }
+    }
+
+    /// Writes what one pipeline step produced: a timeline row, then flag changes.
+    pub fn on_step(&mut self, pipeline: &mut Pipeline, step: Step) -> io::Result<()> {
+        if let Step::Ingested { added_row: true } = step
+            && let Some(entry) = pipeline.store.timeline.back()
+        {
+            self.write_entry(entry, &pipeline.store)?;
+        }
+        for change in pipeline.detector.take_changes() {
+            match change {
+                FlagChange::Opened(flag) => self.write_flag("flag", &flag, flag.first_seen)?,
+                FlagChange::Resolved(flag) => {
+                    let at = flag.resolved_at.unwrap_or(flag.last_seen);
+                    self.write_flag("resolved", &flag, at)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_entry(&mut self, entry: &TimelineEntry, store: &Store) -> io::Result<()> {
+        let kind = if entry.source == Source::Stackwatch {
+            "status"
+        } else {
+            "event"
+        };
+        let message = sanitize::line(&entry.message);
+        let resource = sanitize::line(&entry.resource);
+        match self.format {
+            Format::Json => {
+                let mut obj = Map::new();
+                obj.insert("type".into(), kind.into());
+                obj.insert("at".into(), rfc3339(entry.at).into());
+                obj.insert("source".into(), entry.source.as_str().into());
+                obj.insert("resource".into(), resource.as_ref().into());
+                obj.insert("message".into(), message.as_ref().into());
+                if let Some(id) = &entry.id {
+                    obj.insert("id".into(), sanitize::line(id).as_ref().into());
+                }
+                if let Some(stack) = &entry.stack {
+                    obj.insert("stack".into(), sanitize::line(stack).as_ref().into());
+                }
+                if kind == "status" {
+                    let sources: Vec<Value> = store
+                        .sources
+                        .values()
+                        .map(|s| {
+                            json!({
+                                "name": sanitize::line(&s.name),
+                                "state": s.state.as_str(),
+                                "calls_per_min": s.calls_per_min,
+                                "throttled": s.throttled,
+                                "stale_s": s.stale_s,
+                            })
+                        })
+                        .collect();
+                    obj.insert("sources".into(), sources.into());
+                }
+                self.json_line(Value::Object(obj))
+            }
+            Format::Plain { color } => {
+                let level = match entry.level {
+                    Severity::Info => "",
+                    Severity::Warn => "!",
+                    Severity::Error | Severity::Fatal => "✗",
+                };
+                let line = format!(
+                    "{}  {:<11} {:<28} {:<1} {}",
+                    rfc3339(entry.at),
+                    entry.source.as_str(),
+                    truncate(&resource, 28),
+                    level,
+                    message
+                );
+                let line = if color {
+                    match entry.level {
+                        Severity::Info => line.stylize(),
+                        Severity::Warn => line.yellow(),
+                        _ => line.red(),
+                    }
+                    .to_string()
+                } else {
+                    line
+                };
+                writeln!(self.out, "{line}")
+            }
+        }
+    }
+
+    fn write_flag(&mut self, kind: &str, flag: &Flag, at: DateTime<Utc>) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                let evidence: Vec<Value> = flag
+                    .evidence
+                    .iter()
+                    .map(|e| Value::from(sanitize::line(&e.text).as_ref()))
+                    .collect();
+                self.json_line(json!({
+                    "type": kind,
+                    "at": rfc3339(at),
+                    "source": flag.source.as_str(),
+                    "resource": sanitize::line(&flag.resource),
+                    "message": sanitize::line(&flag.summary),
+                    "rule": flag.rule,
+                    "severity": flag.severity.as_str(),
+                    "summary": sanitize::line(&flag.summary),
+                    "next_step": sanitize::line(&flag.next_step),
+                    "count": flag.count,
+                    "evidence": evidence,
+                }))
+            }
+            Format::Plain { color } => {
+                let head = if kind == "flag" {
+                    format!("FLAG {:<5}", flag.severity.as_str())
+                } else {
+                    "RESOLVED  ".to_string()
+                };
+                let mut line = format!(
+                    "{}  {}  {}  {}: {}",
+                    rfc3339(at),
+                    head,
+                    flag.rule,
+                    sanitize::line(&flag.resource),
+                    sanitize::line(&flag.summary)
+                );
+                if kind == "flag" {
+                    line.push_str(&format!(
+                        "\n{:>22}→ {}",
+                        "",
+                        sanitize::line(&flag.next_step)
+                    ));
+                }
+                let line = match (color, kind) {
+                    (false, _) => line,
+                    (true, "flag") => line.red().bold().to_string(),
+                    (true, _) => line.green().to_string(),
+                };
+                writeln!(self.out, "{line}")
+            }
+        }
+    }
+
+    /// The closing line: outcome, root stack, open flags.
+    pub fn summary(&mut self, pipeline: &Pipeline, at: DateTime<Utc>) -> io::Result<Outcome> {
+        let outcome = Outcome::of(pipeline);
+        let store = &pipeline.store;
+        let stack = store.root_stack();
+        let open = pipeline.detector.open_flags();
+        let worst = open.first();
+        let mut message = match stack {
+            Some(s) => format!("{} {}", s.name, s.status),
+            None => "no stack".to_string(),
+        };
+        message.push_str(&format!(
+            "; deploy {}; {} open flag(s)",
+            outcome.as_str(),
+            open.len()
+        ));
+        if let Some(flag) = worst {
+            message.push_str(&format!("; worst: {} {}", flag.rule, flag.summary));
+        }
+        let message = sanitize::line(&message).into_owned();
+        match self.format {
+            Format::Json => {
+                let flags: Vec<Value> = open
+                    .iter()
+                    .map(|f| json!({"rule": f.rule, "severity": f.severity.as_str(), "resource": sanitize::line(&f.resource), "count": f.count}))
+                    .collect();
+                self.json_line(json!({
+                    "type": "summary",
+                    "at": rfc3339(at),
+                    "source": "stackwatch",
+                    "resource": stack.map(|s| sanitize::line(&s.name).into_owned()).unwrap_or_default(),
+                    "message": message,
+                    "outcome": outcome.as_str(),
+                    "exit_code": outcome.exit_code(),
+                    "observations": store.observations,
+                    "open_flags": flags,
+                }))?;
+            }
+            Format::Plain { .. } => writeln!(self.out, "{}  SUMMARY  {}", rfc3339(at), message)?,
+        }
+        self.out.flush()?;
+        Ok(outcome)
+    }
+
+    fn json_line(&mut self, value: Value) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, &value)?;
+        self.out.write_all(b"\n")
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}

@@ -1,0 +1,15 @@
+//! stackwatch: a terminal dashboard that watches an AWS deployment live.
+//!
+//! Data flows one way: sources (replay, the demo, later live AWS) produce observations; the
+//! pure core (`model`, `detect`, `pipeline`) turns them into state and flags; the outputs (`ui`,
+//! `headless`) read that state.
+
+pub mod app;
+pub mod cli;
+pub mod detect;
+pub mod headless;
+pub mod model;
+pub mod pipeline;
+pub mod sanitize;
+pub mod session;
+pub mod ui;

@@ -1,0 +1,139 @@
+//! CLI dispatch only.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+
+use stackwatch::cli::{CapArgs, Cli, Command, OutputArgs};
+use stackwatch::headless::{Format, Headless};
+use stackwatch::session::demo;
+use stackwatch::session::recording;
+use stackwatch::session::replay::{Replay, ReplayInput, Speed, VirtualClock};
+use stackwatch::{app, ui};
+
+/// Exit code for stackwatch's own errors (bad arguments, unreadable files).
+const EXIT_OWN_ERROR: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_OWN_ERROR } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("stackwatch: error: {e:#}");
+            ExitCode::from(EXIT_OWN_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Demo(args) => {
+            let (header, observations) = demo::scenario();
+            if let Some(path) = &args.export {
+                recording::write_all(path, &header, &observations)?;
+                eprintln!(
+                    "wrote the demo recording ({} observations) to {}\nreplay it with: stackwatch replay {}",
+                    observations.len(),
+                    path.display(),
+                    path.display()
+                );
+                return Ok(0);
+            }
+            let input = ReplayInput::Memory(header, observations.into());
+            play(input, args.speed, &args.output, args.caps)
+        }
+        Command::Replay(args) => {
+            let headless = is_headless(&args.output);
+            let speed = args.speed.unwrap_or(if headless {
+                Speed::Max
+            } else {
+                Speed::Factor(1.0)
+            });
+            check_readable(&args.file)?;
+            play(
+                ReplayInput::File(args.file.clone()),
+                speed,
+                &args.output,
+                args.caps,
+            )
+        }
+        Command::Themes => {
+            for info in ui::theme::list() {
+                println!("{:<20} {}", info.name, info.origin);
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn check_readable(path: &Path) -> anyhow::Result<()> {
+    std::fs::metadata(path).with_context(|| format!("cannot read recording {}", path.display()))?;
+    Ok(())
+}
+
+fn is_headless(output: &OutputArgs) -> bool {
+    output.plain || output.json || !std::io::stdout().is_terminal()
+}
+
+fn play(
+    input: ReplayInput,
+    speed: Speed,
+    output: &OutputArgs,
+    caps: CapArgs,
+) -> anyhow::Result<u8> {
+    let mut replay = Replay::open(input, caps.store_caps())?;
+    if !is_headless(output) {
+        let theme = ui::theme::load(&output.theme)?;
+        app::run(replay, theme, speed)?;
+        return Ok(0);
+    }
+    let format = if output.json {
+        Format::Json
+    } else {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Format::Plain { color }
+    };
+    let stdout = std::io::stdout().lock();
+    let mut out = Headless::new(std::io::BufWriter::new(stdout), format);
+    let mut pipeline = replay.new_pipeline();
+    let clock = VirtualClock::new(replay.start, Instant::now(), speed);
+    let mut write_error = None;
+    loop {
+        let until = clock.now(Instant::now());
+        replay.advance(until, &mut pipeline, |p, step| {
+            if write_error.is_none()
+                && let Err(e) = out.on_step(p, step)
+            {
+                write_error = Some(e);
+            }
+        })?;
+        if let Some(e) = write_error.take() {
+            // A closed pipe (`| head`) is a normal way to stop reading.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(0);
+            }
+            return Err(e.into());
+        }
+        if replay.finished {
+            break;
+        }
+        let _ = out.flush();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if replay.truncated_tail() {
+        eprintln!("stackwatch: note: the recording's last line was cut short and was skipped");
+    }
+    let outcome = out.summary(&pipeline, replay.position())?;
+    Ok(outcome.exit_code())
+}

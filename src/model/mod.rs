@@ -1,0 +1,375 @@
+//! Normalised observations: what a source saw, in stackwatch's own shapes rather than the SDK's.
+//!
+//! Every source (live AWS pollers, Live Tail, a replayed recording, the demo scenario) produces
+//! [`Observation`]s. They are what recordings hold, so their serde shape is the recording format
+//! (see `docs/recording-format.md`): change a field and you change the format version.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub mod store;
+
+pub use store::{
+    FailureRecord, LogLine, ResourceKey, ResourceState, ServiceEventRow, ServiceKey, ServiceState,
+    StackState, Store, StoreCaps, TargetKey, TargetState, TaskState, TimelineEntry,
+};
+
+/// Where an observation or timeline row came from. The names are the `source` field of the
+/// headless JSON lines and the `--source` values of `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Cfn,
+    EcsService,
+    EcsTask,
+    Elb,
+    Log,
+    Api,
+    Stackwatch,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Cfn => "cfn",
+            Source::EcsService => "ecs-service",
+            Source::EcsTask => "ecs-task",
+            Source::Elb => "elb",
+            Source::Log => "log",
+            Source::Api => "api",
+            Source::Stackwatch => "stackwatch",
+        }
+    }
+}
+
+/// How bad something is. `Info` is progress and never raises a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Error => "error",
+            Severity::Fatal => "fatal",
+        }
+    }
+}
+
+/// One thing a source saw, stamped with the time stackwatch saw it (`at`). AWS's own timestamps,
+/// where there are any, live inside the payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: ObservationKind,
+}
+
+impl Observation {
+    pub fn new(at: DateTime<Utc>, kind: impl Into<ObservationKind>) -> Self {
+        Observation {
+            at,
+            kind: kind.into(),
+        }
+    }
+
+    /// The source family this observation belongs to.
+    pub fn source(&self) -> Source {
+        match &self.kind {
+            ObservationKind::CfnStack(_)
+            | ObservationKind::CfnEvent(_)
+            | ObservationKind::CfnResource(_) => Source::Cfn,
+            ObservationKind::EcsService(_) | ObservationKind::EcsServiceEvent(_) => {
+                Source::EcsService
+            }
+            ObservationKind::EcsTask(_) => Source::EcsTask,
+            ObservationKind::TargetHealth(_) => Source::Elb,
+            ObservationKind::LogEvent(_) => Source::Log,
+            ObservationKind::SourceStatus(_) => Source::Stackwatch,
+        }
+    }
+}
+
+/// The payload of an observation. Serialised as `"kind": "<snake_case>", "data": {…}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum ObservationKind {
+    CfnStack(CfnStack),
+    CfnEvent(CfnEvent),
+    CfnResource(CfnResource),
+    EcsService(EcsService),
+    EcsServiceEvent(EcsServiceEvent),
+    EcsTask(EcsTask),
+    TargetHealth(TargetHealth),
+    LogEvent(LogEvent),
+    SourceStatus(SourceStatus),
+}
+
+macro_rules! into_kind {
+    ($($t:ident),*) => {$(
+        impl From<$t> for ObservationKind {
+            fn from(value: $t) -> Self {
+                ObservationKind::$t(value)
+            }
+        }
+    )*};
+}
+into_kind!(
+    CfnStack,
+    CfnEvent,
+    CfnResource,
+    EcsService,
+    EcsServiceEvent,
+    EcsTask,
+    TargetHealth,
+    LogEvent,
+    SourceStatus
+);
+
+/// A stack's status as DescribeStacks reports it.
+///
+/// `stack` is the stack's path: the root stack's name, then for a nested stack the logical id
+/// of its `AWS::CloudFormation::Stack` resource in each parent, joined with `/`
+/// (`payments/Storage`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CfnStack {
+    pub stack: String,
+    /// The stack's AWS name (`payments-Storage-1X2Y3Z` for a nested one).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_id: Option<String>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One CloudFormation stack event. The stack's own rows are the ones whose `physical_id` is the
+/// stack's id, exactly as AWS reports them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CfnEvent {
+    pub stack: String,
+    pub stack_id: String,
+    pub event_id: String,
+    pub logical_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub timestamp: DateTime<Utc>,
+}
+
+impl CfnEvent {
+    /// True for the stack's own row (its status, not a resource's).
+    pub fn is_stack_row(&self) -> bool {
+        self.resource_type == "AWS::CloudFormation::Stack"
+            && self.physical_id.as_deref() == Some(self.stack_id.as_str())
+    }
+}
+
+/// A resource as DescribeStackResources and the template describe it. Carries what events do
+/// not: the CreationPolicy / WaitCondition signal policy, read from the template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CfnResource {
+    pub stack: String,
+    pub logical_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<SignalPolicy>,
+}
+
+/// A resource waits for `count` signals for at most `timeout_s` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalPolicy {
+    pub count: u32,
+    pub timeout_s: u64,
+}
+
+/// An ECS service as DescribeServices reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsService {
+    pub cluster: String,
+    pub service: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    pub status: String,
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+    #[serde(default)]
+    pub deployments: Vec<EcsDeployment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsDeployment {
+    pub id: String,
+    /// PRIMARY, ACTIVE or INACTIVE.
+    pub status: String,
+    pub task_definition: String,
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    pub failed_tasks: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_state_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of a service's `events[]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsServiceEvent {
+    pub cluster: String,
+    pub service: String,
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub message: String,
+}
+
+/// An ECS task as DescribeTasks reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsTask {
+    pub cluster: String,
+    pub task_arn: String,
+    /// `service:NAME` for service tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub task_definition: String,
+    pub last_status: String,
+    pub desired_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_reason: Option<String>,
+    #[serde(default)]
+    pub containers: Vec<EcsContainer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
+impl EcsTask {
+    /// The task id: the last segment of the ARN.
+    pub fn task_id(&self) -> &str {
+        task_id_of(&self.task_arn)
+    }
+
+    /// The service name, from a `service:NAME` group.
+    pub fn service_name(&self) -> Option<&str> {
+        self.group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("service:"))
+    }
+}
+
+/// The last `/`-separated segment of an ARN or path.
+pub fn task_id_of(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsContainer {
+    pub name: String,
+    pub last_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One target's health in one target group, as DescribeTargetHealth reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetHealth {
+    pub target_group: String,
+    pub target_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One CloudWatch Logs event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEvent {
+    pub group: String,
+    pub stream: String,
+    pub timestamp: DateTime<Utc>,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+}
+
+/// The health of one source (a poller or stream), reported when it changes and once a minute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub name: String,
+    pub state: SourceState,
+    #[serde(default)]
+    pub calls_per_min: f32,
+    #[serde(default)]
+    pub throttled: u64,
+    #[serde(default)]
+    pub stale_s: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    Ok,
+    Throttled,
+    Unavailable,
+    AccessDenied,
+    CredentialsExpired,
+}
+
+impl SourceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceState::Ok => "ok",
+            SourceState::Throttled => "throttled",
+            SourceState::Unavailable => "unavailable",
+            SourceState::AccessDenied => "access_denied",
+            SourceState::CredentialsExpired => "credentials_expired",
+        }
+    }
+}
+
+/// CloudFormation status families, keyed on the suffix as the API model defines them.
+pub mod cfn_status {
+    pub fn is_in_progress(status: &str) -> bool {
+        status.ends_with("_IN_PROGRESS")
+    }
+    pub fn is_failed(status: &str) -> bool {
+        status.ends_with("_FAILED")
+    }
+    pub fn is_rollback(status: &str) -> bool {
+        status.contains("ROLLBACK")
+    }
+    /// A terminal stack status: the operation is over.
+    pub fn is_terminal(status: &str) -> bool {
+        !is_in_progress(status) && status != "REVIEW_IN_PROGRESS"
+    }
+}

@@ -1,0 +1,769 @@
+//! The store: current state per resource, service, task and target, plus a merged timeline and
+//! log tail. Pure: it applies observations and never reads a clock.
+//!
+//! History is bounded by [`StoreCaps`]: the timeline and the log tail are ring buffers, and so
+//! are each service's events and the stopped tasks kept for grouping.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    CfnEvent, CfnResource, CfnStack, EcsDeployment, EcsService, EcsServiceEvent, EcsTask, LogEvent,
+    Observation, ObservationKind, Severity, SignalPolicy, Source, SourceStatus, TargetHealth,
+    cfn_status, task_id_of,
+};
+
+/// Caps that bound the store's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreCaps {
+    pub timeline_rows: usize,
+    pub log_lines: usize,
+    pub service_events: usize,
+    pub stopped_tasks: usize,
+    pub failures: usize,
+}
+
+impl Default for StoreCaps {
+    fn default() -> Self {
+        StoreCaps {
+            timeline_rows: 50_000,
+            log_lines: 20_000,
+            service_events: 100,
+            stopped_tasks: 2_000,
+            failures: 500,
+        }
+    }
+}
+
+/// A stack, by path (`root/NestedLogicalId`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StackState {
+    pub path: String,
+    pub name: String,
+    pub stack_id: Option<String>,
+    pub status: String,
+    pub reason: Option<String>,
+    /// When the current operation began (the stack row's first `*_IN_PROGRESS` after a terminal
+    /// status, such as `User Initiated`).
+    pub operation_started_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A resource is named by its stack path and logical id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceKey {
+    pub stack: String,
+    pub logical_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceState {
+    pub key: ResourceKey,
+    pub resource_type: String,
+    pub physical_id: Option<String>,
+    pub status: String,
+    pub reason: Option<String>,
+    /// When the resource entered its current status (AWS's event time).
+    pub status_since: DateTime<Utc>,
+    /// When the current `*_IN_PROGRESS` phase began, kept once it ends to show durations.
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub signal: Option<SignalPolicy>,
+    pub signals_received: u32,
+}
+
+impl ResourceState {
+    pub fn is_in_progress(&self) -> bool {
+        cfn_status::is_in_progress(&self.status)
+    }
+
+    /// For a nested stack resource, the path of the child stack.
+    pub fn child_stack_path(&self) -> Option<String> {
+        (self.resource_type == "AWS::CloudFormation::Stack")
+            .then(|| format!("{}/{}", self.key.stack, self.key.logical_id))
+    }
+}
+
+/// A CloudFormation failure of the current operation, kept for root-cause search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureRecord {
+    pub at: DateTime<Utc>,
+    pub stack: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: String,
+    pub is_stack_row: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceKey {
+    pub cluster: String,
+    pub service: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceEventRow {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceState {
+    pub key: ServiceKey,
+    pub arn: Option<String>,
+    pub status: String,
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    pub task_definition: Option<String>,
+    pub deployments: Vec<EcsDeployment>,
+    /// Newest last, capped.
+    pub events: VecDeque<ServiceEventRow>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ServiceState {
+    pub fn primary(&self) -> Option<&EcsDeployment> {
+        self.deployments.iter().find(|d| d.status == "PRIMARY")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskState {
+    pub task: EcsTask,
+    pub first_seen: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TaskState {
+    pub fn is_stopped(&self) -> bool {
+        self.task.last_status == "STOPPED"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TargetKey {
+    pub target_group: String,
+    pub target_id: String,
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetState {
+    pub key: TargetKey,
+    pub state: String,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+    /// When it entered its current state (observation time: ELB gives none).
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub at: DateTime<Utc>,
+    pub group: String,
+    pub stream: String,
+    pub message: String,
+    pub event_id: Option<String>,
+}
+
+/// One row of the merged timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    /// A number that only grows, so outputs can tell new rows from old after the ring wraps.
+    pub seq: u64,
+    /// AWS's timestamp where there is one, else when it was observed.
+    pub at: DateTime<Utc>,
+    pub source: Source,
+    /// Logical id, task id, target id or log stream.
+    pub resource: String,
+    /// The nested stack path, for CloudFormation rows.
+    pub stack: Option<String>,
+    /// The AWS id (EventId, service event id, log eventId), where AWS gives one.
+    pub id: Option<String>,
+    pub message: String,
+    /// A quick status-based level for colouring and the faults-only filter; flags come from
+    /// the detector.
+    pub level: Severity,
+}
+
+/// All the state stackwatch knows, derived only from observations.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Store {
+    pub caps: StoreCaps,
+    pub stacks: BTreeMap<String, StackState>,
+    pub resources: BTreeMap<ResourceKey, ResourceState>,
+    pub services: BTreeMap<ServiceKey, ServiceState>,
+    pub tasks: HashMap<String, TaskState>,
+    pub targets: BTreeMap<TargetKey, TargetState>,
+    pub logs: VecDeque<LogLine>,
+    pub timeline: VecDeque<TimelineEntry>,
+    pub sources: BTreeMap<String, SourceStatus>,
+    /// CloudFormation failures of the current operation, oldest first.
+    pub failures: VecDeque<FailureRecord>,
+    /// How many observations were applied.
+    pub observations: u64,
+    /// Bumped on every change; outputs redraw when it moves.
+    pub revision: u64,
+    pub first_at: Option<DateTime<Utc>>,
+    pub last_at: Option<DateTime<Utc>>,
+    /// Rows and lines that fell off the rings.
+    pub dropped_timeline: u64,
+    pub dropped_logs: u64,
+    next_seq: u64,
+    stopped_order: VecDeque<String>,
+}
+
+impl Store {
+    pub fn new(caps: StoreCaps) -> Self {
+        Store {
+            caps,
+            ..Store::default()
+        }
+    }
+
+    /// The root stack: the first stack path without a `/`.
+    pub fn root_stack(&self) -> Option<&StackState> {
+        self.stacks.values().find(|s| !s.path.contains('/'))
+    }
+
+    /// Applies one observation. Returns true when it added a timeline row (the newest one).
+    pub fn apply(&mut self, obs: &Observation) -> bool {
+        self.observations += 1;
+        self.first_at.get_or_insert(obs.at);
+        if self.last_at.is_none_or(|t| obs.at > t) {
+            self.last_at = Some(obs.at);
+        }
+        let before = self.next_seq;
+        match &obs.kind {
+            ObservationKind::CfnStack(s) => self.apply_stack(obs.at, s),
+            ObservationKind::CfnEvent(e) => self.apply_cfn_event(e),
+            ObservationKind::CfnResource(r) => self.apply_cfn_resource(obs.at, r),
+            ObservationKind::EcsService(s) => self.apply_service(obs.at, s),
+            ObservationKind::EcsServiceEvent(e) => self.apply_service_event(obs.at, e),
+            ObservationKind::EcsTask(t) => self.apply_task(obs.at, t),
+            ObservationKind::TargetHealth(t) => self.apply_target(obs.at, t),
+            ObservationKind::LogEvent(l) => self.apply_log(l),
+            ObservationKind::SourceStatus(s) => self.apply_source_status(obs.at, s),
+        }
+        self.revision += 1;
+        self.next_seq != before
+    }
+
+    fn push_timeline(&mut self, mut entry: TimelineEntry) {
+        entry.seq = self.next_seq;
+        self.next_seq += 1;
+        if self.timeline.len() >= self.caps.timeline_rows.max(1) {
+            self.timeline.pop_front();
+            self.dropped_timeline += 1;
+        }
+        self.timeline.push_back(entry);
+    }
+
+    fn stack_entry(&mut self, path: &str) -> &mut StackState {
+        self.stacks
+            .entry(path.to_string())
+            .or_insert_with(|| StackState {
+                path: path.to_string(),
+                name: path.rsplit('/').next().unwrap_or(path).to_string(),
+                ..StackState::default()
+            })
+    }
+
+    fn apply_stack(&mut self, at: DateTime<Utc>, s: &CfnStack) {
+        let stack = self.stack_entry(&s.stack);
+        let changed = stack.status != s.status;
+        stack.name = s.name.clone();
+        if s.stack_id.is_some() {
+            stack.stack_id = s.stack_id.clone();
+        }
+        let started = changed && cfn_status::is_in_progress(&s.status);
+        let was_terminal = stack.status.is_empty() || cfn_status::is_terminal(&stack.status);
+        stack.status = s.status.clone();
+        stack.reason = s.reason.clone();
+        stack.updated_at = Some(at);
+        if started && was_terminal {
+            stack.operation_started_at = Some(at);
+        }
+        if changed {
+            let message = with_reason(&s.status, s.reason.as_deref());
+            self.push_timeline(TimelineEntry {
+                seq: 0,
+                at,
+                source: Source::Cfn,
+                resource: s.name.clone(),
+                stack: Some(s.stack.clone()),
+                id: None,
+                level: cfn_level(&s.status),
+                message,
+            });
+        }
+    }
+
+    fn apply_cfn_event(&mut self, e: &CfnEvent) {
+        let is_stack_row = e.is_stack_row();
+        if is_stack_row {
+            let root = !e.stack.contains('/');
+            let stack = self.stack_entry(&e.stack);
+            let was_terminal = stack.status.is_empty() || cfn_status::is_terminal(&stack.status);
+            let new_operation = cfn_status::is_in_progress(&e.status)
+                && was_terminal
+                && !cfn_status::is_rollback(&e.status);
+            stack.stack_id = Some(e.stack_id.clone());
+            stack.name = e.logical_id.clone();
+            stack.status = e.status.clone();
+            stack.reason = e.reason.clone();
+            stack.updated_at = Some(e.timestamp);
+            if new_operation {
+                stack.operation_started_at = Some(e.timestamp);
+                if root {
+                    // A new operation of the root stack: earlier failures are history.
+                    self.failures.clear();
+                }
+            }
+        } else {
+            let key = ResourceKey {
+                stack: e.stack.clone(),
+                logical_id: e.logical_id.clone(),
+            };
+            let res = self
+                .resources
+                .entry(key.clone())
+                .or_insert_with(|| ResourceState {
+                    key,
+                    resource_type: e.resource_type.clone(),
+                    physical_id: None,
+                    status: String::new(),
+                    reason: None,
+                    status_since: e.timestamp,
+                    started_at: None,
+                    finished_at: None,
+                    signal: None,
+                    signals_received: 0,
+                });
+            if e.physical_id.as_deref().is_some_and(|p| !p.is_empty()) {
+                res.physical_id = e.physical_id.clone();
+            }
+            if res.status != e.status {
+                if cfn_status::is_in_progress(&e.status) {
+                    if !cfn_status::is_in_progress(&res.status) {
+                        res.started_at = Some(e.timestamp);
+                        res.finished_at = None;
+                    }
+                } else {
+                    res.finished_at = Some(e.timestamp);
+                }
+                res.status = e.status.clone();
+                res.status_since = e.timestamp;
+            }
+            if e.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("Received SUCCESS signal"))
+            {
+                res.signals_received += 1;
+            }
+            res.reason = e.reason.clone();
+        }
+        if cfn_status::is_failed(&e.status)
+            || (is_stack_row && e.status.ends_with("ROLLBACK_IN_PROGRESS"))
+        {
+            if self.failures.len() >= self.caps.failures.max(1) {
+                self.failures.pop_front();
+            }
+            self.failures.push_back(FailureRecord {
+                at: e.timestamp,
+                stack: e.stack.clone(),
+                logical_id: e.logical_id.clone(),
+                resource_type: e.resource_type.clone(),
+                status: e.status.clone(),
+                reason: e.reason.clone().unwrap_or_default(),
+                is_stack_row,
+            });
+        }
+        self.push_timeline(TimelineEntry {
+            seq: 0,
+            at: e.timestamp,
+            source: Source::Cfn,
+            resource: e.logical_id.clone(),
+            stack: Some(e.stack.clone()),
+            id: Some(e.event_id.clone()),
+            level: cfn_level(&e.status),
+            message: with_reason(&e.status, e.reason.as_deref()),
+        });
+    }
+
+    fn apply_cfn_resource(&mut self, at: DateTime<Utc>, r: &CfnResource) {
+        let key = ResourceKey {
+            stack: r.stack.clone(),
+            logical_id: r.logical_id.clone(),
+        };
+        let res = self
+            .resources
+            .entry(key.clone())
+            .or_insert_with(|| ResourceState {
+                key,
+                resource_type: r.resource_type.clone(),
+                physical_id: None,
+                status: r.status.clone().unwrap_or_default(),
+                reason: None,
+                status_since: at,
+                started_at: None,
+                finished_at: None,
+                signal: None,
+                signals_received: 0,
+            });
+        if r.physical_id.is_some() {
+            res.physical_id = r.physical_id.clone();
+        }
+        if r.signal.is_some() {
+            res.signal = r.signal;
+        }
+        // Snapshot statuses only fill a gap: events carry the real transition times.
+        if res.status.is_empty()
+            && let Some(status) = &r.status
+        {
+            res.status = status.clone();
+            res.status_since = at;
+        }
+    }
+
+    fn apply_service(&mut self, at: DateTime<Utc>, s: &EcsService) {
+        let key = ServiceKey {
+            cluster: s.cluster.clone(),
+            service: s.service.clone(),
+        };
+        let mut transitions = Vec::new();
+        let svc = self
+            .services
+            .entry(key.clone())
+            .or_insert_with(|| ServiceState {
+                key,
+                arn: None,
+                status: String::new(),
+                desired: 0,
+                running: 0,
+                pending: 0,
+                task_definition: None,
+                deployments: Vec::new(),
+                events: VecDeque::new(),
+                updated_at: at,
+            });
+        for d in &s.deployments {
+            let old = svc.deployments.iter().find(|o| o.id == d.id);
+            let old_state = old.and_then(|o| o.rollout_state.as_deref());
+            if old.is_none() || old_state != d.rollout_state.as_deref() {
+                let state = d.rollout_state.as_deref().unwrap_or(&d.status);
+                let level = match state {
+                    "FAILED" => Severity::Error,
+                    _ => Severity::Info,
+                };
+                let text = format!("deployment {} {}", d.id, state);
+                transitions.push((
+                    d.updated_at.unwrap_or(at),
+                    with_reason(&text, d.rollout_state_reason.as_deref()),
+                    level,
+                ));
+            }
+        }
+        svc.arn = s.arn.clone().or(svc.arn.take());
+        svc.status = s.status.clone();
+        svc.desired = s.desired;
+        svc.running = s.running;
+        svc.pending = s.pending;
+        svc.task_definition = s.task_definition.clone();
+        svc.deployments = s.deployments.clone();
+        svc.updated_at = at;
+        for (when, message, level) in transitions {
+            self.push_timeline(TimelineEntry {
+                seq: 0,
+                at: when,
+                source: Source::EcsService,
+                resource: s.service.clone(),
+                stack: None,
+                id: None,
+                message,
+                level,
+            });
+        }
+    }
+
+    fn apply_service_event(&mut self, at: DateTime<Utc>, e: &EcsServiceEvent) {
+        let key = ServiceKey {
+            cluster: e.cluster.clone(),
+            service: e.service.clone(),
+        };
+        let cap = self.caps.service_events.max(1);
+        let svc = self
+            .services
+            .entry(key.clone())
+            .or_insert_with(|| ServiceState {
+                key,
+                arn: None,
+                status: String::new(),
+                desired: 0,
+                running: 0,
+                pending: 0,
+                task_definition: None,
+                deployments: Vec::new(),
+                events: VecDeque::new(),
+                updated_at: at,
+            });
+        // Every poll returns the newest events again; only new ids count.
+        if svc.events.iter().any(|r| r.id == e.id) {
+            return;
+        }
+        if svc.events.len() >= cap {
+            svc.events.pop_front();
+        }
+        svc.events.push_back(ServiceEventRow {
+            id: e.id.clone(),
+            created_at: e.created_at,
+            message: e.message.clone(),
+        });
+        self.push_timeline(TimelineEntry {
+            seq: 0,
+            at: e.created_at,
+            source: Source::EcsService,
+            resource: e.service.clone(),
+            stack: None,
+            id: Some(e.id.clone()),
+            level: keyword_level(&e.message),
+            message: e.message.clone(),
+        });
+    }
+
+    fn apply_task(&mut self, at: DateTime<Utc>, t: &EcsTask) {
+        let status_changed = match self.tasks.get_mut(&t.task_arn) {
+            Some(existing) => {
+                let changed = existing.task.last_status != t.last_status;
+                existing.task = t.clone();
+                existing.updated_at = at;
+                changed
+            }
+            None => {
+                self.tasks.insert(
+                    t.task_arn.clone(),
+                    TaskState {
+                        task: t.clone(),
+                        first_seen: at,
+                        updated_at: at,
+                    },
+                );
+                true
+            }
+        };
+        if !status_changed {
+            return;
+        }
+        if t.last_status == "STOPPED" {
+            self.stopped_order.push_back(t.task_arn.clone());
+            while self.stopped_order.len() > self.caps.stopped_tasks.max(1) {
+                if let Some(old) = self.stopped_order.pop_front() {
+                    self.tasks.remove(&old);
+                }
+            }
+        }
+        let (when, message, level) = if t.last_status == "STOPPED" {
+            let mut msg = String::from("STOPPED");
+            if let Some(reason) = &t.stopped_reason {
+                msg.push_str(": ");
+                msg.push_str(reason);
+            }
+            for c in &t.containers {
+                if let Some(code) = c.exit_code {
+                    msg.push_str(&format!(" [{} exit {}]", c.name, code));
+                }
+                if let Some(reason) = &c.reason {
+                    msg.push_str(&format!(" [{}: {}]", c.name, reason));
+                }
+            }
+            let expected = matches!(t.stop_code.as_deref(), Some("UserInitiated"))
+                || t.stopped_reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("Scaling activity initiated by"));
+            let level = if expected {
+                Severity::Info
+            } else {
+                Severity::Error
+            };
+            (t.stopped_at.unwrap_or(at), msg, level)
+        } else {
+            let when = match t.last_status.as_str() {
+                "RUNNING" => t.started_at.unwrap_or(at),
+                _ => at,
+            };
+            (when, t.last_status.clone(), Severity::Info)
+        };
+        let resource = match t.service_name() {
+            Some(svc) => format!("{svc}/{}", task_id_of(&t.task_arn)),
+            None => task_id_of(&t.task_arn).to_string(),
+        };
+        self.push_timeline(TimelineEntry {
+            seq: 0,
+            at: when,
+            source: Source::EcsTask,
+            resource,
+            stack: None,
+            id: None,
+            message,
+            level,
+        });
+    }
+
+    fn apply_target(&mut self, at: DateTime<Utc>, t: &TargetHealth) {
+        let key = TargetKey {
+            target_group: t.target_group.clone(),
+            target_id: t.target_id.clone(),
+            port: t.port,
+        };
+        let changed = match self.targets.get_mut(&key) {
+            Some(existing) => {
+                let changed = existing.state != t.state || existing.reason != t.reason;
+                if existing.state != t.state {
+                    existing.since = at;
+                }
+                existing.state = t.state.clone();
+                existing.reason = t.reason.clone();
+                existing.description = t.description.clone();
+                changed
+            }
+            None => {
+                self.targets.insert(
+                    key.clone(),
+                    TargetState {
+                        key: key.clone(),
+                        state: t.state.clone(),
+                        reason: t.reason.clone(),
+                        description: t.description.clone(),
+                        since: at,
+                    },
+                );
+                true
+            }
+        };
+        if changed {
+            let mut message = t.state.clone();
+            if let Some(reason) = &t.reason {
+                message.push_str(&format!(" ({reason})"));
+            }
+            if let Some(desc) = &t.description {
+                message.push_str(": ");
+                message.push_str(desc);
+            }
+            let level = match t.state.as_str() {
+                "unhealthy" | "unhealthy.draining" => Severity::Error,
+                "unavailable" => Severity::Warn,
+                _ => Severity::Info,
+            };
+            let resource = match t.port {
+                Some(port) => format!("{}:{}", t.target_id, port),
+                None => t.target_id.clone(),
+            };
+            self.push_timeline(TimelineEntry {
+                seq: 0,
+                at,
+                source: Source::Elb,
+                resource,
+                stack: None,
+                id: None,
+                message,
+                level,
+            });
+        }
+    }
+
+    fn apply_log(&mut self, l: &LogEvent) {
+        if self.logs.len() >= self.caps.log_lines.max(1) {
+            self.logs.pop_front();
+            self.dropped_logs += 1;
+        }
+        self.logs.push_back(LogLine {
+            at: l.timestamp,
+            group: l.group.clone(),
+            stream: l.stream.clone(),
+            message: l.message.clone(),
+            event_id: l.event_id.clone(),
+        });
+        self.push_timeline(TimelineEntry {
+            seq: 0,
+            at: l.timestamp,
+            source: Source::Log,
+            resource: l.stream.clone(),
+            stack: None,
+            id: l.event_id.clone(),
+            level: keyword_level(&l.message),
+            message: l.message.clone(),
+        });
+    }
+
+    fn apply_source_status(&mut self, at: DateTime<Utc>, s: &SourceStatus) {
+        let changed = self.sources.get(&s.name).is_none_or(|o| o.state != s.state);
+        self.sources.insert(s.name.clone(), s.clone());
+        if changed {
+            self.push_timeline(TimelineEntry {
+                seq: 0,
+                at,
+                source: Source::Stackwatch,
+                resource: s.name.clone(),
+                stack: None,
+                id: None,
+                message: format!("source {} is {}", s.name, s.state.as_str()),
+                level: match s.state {
+                    super::SourceState::Ok => Severity::Info,
+                    _ => Severity::Warn,
+                },
+            });
+        }
+    }
+
+    /// Tasks of one service (by `service:NAME` group), any order.
+    pub fn tasks_of_service<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a TaskState> {
+        self.tasks
+            .values()
+            .filter(move |t| t.task.service_name() == Some(service))
+    }
+}
+
+fn with_reason(status: &str, reason: Option<&str>) -> String {
+    match reason {
+        Some(r) if !r.is_empty() => format!("{status}: {r}"),
+        _ => status.to_string(),
+    }
+}
+
+/// The level of a CloudFormation status, for colour and the faults-only filter.
+pub fn cfn_level(status: &str) -> Severity {
+    if cfn_status::is_failed(status) {
+        Severity::Error
+    } else if cfn_status::is_rollback(status) {
+        Severity::Warn
+    } else {
+        Severity::Info
+    }
+}
+
+/// A cheap keyword level for free text (service events, log lines); the detector's rules say
+/// what a message means, this only decides colour and the faults-only filter.
+pub fn keyword_level(text: &str) -> Severity {
+    // Byte-wise ASCII case-insensitive search keeps this cheap on the ingest path.
+    const WORDS: [&[u8]; 8] = [
+        b"error",
+        b"exception",
+        b"fail",
+        b"unhealthy",
+        b"fatal",
+        b"panic",
+        b"unable",
+        b"traceback",
+    ];
+    let bytes = text.as_bytes();
+    let hit = WORDS.iter().any(|w| {
+        bytes
+            .windows(w.len())
+            .any(|win| win.eq_ignore_ascii_case(w))
+    });
+    if hit { Severity::Warn } else { Severity::Info }
+}

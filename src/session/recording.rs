@@ -1,0 +1,286 @@
+//! The recording format: JSON Lines, a versioned header, then one observation per line.
+//! `docs/recording-format.md` is the contract; change a shape here and bump the version there.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::model::Observation;
+
+/// The `format` value of every header.
+pub const FORMAT_NAME: &str = "stackwatch-recording";
+/// The major version this build reads and writes; minor versions only add optional fields.
+pub const FORMAT_MAJOR: u32 = 1;
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// The first line of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: String,
+    /// `MAJOR.MINOR`.
+    pub version: String,
+    /// The stackwatch version that wrote it.
+    pub stackwatch: String,
+    /// The command line that made it.
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub started_at: DateTime<Utc>,
+}
+
+impl Header {
+    pub fn new(args: Vec<String>, started_at: DateTime<Utc>) -> Self {
+        Header {
+            format: FORMAT_NAME.to_string(),
+            version: FORMAT_VERSION.to_string(),
+            stackwatch: env!("CARGO_PKG_VERSION").to_string(),
+            args,
+            account: None,
+            region: None,
+            started_at,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum RecordingError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: empty file, not a stackwatch recording")]
+    Empty { path: String },
+    #[error(
+        "{path}:1: not a stackwatch recording (the first line must be a header with \"format\": \"{FORMAT_NAME}\"): {detail}"
+    )]
+    NotARecording { path: String, detail: String },
+    #[error("{path}:1: recording format version {found} is not supported; this stackwatch {ours} reads version {FORMAT_MAJOR}.x (upgrade stackwatch to replay it)", ours = env!("CARGO_PKG_VERSION"))]
+    UnsupportedVersion { path: String, found: String },
+    #[error("{path}:{line}: not an observation: {detail}")]
+    BadLine {
+        path: String,
+        line: u64,
+        detail: String,
+    },
+}
+
+/// Writes a recording, flushing after each batch so a kill loses at most the last batch.
+pub struct RecordingWriter<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+}
+
+impl RecordingWriter<BufWriter<File>> {
+    pub fn create(path: &Path, header: &Header) -> Result<Self, RecordingError> {
+        let io_err = |source| RecordingError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_err)?;
+        }
+        let file = File::create(path).map_err(io_err)?;
+        RecordingWriter::new(BufWriter::new(file), header).map_err(io_err)
+    }
+}
+
+impl<W: Write> RecordingWriter<W> {
+    pub fn new(mut out: W, header: &Header) -> io::Result<Self> {
+        serde_json::to_writer(&mut out, header)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+        Ok(RecordingWriter {
+            out,
+            buf: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Writes observations and flushes them.
+    pub fn write_batch<'a>(
+        &mut self,
+        batch: impl IntoIterator<Item = &'a Observation>,
+    ) -> io::Result<()> {
+        self.buf.clear();
+        for obs in batch {
+            serde_json::to_writer(&mut self.buf, obs)?;
+            self.buf.push(b'\n');
+        }
+        self.out.write_all(&self.buf)?;
+        self.out.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// Reads a recording line by line. A last line cut short (no newline, not valid JSON) is taken
+/// as the tail of a killed writer and ignored; any other bad line is an error with its number.
+pub struct RecordingReader<R: BufRead> {
+    input: R,
+    path: String,
+    line_no: u64,
+    line: String,
+    pub header: Header,
+    /// True once a cut-short last line was skipped.
+    pub truncated_tail: bool,
+}
+
+impl RecordingReader<BufReader<File>> {
+    pub fn open(path: &Path) -> Result<Self, RecordingError> {
+        let file = File::open(path).map_err(|source| RecordingError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        RecordingReader::new(BufReader::new(file), &path.display().to_string())
+    }
+}
+
+impl<R: BufRead> RecordingReader<R> {
+    /// Reads and checks the header. `path` only names the input in errors.
+    pub fn new(mut input: R, path: &str) -> Result<Self, RecordingError> {
+        let mut line = String::new();
+        let n = read_line_lossy(&mut input, &mut line).map_err(|source| RecordingError::Io {
+            path: path.to_string(),
+            source,
+        })?;
+        if n == 0 || line.trim().is_empty() {
+            return Err(RecordingError::Empty {
+                path: path.to_string(),
+            });
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(line.trim_end()).map_err(|e| RecordingError::NotARecording {
+                path: path.to_string(),
+                detail: e.to_string(),
+            })?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(RecordingError::NotARecording {
+                path: path.to_string(),
+                detail: "no \"format\" field".to_string(),
+            });
+        }
+        let version = value
+            .get("version")
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .unwrap_or_default();
+        let major = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok());
+        if major != Some(FORMAT_MAJOR) {
+            return Err(RecordingError::UnsupportedVersion {
+                path: path.to_string(),
+                found: if version.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    version
+                },
+            });
+        }
+        let header: Header =
+            serde_json::from_value(value).map_err(|e| RecordingError::NotARecording {
+                path: path.to_string(),
+                detail: e.to_string(),
+            })?;
+        Ok(RecordingReader {
+            input,
+            path: path.to_string(),
+            line_no: 1,
+            line,
+            header,
+            truncated_tail: false,
+        })
+    }
+
+    /// The next observation, or `None` at the end.
+    pub fn next_observation(&mut self) -> Result<Option<Observation>, RecordingError> {
+        loop {
+            self.line.clear();
+            let n = read_line_lossy(&mut self.input, &mut self.line).map_err(|source| {
+                RecordingError::Io {
+                    path: self.path.clone(),
+                    source,
+                }
+            })?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            let complete = self.line.ends_with('\n');
+            let text = self.line.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Observation>(text) {
+                Ok(obs) => return Ok(Some(obs)),
+                Err(_) if !complete => {
+                    self.truncated_tail = true;
+                    return Ok(None);
+                }
+                Err(e) => {
+                    return Err(RecordingError::BadLine {
+                        path: self.path.clone(),
+                        line: self.line_no,
+                        detail: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The input's name, as used in errors.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// Reads one line, replacing invalid UTF-8 rather than failing: a corrupt byte is reported as
+/// a bad line with its number, not as an I/O error.
+fn read_line_lossy<R: BufRead>(input: &mut R, line: &mut String) -> io::Result<usize> {
+    let mut bytes = Vec::new();
+    let n = input.read_until(b'\n', &mut bytes)?;
+    match String::from_utf8(bytes) {
+        Ok(s) => line.push_str(&s),
+        Err(e) => line.push_str(&String::from_utf8_lossy(e.as_bytes())),
+    }
+    Ok(n)
+}
+
+/// Reads a whole recording into memory (small files: tests, reports).
+pub fn read_all(path: &Path) -> Result<(Header, Vec<Observation>), RecordingError> {
+    let mut reader = RecordingReader::open(path)?;
+    let mut out = Vec::new();
+    while let Some(obs) = reader.next_observation()? {
+        out.push(obs);
+    }
+    Ok((reader.header, out))
+}
+
+/// Writes a whole recording in one batch.
+pub fn write_all(
+    path: &Path,
+    header: &Header,
+    observations: &[Observation],
+) -> Result<(), RecordingError> {
+    let mut writer = RecordingWriter::create(path, header)?;
+    writer
+        .write_batch(observations)
+        .map_err(|source| RecordingError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+}

@@ -1,0 +1,269 @@
+//! The recording format: round trips, and clear errors (never panics) on bad input.
+
+use std::io::Write;
+
+use chrono::{TimeZone, Utc};
+use stackwatch::model::{
+    CfnEvent, EcsContainer, EcsTask, LogEvent, Observation, ObservationKind, StoreCaps,
+};
+use stackwatch::pipeline::Pipeline;
+use stackwatch::session::recording::{
+    self, Header, RecordingError, RecordingReader, RecordingWriter,
+};
+use stackwatch::session::replay::{Replay, ReplayInput};
+
+fn t(secs: i64) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap() + chrono::TimeDelta::seconds(secs)
+}
+
+fn sample() -> Vec<Observation> {
+    vec![
+        Observation::new(
+            t(1),
+            CfnEvent {
+                stack: "app".into(),
+                stack_id: "arn:aws:cloudformation:eu-west-1:1:stack/app/1".into(),
+                event_id: "e1".into(),
+                logical_id: "Service".into(),
+                physical_id: None,
+                resource_type: "AWS::ECS::Service".into(),
+                status: "CREATE_IN_PROGRESS".into(),
+                reason: Some("Resource creation Initiated".into()),
+                timestamp: t(0),
+            },
+        ),
+        Observation::new(
+            t(5),
+            EcsTask {
+                cluster: "c".into(),
+                task_arn: "arn:aws:ecs:eu-west-1:1:task/c/abc".into(),
+                group: Some("service:api".into()),
+                task_definition: "api:1".into(),
+                last_status: "STOPPED".into(),
+                desired_status: "STOPPED".into(),
+                stop_code: Some("EssentialContainerExited".into()),
+                stopped_reason: Some("Essential container in task exited".into()),
+                containers: vec![EcsContainer {
+                    name: "api".into(),
+                    last_status: "STOPPED".into(),
+                    exit_code: Some(1),
+                    reason: None,
+                }],
+                created_at: Some(t(2)),
+                started_at: Some(t(3)),
+                stopped_at: Some(t(4)),
+            },
+        ),
+        Observation::new(
+            t(6),
+            LogEvent {
+                group: "/ecs/api".into(),
+                stream: "ecs/api/abc".into(),
+                timestamp: t(6),
+                // Hostile text survives the file byte for byte; outputs sanitise it.
+                message: "boom \u{1b}]52;c;eA==\u{7} \"quoted\" \u{9b}2J".into(),
+                event_id: Some("1".into()),
+            },
+        ),
+    ]
+}
+
+fn write(observations: &[Observation]) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    recording::write_all(
+        file.path(),
+        &Header::new(vec!["test".into()], t(0)),
+        observations,
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn observation_json_shape_is_the_documented_one() {
+    let line = serde_json::to_string(&sample()[2]).unwrap();
+    assert!(
+        line.starts_with(
+            r#"{"at":"2026-11-23T09:00:06Z","kind":"log_event","data":{"group":"/ecs/api""#
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn write_then_read_gives_the_same_observations() {
+    let file = write(&sample());
+    let (header, back) = recording::read_all(file.path()).unwrap();
+    assert_eq!(header.version, recording::FORMAT_VERSION);
+    assert_eq!(back, sample());
+}
+
+#[test]
+fn record_then_replay_gives_the_same_store() {
+    let observations = sample();
+    let mut direct = Pipeline::new(StoreCaps::default());
+    for obs in &observations {
+        direct.ingest(obs);
+    }
+    let file = write(&observations);
+    let mut replay = Replay::from_path(file.path(), StoreCaps::default()).unwrap();
+    let replayed = replay.run_to_end().unwrap();
+    assert_eq!(replayed.store, direct.store);
+    assert!(replay.finished);
+}
+
+#[test]
+fn batches_are_flushed_as_they_are_written() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let mut writer = RecordingWriter::create(file.path(), &Header::new(vec![], t(0))).unwrap();
+    writer.write_batch(&sample()[..1]).unwrap();
+    // Read while the writer is still open: what a kill -9 would leave.
+    let (_, back) = recording::read_all(file.path()).unwrap();
+    assert_eq!(back.len(), 1);
+}
+
+#[test]
+fn a_truncated_last_line_is_tolerated() {
+    let file = write(&sample());
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    let cut = &text[..text.len() - 20];
+    std::fs::write(file.path(), cut).unwrap();
+    let mut reader = RecordingReader::open(file.path()).unwrap();
+    let mut n = 0;
+    while reader.next_observation().unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 2);
+    assert!(reader.truncated_tail);
+}
+
+#[test]
+fn a_garbage_line_is_an_error_with_its_line_number() {
+    let file = write(&sample());
+    let mut text = std::fs::read_to_string(file.path()).unwrap();
+    text.insert_str(text.find('\n').unwrap() + 1, "this is not json\n");
+    std::fs::write(file.path(), text).unwrap();
+    let err = recording::read_all(file.path()).unwrap_err();
+    assert!(
+        matches!(err, RecordingError::BadLine { line: 2, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(":2: not an observation"), "{err}");
+}
+
+#[test]
+fn an_unknown_kind_is_an_error_with_its_line_number() {
+    let file = write(&sample());
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(file.path())
+        .unwrap();
+    writeln!(
+        f,
+        r#"{{"at":"2026-11-23T09:00:09Z","kind":"martian","data":{{}}}}"#
+    )
+    .unwrap();
+    let err = recording::read_all(file.path()).unwrap_err();
+    assert!(
+        matches!(err, RecordingError::BadLine { line: 5, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_future_major_version_is_refused_clearly() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        "{\"format\":\"stackwatch-recording\",\"version\":\"2.0\",\"stackwatch\":\"9.0.0\",\"started_at\":\"2026-11-23T09:00:00Z\"}\n",
+    )
+    .unwrap();
+    let err = RecordingReader::open(file.path()).err().unwrap();
+    assert!(
+        matches!(err, RecordingError::UnsupportedVersion { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("version 2.0 is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_newer_minor_version_with_extra_fields_is_read() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let obs = serde_json::to_string(&sample()[0]).unwrap();
+    std::fs::write(
+        file.path(),
+        format!("{{\"format\":\"stackwatch-recording\",\"version\":\"1.7\",\"stackwatch\":\"1.2.0\",\"started_at\":\"2026-11-23T09:00:00Z\",\"new_field\":1}}\n{obs}\n"),
+    )
+    .unwrap();
+    let (_, back) = recording::read_all(file.path()).unwrap();
+    assert_eq!(back.len(), 1);
+}
+
+#[test]
+fn empty_files_non_recordings_and_binary_garbage_are_errors_not_panics() {
+    let cases: [(&[u8], &str); 4] = [
+        (b"", "empty file"),
+        (b"{\"hello\":1}\n", "not a stackwatch recording"),
+        (b"\xff\xfe\x00garbage\n", "not a stackwatch recording"),
+        (b"[1,2,3]\n{}\n", "not a stackwatch recording"),
+    ];
+    for (bytes, expected) in cases {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), bytes).unwrap();
+        let err = RecordingReader::open(file.path()).err().unwrap();
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+}
+
+#[test]
+fn invalid_utf8_inside_a_recording_is_a_bad_line() {
+    let file = write(&sample());
+    let mut bytes = std::fs::read(file.path()).unwrap();
+    let second = bytes.iter().position(|&b| b == b'\n').unwrap() + 5;
+    bytes[second] = 0xff;
+    std::fs::write(file.path(), bytes).unwrap();
+    let err = recording::read_all(file.path()).unwrap_err();
+    assert!(
+        matches!(err, RecordingError::BadLine { line: 2, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn replay_from_memory_matches_replay_from_file() {
+    let observations = sample();
+    let file = write(&observations);
+    let header = Header::new(vec!["test".into()], t(0));
+    let mut from_memory = Replay::open(
+        ReplayInput::Memory(header, observations.into()),
+        StoreCaps::default(),
+    )
+    .unwrap();
+    let mut from_file = Replay::from_path(file.path(), StoreCaps::default()).unwrap();
+    assert_eq!(
+        from_memory.run_to_end().unwrap().store,
+        from_file.run_to_end().unwrap().store
+    );
+}
+
+#[test]
+fn seeking_back_rebuilds_the_same_state() {
+    let observations = sample();
+    let header = Header::new(vec![], t(0));
+    let mut replay = Replay::open(
+        ReplayInput::Memory(header, observations.into()),
+        StoreCaps::default(),
+    )
+    .unwrap();
+    let mut pipeline = replay.new_pipeline();
+    replay.seek(t(5), &mut pipeline).unwrap();
+    let at_five = pipeline.store.clone();
+    replay.seek(t(60), &mut pipeline).unwrap();
+    assert_ne!(pipeline.store.observations, at_five.observations);
+    replay.seek(t(5), &mut pipeline).unwrap();
+    assert_eq!(pipeline.store, at_five);
+    assert!(matches!(sample()[0].kind, ObservationKind::CfnEvent(_)));
+}

@@ -65,7 +65,11 @@ impl Severity {
 
 /// One thing a source saw, stamped with the time stackwatch saw it (`at`). AWS's own timestamps,
 /// where there are any, live inside the payload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Serialised as `{"at": …, "kind": "<snake_case>", "data": {…}}`. Deserialisation is written
+/// by hand (below) so the payload is parsed straight into its type, without the buffering that
+/// `#[serde(flatten)]` costs on the replay hot path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Observation {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
@@ -111,6 +115,8 @@ pub enum ObservationKind {
     LogEvent(LogEvent),
     SourceStatus(SourceStatus),
 }
+
+mod de;
 
 macro_rules! into_kind {
     ($($t:ident),*) => {$(

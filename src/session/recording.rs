@@ -129,7 +129,7 @@ pub struct RecordingReader<R: BufRead> {
     input: R,
     path: String,
     line_no: u64,
-    line: String,
+    line: Vec<u8>,
     pub header: Header,
     /// True once a cut-short last line was skipped.
     pub truncated_tail: bool,
@@ -148,21 +148,24 @@ impl RecordingReader<BufReader<File>> {
 impl<R: BufRead> RecordingReader<R> {
     /// Reads and checks the header. `path` only names the input in errors.
     pub fn new(mut input: R, path: &str) -> Result<Self, RecordingError> {
-        let mut line = String::new();
-        let n = read_line_lossy(&mut input, &mut line).map_err(|source| RecordingError::Io {
-            path: path.to_string(),
-            source,
-        })?;
-        if n == 0 || line.trim().is_empty() {
+        let mut line = Vec::new();
+        let n = input
+            .read_until(b'\n', &mut line)
+            .map_err(|source| RecordingError::Io {
+                path: path.to_string(),
+                source,
+            })?;
+        if n == 0 || line.trim_ascii().is_empty() {
             return Err(RecordingError::Empty {
                 path: path.to_string(),
             });
         }
-        let value: serde_json::Value =
-            serde_json::from_str(line.trim_end()).map_err(|e| RecordingError::NotARecording {
+        let value: serde_json::Value = serde_json::from_slice(line.trim_ascii()).map_err(|e| {
+            RecordingError::NotARecording {
                 path: path.to_string(),
                 detail: e.to_string(),
-            })?;
+            }
+        })?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
             return Err(RecordingError::NotARecording {
                 path: path.to_string(),
@@ -210,22 +213,24 @@ impl<R: BufRead> RecordingReader<R> {
     pub fn next_observation(&mut self) -> Result<Option<Observation>, RecordingError> {
         loop {
             self.line.clear();
-            let n = read_line_lossy(&mut self.input, &mut self.line).map_err(|source| {
-                RecordingError::Io {
+            let n = self
+                .input
+                .read_until(b'\n', &mut self.line)
+                .map_err(|source| RecordingError::Io {
                     path: self.path.clone(),
                     source,
-                }
-            })?;
+                })?;
             if n == 0 {
                 return Ok(None);
             }
             self.line_no += 1;
-            let complete = self.line.ends_with('\n');
-            let text = self.line.trim();
+            let complete = self.line.ends_with(b"\n");
+            let text = self.line.trim_ascii();
             if text.is_empty() {
                 continue;
             }
-            match serde_json::from_str::<Observation>(text) {
+            // Parsed from bytes: invalid UTF-8 is reported as a bad line, like any garbage.
+            match serde_json::from_slice::<Observation>(text) {
                 Ok(obs) => return Ok(Some(obs)),
                 Err(_) if !complete => {
                     self.truncated_tail = true;
@@ -246,18 +251,6 @@ impl<R: BufRead> RecordingReader<R> {
     pub fn path(&self) -> &str {
         &self.path
     }
-}
-
-/// Reads one line, replacing invalid UTF-8 rather than failing: a corrupt byte is reported as
-/// a bad line with its number, not as an I/O error.
-fn read_line_lossy<R: BufRead>(input: &mut R, line: &mut String) -> io::Result<usize> {
-    let mut bytes = Vec::new();
-    let n = input.read_until(b'\n', &mut bytes)?;
-    match String::from_utf8(bytes) {
-        Ok(s) => line.push_str(&s),
-        Err(e) => line.push_str(&String::from_utf8_lossy(e.as_bytes())),
-    }
-    Ok(n)
 }
 
 /// Reads a whole recording into memory (small files: tests, reports).

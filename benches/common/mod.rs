@@ -1,0 +1,104 @@
+//! A synthetic observation stream for benches: the mix a busy failing deploy produces, mostly
+//! log lines, with task churn, stack events, target flaps and service events.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use stackwatch::model::{
+    CfnEvent, EcsContainer, EcsServiceEvent, EcsTask, LogEvent, Observation, TargetHealth,
+};
+
+pub fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+}
+
+/// The `i`th observation of the stream; 10 per virtual second.
+pub fn observation(i: u64) -> Observation {
+    let at = start() + TimeDelta::milliseconds(i as i64 * 100);
+    let task = format!("{:032x}", i / 50);
+    match i % 20 {
+        0 => Observation::new(
+            at,
+            CfnEvent {
+                stack: if i % 40 == 0 { "bench" } else { "bench/Nested" }.into(),
+                stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/bench/1".into(),
+                event_id: format!("ev-{i}"),
+                logical_id: format!("Resource{}", i % 300),
+                physical_id: Some(format!("phys-{}", i % 300)),
+                resource_type: "AWS::EC2::SecurityGroup".into(),
+                status: if i % 60 == 0 {
+                    "CREATE_IN_PROGRESS"
+                } else {
+                    "CREATE_COMPLETE"
+                }
+                .into(),
+                reason: Some("Resource creation Initiated".into()),
+                timestamp: at,
+            },
+        ),
+        1 | 2 => Observation::new(
+            at,
+            EcsTask {
+                cluster: "bench-cluster".into(),
+                task_arn: format!("arn:aws:ecs:eu-west-1:123456789012:task/bench-cluster/{task}"),
+                group: Some("service:api".into()),
+                task_definition: "api:42".into(),
+                last_status: if i % 20 == 1 { "RUNNING" } else { "STOPPED" }.into(),
+                desired_status: "STOPPED".into(),
+                stop_code: Some("EssentialContainerExited".into()),
+                stopped_reason: Some("Essential container in task exited".into()),
+                containers: vec![EcsContainer {
+                    name: "api".into(),
+                    last_status: "STOPPED".into(),
+                    exit_code: Some(1),
+                    reason: None,
+                }],
+                created_at: Some(at),
+                started_at: Some(at),
+                stopped_at: Some(at),
+            },
+        ),
+        3 => Observation::new(
+            at,
+            TargetHealth {
+                target_group:
+                    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api-tg/abc"
+                        .into(),
+                target_id: format!("10.0.{}.{}", (i / 20) % 4, (i / 80) % 250),
+                port: Some(3000),
+                state: if i % 40 == 3 { "unhealthy" } else { "initial" }.into(),
+                reason: Some("Target.FailedHealthChecks".into()),
+                description: Some("Health checks failed".into()),
+            },
+        ),
+        4 => Observation::new(
+            at,
+            EcsServiceEvent {
+                cluster: "bench-cluster".into(),
+                service: "api".into(),
+                id: format!("svc-ev-{i}"),
+                created_at: at,
+                message: format!("(service api) has started 1 tasks: (task {task})."),
+            },
+        ),
+        _ => Observation::new(
+            at,
+            LogEvent {
+                group: "/ecs/api".into(),
+                stream: format!("ecs/api/{task}"),
+                timestamp: at,
+                message: if i % 7 == 0 {
+                    "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'express' imported from /app/server.js".into()
+                } else {
+                    format!("GET /health 200 {}ms request_id={i:x}", i % 17)
+                },
+                event_id: Some(i.to_string()),
+            },
+        ),
+    }
+}
+
+/// The stream as recording lines (no header).
+pub fn lines(n: u64) -> Vec<String> {
+    (0..n)
+        .map(|i| serde_json::to_string(&observation(i)).unwrap())
+        .collect()
+}

@@ -1,0 +1,48 @@
+//! Ingest: parse a recording line, apply it to the store, run the text rules on it.
+
+mod common;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use stackwatch::model::{Observation, StoreCaps};
+use stackwatch::pipeline::Pipeline;
+
+const N: u64 = 100_000;
+
+fn ingest(c: &mut Criterion) {
+    let lines = common::lines(N);
+    let parsed: Vec<Observation> = (0..N).map(common::observation).collect();
+    let mut group = c.benchmark_group("ingest");
+    group.throughput(Throughput::Elements(N));
+    group.sample_size(10);
+    group.bench_function("parse+store+detect", |b| {
+        b.iter(|| {
+            let mut pipeline = Pipeline::new(StoreCaps::default());
+            for line in &lines {
+                let obs: Observation = serde_json::from_str(line).unwrap();
+                pipeline.ingest(&obs);
+            }
+            pipeline.store.observations
+        })
+    });
+    group.bench_function("store+detect", |b| {
+        b.iter(|| {
+            let mut pipeline = Pipeline::new(StoreCaps::default());
+            for obs in &parsed {
+                pipeline.ingest(obs);
+            }
+            pipeline.store.observations
+        })
+    });
+    group.bench_function("parse", |b| {
+        b.iter(|| {
+            lines
+                .iter()
+                .map(|l| serde_json::from_str::<Observation>(l).unwrap())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest);
+criterion_main!(benches);

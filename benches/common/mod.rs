@@ -95,10 +95,3 @@ pub fn observation(i: u64) -> Observation {
         ),
     }
 }
-
-/// The stream as recording lines (no header).
-pub fn lines(n: u64) -> Vec<String> {
-    (0..n)
-        .map(|i| serde_json::to_string(&observation(i)).unwrap())
-        .collect()
-}

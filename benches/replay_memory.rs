@@ -19,9 +19,8 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 fn main() {
-    // `cargo bench -- <filter>` passes arguments; `cargo test --benches` passes --bench-less
-    // flags: run a small size then, so the suite stays fast.
-    let quick = std::env::args().any(|a| a == "--test");
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this as a quick smoke test.
+    let quick = !std::env::args().any(|a| a == "--bench");
     let n: u64 = if quick { 10_000 } else { 1_000_000 };
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("big.jsonl");

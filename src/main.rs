@@ -15,6 +15,10 @@ use stackwatch::session::recording;
 use stackwatch::session::replay::{Replay, ReplayInput, Speed, VirtualClock};
 use stackwatch::{app, ui};
 
+// Ingest allocates many small strings; mimalloc roughly halves their cost against glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for stackwatch's own errors (bad arguments, unreadable files).
 const EXIT_OWN_ERROR: u8 = 3;
 

@@ -95,3 +95,7 @@ pub fn observation(i: u64) -> Observation {
         ),
     }
 }
+
+// The same allocator as the binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -212,6 +212,32 @@ fn the_failing_story_lands_in_the_store() {
 }
 
 #[test]
+fn service_snapshots_count_like_ecs() {
+    let (_, obs) = demo::scenario();
+    let mut failed = std::collections::HashMap::new();
+    let mut snapshots = 0;
+    for o in &obs {
+        if let ObservationKind::EcsService(s) = &o.kind {
+            snapshots += 1;
+            assert!(s.running <= 2 && s.running + s.pending <= 3, "{s:?}");
+            assert!(
+                s.deployments
+                    .iter()
+                    .filter(|d| d.status == "PRIMARY")
+                    .count()
+                    == 1
+            );
+            for d in &s.deployments {
+                let before = failed.insert(d.id.clone(), d.failed_tasks).unwrap_or(0);
+                assert!(d.failed_tasks >= before, "failedTasks only grows");
+            }
+        }
+    }
+    assert!(snapshots >= 25);
+    assert!(failed.values().any(|&f| f >= 10));
+}
+
+#[test]
 fn key_moments_match_the_observations() {
     let (_, obs) = demo::scenario();
     let first_efs = obs

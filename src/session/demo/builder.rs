@@ -105,6 +105,8 @@ struct TaskRecord {
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     stopped_at: Option<DateTime<Utc>>,
+    /// When it was told to stop: from then on it is neither running nor pending.
+    stopping_at: Option<DateTime<Utc>>,
     /// A stop that counts toward the deployment's `failedTasks`.
     failed: bool,
     task: EcsTask,
@@ -629,6 +631,14 @@ impl ScenarioBuilder {
         self.push_via(Feed::Ecs, ts, event);
     }
 
+    /// One DescribeServices snapshot at `t`, with counts derived from the tasks launched so
+    /// far (call it after narrating the tasks).
+    pub fn service_snapshot(&mut self, t: TimeDelta, svc: ServiceId) {
+        let snap = self.service_at(svc, self.time(t));
+        let at = self.time(t) + millis(400);
+        self.push(at, self.time(t), snap);
+    }
+
     /// DescribeServices snapshots every `every` from `from` to `to` (inclusive), with counts
     /// derived from the tasks launched so far.
     pub fn service_snapshots(
@@ -640,9 +650,7 @@ impl ScenarioBuilder {
     ) {
         let mut t = from;
         while t <= to {
-            let snap = self.service_at(svc, self.time(t));
-            let at = self.time(t) + millis(400);
-            self.push(at, self.time(t), snap);
+            self.service_snapshot(t, svc);
             t += every;
         }
     }
@@ -674,7 +682,7 @@ impl ScenarioBuilder {
                     continue;
                 }
                 updated = updated.max(task.created_at);
-                match (task.started_at, task.stopped_at) {
+                match (task.started_at, task.stopping_at) {
                     (_, Some(stop)) if stop <= t => {
                         updated = updated.max(stop);
                         if task.failed {
@@ -695,6 +703,14 @@ impl ScenarioBuilder {
                 .cloned()
                 .unwrap_or((d.created_at, "IN_PROGRESS".to_string(), None));
             updated = updated.max(rollout_at);
+            // ECS drops a replaced deployment once it has no tasks left.
+            if !primary
+                && running + pending == 0
+                && d.superseded_at
+                    .is_some_and(|s| t - s > TimeDelta::seconds(30))
+            {
+                continue;
+            }
             running_all += running;
             pending_all += pending;
             if primary {
@@ -770,6 +786,7 @@ impl ScenarioBuilder {
             created_at: at,
             started_at: None,
             stopped_at: None,
+            stopping_at: None,
             failed: false,
             task: task.clone(),
         });
@@ -824,6 +841,7 @@ impl ScenarioBuilder {
         let at = self.time(t);
         let rec = &mut self.tasks[task.0];
         rec.failed = !stop.is_expected();
+        rec.stopping_at = Some(at);
         rec.task.desired_status = "STOPPED".to_string();
         rec.task.last_status = "DEPROVISIONING".to_string();
         rec.task.stop_code = Some(stop.stop_code.clone());

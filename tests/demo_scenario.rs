@@ -274,6 +274,63 @@ fn key_moments_match_the_observations() {
         })
         .expect("rollback complete");
     assert_eq!(rollback_complete, DEMO_START + at::ROLLBACK_COMPLETE);
+    // The :42 deployment appears at the redeploy; its first task runs at FIRST_RUNNING.
+    let redeploy = obs
+        .iter()
+        .find_map(|o| match &o.kind {
+            ObservationKind::EcsService(s) => s
+                .deployments
+                .iter()
+                .find(|d| d.task_definition.ends_with(":42"))
+                .map(|d| d.created_at),
+            _ => None,
+        })
+        .expect("a :42 deployment");
+    assert_eq!(redeploy, DEMO_START + at::REDEPLOY);
+    let first_running = obs
+        .iter()
+        .find_map(|o| match &o.kind {
+            ObservationKind::EcsTask(t) if t.last_status == "RUNNING" => t.started_at,
+            _ => None,
+        })
+        .expect("a running task");
+    assert_eq!(first_running, DEMO_START + at::FIRST_RUNNING);
+    let last_efs = obs
+        .iter()
+        .filter_map(|o| match &o.kind {
+            ObservationKind::EcsTask(t)
+                if t.last_status == "DEPROVISIONING"
+                    && t.stopped_reason.as_deref() == Some(demo::EFS_STOPPED_REASON) =>
+            {
+                Some(o.at)
+            }
+            _ => None,
+        })
+        .next_back()
+        .unwrap();
+    assert!(last_efs >= DEMO_START + at::LAST_EFS_FAILURE);
+    assert!(last_efs < DEMO_START + at::REDEPLOY);
+    let impaired = obs
+        .iter()
+        .find_map(|o| match &o.kind {
+            ObservationKind::EcsServiceEvent(e)
+                if e.message.contains("unable to consistently start tasks") =>
+            {
+                Some(e.created_at)
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(impaired, DEMO_START + at::START_IMPAIRED);
+    let throttled: Vec<_> = obs
+        .iter()
+        .filter_map(|o| match &o.kind {
+            ObservationKind::SourceStatus(s) if s.name == "cloudformation" => Some((o.at, s.state)),
+            _ => None,
+        })
+        .collect();
+    assert!(throttled.contains(&(DEMO_START + at::CFN_THROTTLED, SourceState::Throttled)));
+    assert!(throttled.contains(&(DEMO_START + at::CFN_RECOVERED, SourceState::Ok)));
     // Nothing happens in CloudFormation between the EFS fix and the redeploy.
     assert!(!obs.iter().any(|o| matches!(&o.kind,
         ObservationKind::CfnEvent(e)

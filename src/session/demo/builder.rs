@@ -466,7 +466,7 @@ impl ScenarioBuilder {
         );
     }
 
-    /// An event of a declared resource. The first `CREATE_IN_PROGRESS` (no reason) carries no
+    /// An event of a declared resource (it panics on an undeclared one). The first `CREATE_IN_PROGRESS` (no reason) carries no
     /// physical id yet, as in AWS.
     pub fn resource_event(
         &mut self,
@@ -480,7 +480,12 @@ impl ScenarioBuilder {
             .resources
             .get(&(stack.path.clone(), logical_id.to_string()))
             .cloned()
-            .unwrap_or_else(|| (String::from("AWS::CloudFormation::CustomResource"), None));
+            .unwrap_or_else(|| {
+                panic!(
+                    "resource {logical_id} of {} is not declared: call resource() first",
+                    stack.path
+                )
+            });
         let physical = if status == "CREATE_IN_PROGRESS" && reason.is_none() {
             None
         } else {

@@ -109,6 +109,13 @@ impl<W: Write> Headless<W> {
         };
         let message = sanitize::line(&entry.message);
         let resource = sanitize::line(&entry.resource);
+        // Nested resources read as `Storage/FileSystem` in plain text; JSON keeps `stack`.
+        let nested_resource = match entry.stack.as_deref().and_then(|s| s.split_once('/')) {
+            Some((_, nested)) if !entry.resource.starts_with(nested) => {
+                format!("{}/{}", sanitize::line(nested), resource)
+            }
+            _ => resource.to_string(),
+        };
         match self.format {
             Format::Json => {
                 let mut obj = Map::new();
@@ -148,10 +155,10 @@ impl<W: Write> Headless<W> {
                     Severity::Error | Severity::Fatal => "✗",
                 };
                 let line = format!(
-                    "{}  {:<11} {:<28} {:<1} {}",
+                    "{}  {:<11} {:<30} {:<1} {}",
                     rfc3339(entry.at),
                     entry.source.as_str(),
-                    truncate(&resource, 28),
+                    truncate(&nested_resource, 30),
                     level,
                     message
                 );

@@ -179,10 +179,10 @@ fn the_failing_story_lands_in_the_store() {
             .iter()
             .any(|e| e.source == Source::Elb && e.message.starts_with("unhealthy"))
     );
-    assert!(s.logs.iter().any(|l| l.group == "/ecs/payments-api"
+    assert!(s.logs.iter().any(|l| &*l.group == "/ecs/payments-api"
         && l.stream.starts_with("ecs/api/")
         && l.message.contains("ERR_MODULE_NOT_FOUND")));
-    assert!(s.logs.iter().any(|l| l.message == "Node.js v20.11.1"));
+    assert!(s.logs.iter().any(|l| &*l.message == "Node.js v20.11.1"));
 
     // Service events and deployments.
     let svc = s
@@ -206,9 +206,10 @@ fn the_failing_story_lands_in_the_store() {
     for name in ["cloudformation", "ecs", "elbv2", "logs"] {
         assert_eq!(s.sources[name].state, SourceState::Ok, "{name}");
     }
-    assert!(s.timeline.iter().any(
-        |e| e.source == Source::Stackwatch && e.message == "source cloudformation is throttled"
-    ));
+    assert!(
+        s.timeline.iter().any(|e| e.source == Source::Stackwatch
+            && &*e.message == "source cloudformation is throttled")
+    );
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! History is bounded by [`StoreCaps`]: the timeline and the log tail are ring buffers, and so
 //! are each service's events and the stopped tasks kept for grouping.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -163,13 +164,17 @@ pub struct TargetState {
     pub since: DateTime<Utc>,
 }
 
+/// Shared, immutable text: a log line's message is held once by the log tail and the timeline,
+/// and repeated names (log groups, streams) are interned.
+pub type Text = Arc<str>;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
     pub at: DateTime<Utc>,
-    pub group: String,
-    pub stream: String,
-    pub message: String,
-    pub event_id: Option<String>,
+    pub group: Text,
+    pub stream: Text,
+    pub message: Text,
+    pub event_id: Option<Text>,
 }
 
 /// One row of the merged timeline.
@@ -181,15 +186,26 @@ pub struct TimelineEntry {
     pub at: DateTime<Utc>,
     pub source: Source,
     /// Logical id, task id, target id or log stream.
-    pub resource: String,
+    pub resource: Text,
     /// The nested stack path, for CloudFormation rows.
-    pub stack: Option<String>,
+    pub stack: Option<Text>,
     /// The AWS id (EventId, service event id, log eventId), where AWS gives one.
-    pub id: Option<String>,
-    pub message: String,
+    pub id: Option<Text>,
+    pub message: Text,
     /// A quick status-based level for colouring and the faults-only filter; flags come from
     /// the detector.
     pub level: Severity,
+}
+
+/// A timeline row before its names are interned.
+struct Row<'a> {
+    at: DateTime<Utc>,
+    source: Source,
+    resource: &'a str,
+    stack: Option<&'a str>,
+    id: Option<Text>,
+    message: Text,
+    level: Severity,
 }
 
 /// All the state stackwatch knows, derived only from observations.
@@ -217,6 +233,7 @@ pub struct Store {
     pub dropped_logs: u64,
     next_seq: u64,
     stopped_order: VecDeque<String>,
+    names: HashSet<Text>,
 }
 
 impl Store {
@@ -255,8 +272,31 @@ impl Store {
         self.next_seq != before
     }
 
-    fn push_timeline(&mut self, mut entry: TimelineEntry) {
-        entry.seq = self.next_seq;
+    /// One shared copy of a name that repeats (log groups, streams, logical ids).
+    fn intern(&mut self, name: &str) -> Text {
+        if let Some(known) = self.names.get(name) {
+            return known.clone();
+        }
+        // Names churn with task ids; a full reset keeps the set bounded and costs one miss each.
+        if self.names.len() >= 10_000 {
+            self.names.clear();
+        }
+        let text: Text = Arc::from(name);
+        self.names.insert(text.clone());
+        text
+    }
+
+    fn push_row(&mut self, row: Row<'_>) {
+        let entry = TimelineEntry {
+            seq: self.next_seq,
+            at: row.at,
+            source: row.source,
+            resource: self.intern(row.resource),
+            stack: row.stack.map(|s| self.intern(s)),
+            id: row.id,
+            message: row.message,
+            level: row.level,
+        };
         self.next_seq += 1;
         if self.timeline.len() >= self.caps.timeline_rows.max(1) {
             self.timeline.pop_front();
@@ -292,15 +332,14 @@ impl Store {
         }
         if changed {
             let message = with_reason(&s.status, s.reason.as_deref());
-            self.push_timeline(TimelineEntry {
-                seq: 0,
+            self.push_row(Row {
                 at,
                 source: Source::Cfn,
-                resource: s.name.clone(),
-                stack: Some(s.stack.clone()),
+                resource: &s.name,
+                stack: Some(s.stack.as_str()),
                 id: None,
+                message: Text::from(message),
                 level: cfn_level(&s.status),
-                message,
             });
         }
     }
@@ -385,15 +424,14 @@ impl Store {
                 is_stack_row,
             });
         }
-        self.push_timeline(TimelineEntry {
-            seq: 0,
+        self.push_row(Row {
             at: e.timestamp,
             source: Source::Cfn,
-            resource: e.logical_id.clone(),
-            stack: Some(e.stack.clone()),
-            id: Some(e.event_id.clone()),
+            resource: &e.logical_id,
+            stack: Some(e.stack.as_str()),
+            id: Some(Text::from(e.event_id.as_str())),
+            message: Text::from(with_reason(&e.status, e.reason.as_deref())),
             level: cfn_level(&e.status),
-            message: with_reason(&e.status, e.reason.as_deref()),
         });
     }
 
@@ -479,14 +517,13 @@ impl Store {
         svc.deployments = s.deployments.clone();
         svc.updated_at = at;
         for (when, message, level) in transitions {
-            self.push_timeline(TimelineEntry {
-                seq: 0,
+            self.push_row(Row {
                 at: when,
                 source: Source::EcsService,
-                resource: s.service.clone(),
+                resource: &s.service,
                 stack: None,
                 id: None,
-                message,
+                message: Text::from(message),
                 level,
             });
         }
@@ -513,8 +550,13 @@ impl Store {
                 events: VecDeque::new(),
                 updated_at: at,
             });
-        // Every poll returns the newest events again; only new ids count.
-        if svc.events.iter().any(|r| r.id == e.id) {
+        // Every poll returns the newest events again; only new ids count. An event newer than
+        // all we hold cannot be a repeat, which skips the scan on the common path.
+        let maybe_repeat = svc
+            .events
+            .back()
+            .is_some_and(|newest| e.created_at <= newest.created_at);
+        if maybe_repeat && svc.events.iter().any(|r| r.id == e.id) {
             return;
         }
         if svc.events.len() >= cap {
@@ -525,15 +567,14 @@ impl Store {
             created_at: e.created_at,
             message: e.message.clone(),
         });
-        self.push_timeline(TimelineEntry {
-            seq: 0,
+        self.push_row(Row {
             at: e.created_at,
             source: Source::EcsService,
-            resource: e.service.clone(),
+            resource: &e.service,
             stack: None,
-            id: Some(e.id.clone()),
+            id: Some(Text::from(e.id.as_str())),
+            message: Text::from(e.message.as_str()),
             level: keyword_level(&e.message),
-            message: e.message.clone(),
         });
     }
 
@@ -603,14 +644,13 @@ impl Store {
             Some(svc) => format!("{svc}/{}", task_id_of(&t.task_arn)),
             None => task_id_of(&t.task_arn).to_string(),
         };
-        self.push_timeline(TimelineEntry {
-            seq: 0,
+        self.push_row(Row {
             at: when,
             source: Source::EcsTask,
-            resource,
+            resource: &resource,
             stack: None,
             id: None,
-            message,
+            message: Text::from(message),
             level,
         });
     }
@@ -664,14 +704,13 @@ impl Store {
                 Some(port) => format!("{}:{}", t.target_id, port),
                 None => t.target_id.clone(),
             };
-            self.push_timeline(TimelineEntry {
-                seq: 0,
+            self.push_row(Row {
                 at,
                 source: Source::Elb,
-                resource,
+                resource: &resource,
                 stack: None,
                 id: None,
-                message,
+                message: Text::from(message),
                 level,
             });
         }
@@ -682,22 +721,24 @@ impl Store {
             self.logs.pop_front();
             self.dropped_logs += 1;
         }
-        self.logs.push_back(LogLine {
+        let message = Text::from(l.message.as_str());
+        let event_id = l.event_id.as_deref().map(Text::from);
+        let line = LogLine {
             at: l.timestamp,
-            group: l.group.clone(),
-            stream: l.stream.clone(),
-            message: l.message.clone(),
-            event_id: l.event_id.clone(),
-        });
-        self.push_timeline(TimelineEntry {
-            seq: 0,
+            group: self.intern(&l.group),
+            stream: self.intern(&l.stream),
+            message: message.clone(),
+            event_id: event_id.clone(),
+        };
+        self.logs.push_back(line);
+        self.push_row(Row {
             at: l.timestamp,
             source: Source::Log,
-            resource: l.stream.clone(),
+            resource: &l.stream,
             stack: None,
-            id: l.event_id.clone(),
+            id: event_id,
+            message,
             level: keyword_level(&l.message),
-            message: l.message.clone(),
         });
     }
 
@@ -705,14 +746,13 @@ impl Store {
         let changed = self.sources.get(&s.name).is_none_or(|o| o.state != s.state);
         self.sources.insert(s.name.clone(), s.clone());
         if changed {
-            self.push_timeline(TimelineEntry {
-                seq: 0,
+            self.push_row(Row {
                 at,
                 source: Source::Stackwatch,
-                resource: s.name.clone(),
+                resource: &s.name,
                 stack: None,
                 id: None,
-                message: format!("source {} is {}", s.name, s.state.as_str()),
+                message: Text::from(format!("source {} is {}", s.name, s.state.as_str())),
                 level: match s.state {
                     super::SourceState::Ok => Severity::Info,
                     _ => Severity::Warn,

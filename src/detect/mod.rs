@@ -128,6 +128,8 @@ pub struct Detector {
     root_cause_seen: Option<(usize, Option<DateTime<Utc>>, String)>,
     /// Per target group, since when it has had no healthy target.
     no_healthy_since: HashMap<String, DateTime<Utc>>,
+    /// Per service, the last failed ECS deployment (`deploy.rolled_back`).
+    ecs_rollbacks: HashMap<String, state_rules::RollbackEpisode>,
 }
 
 /// What a rule wants a flag to say; opening, bumping and updating share it.

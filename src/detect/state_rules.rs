@@ -351,31 +351,66 @@ impl Detector {
             }
         }
         for svc in store.services.values() {
-            let key: FlagKey = ("deploy.rolled_back", format!("svc:{}", svc.key.service));
+            let name = &svc.key.service;
+            let key: FlagKey = ("deploy.rolled_back", format!("svc:{name}"));
             let failed = svc.deployments.iter().find(|d| {
                 d.rollout_state.as_deref() == Some("FAILED")
                     || d.rollout_state_reason
                         .as_deref()
                         .is_some_and(|r| r.contains("rolling back"))
             });
-            match failed {
-                Some(d) => {
-                    let why = d
-                        .rollout_state_reason
-                        .as_deref()
-                        .unwrap_or("rollout FAILED");
-                    let spec = FlagSpec {
-                        rule: "deploy.rolled_back",
-                        severity: Severity::Error,
-                        source: Source::EcsService,
-                        scope: key.1,
-                        resource: format!("service {}", svc.key.service),
-                        summary: format!("service {} deployment {} failed: {}", svc.key.service, d.id, short(why, 160)),
-                        next_step: "the deploy failed even if the service ends healthy: read the failed tasks' stopped reasons".to_string(),
-                    };
-                    self.set_state_flag(spec, now, None, None);
+            if let Some(d) = failed {
+                if self
+                    .ecs_rollbacks
+                    .get(name)
+                    .is_some_and(|ep| ep.deployment == d.id)
+                {
+                    continue; // already flagged (and maybe resolved) for this deployment
                 }
-                None => self.resolve(&key, now),
+                self.ecs_rollbacks.insert(
+                    name.clone(),
+                    RollbackEpisode {
+                        deployment: d.id.clone(),
+                        failed_task_definition: d.task_definition.clone(),
+                        known_task_definitions: svc
+                            .deployments
+                            .iter()
+                            .map(|d| d.task_definition.clone())
+                            .collect(),
+                        failed_at: d.updated_at.unwrap_or(now),
+                        open: true,
+                    },
+                );
+                let why = d
+                    .rollout_state_reason
+                    .as_deref()
+                    .unwrap_or("rollout FAILED");
+                let spec = FlagSpec {
+                    rule: "deploy.rolled_back",
+                    severity: Severity::Error,
+                    source: Source::EcsService,
+                    scope: key.1,
+                    resource: format!("service {name}"),
+                    summary: format!("service {name} deployment {} failed: {}", d.id, short(why, 160)),
+                    next_step: "the deploy failed even if the service ends healthy: read the failed tasks' stopped reasons".to_string(),
+                };
+                self.set_state_flag(spec, now, None, None);
+                continue;
+            }
+            // The rollback itself ends healthy on the old task definition; the failure is over
+            // only once a new attempt runs: another task definition, or the failed one completing.
+            let Some(ep) = self.ecs_rollbacks.get_mut(name).filter(|ep| ep.open) else {
+                continue;
+            };
+            let recovered = svc.primary().is_some_and(|p| {
+                !ep.known_task_definitions.contains(&p.task_definition)
+                    || (p.task_definition == ep.failed_task_definition
+                        && p.rollout_state.as_deref() == Some("COMPLETED")
+                        && p.created_at > ep.failed_at)
+            });
+            if recovered {
+                ep.open = false;
+                self.resolve(&key, now);
             }
         }
     }
@@ -466,6 +501,17 @@ fn stall_next_step(resource_type: &str) -> &'static str {
         }
         _ => "open the resource in its console or CloudTrail to see what it waits for",
     }
+}
+
+/// A failed ECS deployment, remembered until a new attempt succeeds.
+#[derive(Debug, Clone)]
+pub(super) struct RollbackEpisode {
+    deployment: String,
+    failed_task_definition: String,
+    /// Task definitions listed when it failed (the failed one and the rollback target).
+    known_task_definitions: Vec<String>,
+    failed_at: DateTime<Utc>,
+    open: bool,
 }
 
 #[derive(Debug, Default)]

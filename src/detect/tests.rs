@@ -886,14 +886,46 @@ fn ecs_rollout_failure_is_a_rolled_back_deploy() {
         created_at: t(0),
         updated_at: Some(t(100)),
     });
+    let old = EcsDeployment {
+        id: "ecs-svc/1".into(),
+        status: "ACTIVE".into(),
+        task_definition: "payments:7".into(),
+        desired: 1,
+        running: 1,
+        pending: 0,
+        failed_tasks: 0,
+        rollout_state: Some("COMPLETED".into()),
+        rollout_state_reason: None,
+        created_at: t(-1000),
+        updated_at: None,
+    };
+    svc.deployments.push(old.clone());
     sim.feed(100, svc.clone());
     sim.tick(100);
     let f = sim.flag("deploy.rolled_back").unwrap();
     assert_eq!(f.resource, "service payments-api");
-    svc.deployments.clear();
-    sim.feed(200, svc);
-    sim.tick(200);
+    // The rollback ends healthy on the old task definition: still a failed deploy.
+    svc.deployments = vec![EcsDeployment {
+        id: "ecs-svc/3".into(),
+        status: "PRIMARY".into(),
+        created_at: t(150),
+        ..old.clone()
+    }];
+    sim.feed(200, svc.clone());
+    sim.run(101, 300);
+    assert!(sim.flag("deploy.rolled_back").is_some());
+    // A new attempt with a fixed task definition ends it.
+    svc.deployments = vec![EcsDeployment {
+        id: "ecs-svc/4".into(),
+        status: "PRIMARY".into(),
+        task_definition: "payments:9".into(),
+        created_at: t(400),
+        ..old
+    }];
+    sim.feed(400, svc);
+    sim.tick(400);
     assert!(sim.flag("deploy.rolled_back").is_none());
+    assert_eq!(sim.opened("deploy.rolled_back").len(), 1);
 }
 
 const TG: &str = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/payments-api-tg/0123";
@@ -1068,6 +1100,11 @@ fn rules_generalise_beyond_the_corpus() {
             "ecs.efs_mount_network",
         ),
         (EcsTask, EFS_TIMEOUT, "ecs.efs_mount_network"),
+        (
+            EcsTask,
+            "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: Failed to initialize TLS tunnel for fs-0abc : unsuccessful EFS utils command execution; code: 1",
+            "ecs.efs_mount_network",
+        ),
         (
             EcsTask,
             "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/payments-api-tg/abc)",
@@ -1297,4 +1334,37 @@ fn non_matching_log_lines_are_cheap() {
     let per = start.elapsed() / n;
     println!("non-matching log line: {per:?} per classification");
     assert!(per < std::time::Duration::from_micros(200), "{per:?}");
+}
+
+#[test]
+#[ignore]
+fn classification_timings() {
+    let big_log = "2026-11-23 INFO handled request Error-free path=/x status=200 ".repeat(600);
+    let inputs: &[(Source, &str)] = &[
+        (Source::EcsTask, EFS_TIMEOUT),
+        (Source::EcsTask, "Essential container in task exited"),
+        (
+            Source::Cfn,
+            "Resource handler returned message: \"Invalid request provided: bad\" (RequestToken: 0c2e4a51-1111-2222-3333-444455556666, HandlerErrorCode: InvalidRequest)",
+        ),
+        (
+            Source::Log,
+            "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'express' imported from /app/server.js",
+        ),
+        (Source::Log, &big_log),
+    ];
+    for (source, text) in inputs {
+        let _ = classify(*source, text);
+        let n = 2000;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            let _ = classify(*source, text);
+        }
+        println!(
+            "{:?} {} bytes: {:?}",
+            source,
+            text.len(),
+            start.elapsed() / n
+        );
+    }
 }

@@ -525,7 +525,7 @@ pub static RULES: &[TextRule] = &[
         "ecs.efs_mount_network",
         TASK,
         Error,
-        r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|timed out|timeout|port 2049|No route to host|Network is unreachable)",
+        r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
         |c, _| {
             format!(
                 "EFS mount failed: NFS port 2049 unreachable ({})",

@@ -1,8 +1,23 @@
 //! Thresholds of the state rules. `Default` holds the documented values (catalogue §1.7); a
-//! config file can later override any of them.
+//! TOML config file may override any of them (missing keys keep their default):
+//!
+//! ```toml
+//! crash_loop_stops = 5
+//! log_quiet_s = 600
+//!
+//! [[stall_thresholds]]
+//! resource_type = "AWS::ECS::Service"
+//! warn_s = 1200
+//! alarm_s = 2400
+//! typical = "usually 5–15 min"
+//! ```
+//!
+//! A `stall_thresholds` list given in the file replaces the default list.
+
+use serde::Deserialize;
 
 /// How long a resource type may stay `*_IN_PROGRESS` before it is flagged.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StallThreshold {
     /// An exact CloudFormation type, such as `AWS::ECS::Service`.
     pub resource_type: String,
@@ -11,6 +26,7 @@ pub struct StallThreshold {
     /// Escalate to error after this many seconds.
     pub alarm_s: i64,
     /// What is normal, shown in the summary ("usually 2–10 min").
+    #[serde(default)]
     pub typical: String,
 }
 
@@ -25,7 +41,8 @@ impl StallThreshold {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DetectConfig {
     /// Per-type stall thresholds; types not listed use `stall_default`.
     pub stall_thresholds: Vec<StallThreshold>,
@@ -95,10 +112,33 @@ impl Default for DetectConfig {
 }
 
 impl DetectConfig {
+    /// Reads a TOML config; keys it does not set keep their defaults.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
     pub fn stall_threshold(&self, resource_type: &str) -> &StallThreshold {
         self.stall_thresholds
             .iter()
             .find(|t| t.resource_type == resource_type)
             .unwrap_or(&self.stall_default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_only_what_it_sets() {
+        let config = DetectConfig::from_toml(
+            "crash_loop_stops = 5\n[[stall_thresholds]]\nresource_type = \"AWS::ECS::Service\"\nwarn_s = 60\nalarm_s = 120\n",
+        )
+        .unwrap();
+        assert_eq!(config.crash_loop_stops, 5);
+        assert_eq!(config.log_quiet_s, DetectConfig::default().log_quiet_s);
+        assert_eq!(config.stall_threshold("AWS::ECS::Service").warn_s, 60);
+        assert_eq!(config.stall_threshold("AWS::S3::Bucket").warn_s, 300);
+        assert!(DetectConfig::from_toml("no_such_key = 1").is_err());
     }
 }

@@ -318,7 +318,7 @@ impl Detector {
         if t.last_status != "STOPPED" || self.stopped_seen.contains(&t.task_arn) {
             return;
         }
-        if self.stopped_seen.len() >= SEEN_CAP {
+        if self.stopped_seen.len() >= SEEN_CAP.max(2 * store.caps.stopped_tasks) {
             // Keep only tasks the store still holds: the others cannot come back as new.
             self.stopped_seen
                 .retain(|arn| store.tasks.contains_key(arn));
@@ -416,7 +416,11 @@ impl Detector {
                 .open
                 .iter()
                 .filter(|(k, f)| {
-                    k.1 == scope && f.source == Source::EcsService && f.last_seen <= at
+                    // Only the event rules: a rolled-back deploy stays failed once healthy.
+                    k.1 == scope
+                        && k.0.starts_with("ecs.")
+                        && f.source == Source::EcsService
+                        && f.last_seen <= at
                 })
                 .map(|(k, _)| k.clone())
                 .collect();

@@ -912,6 +912,16 @@ fn ecs_rollout_failure_is_a_rolled_back_deploy() {
         ..old.clone()
     }];
     sim.feed(200, svc.clone());
+    sim.feed(
+        201,
+        EcsServiceEvent {
+            cluster: "prod".into(),
+            service: "payments-api".into(),
+            id: "steady".into(),
+            created_at: t(201),
+            message: "(service payments-api) has reached a steady state.".into(),
+        },
+    );
     sim.run(101, 300);
     assert!(sim.flag("deploy.rolled_back").is_some());
     // A new attempt with a fixed task definition ends it.

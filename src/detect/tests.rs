@@ -1266,6 +1266,61 @@ fn rules_generalise_beyond_the_corpus() {
             "Waiter ServicesStable failed: Max attempts exceeded",
             "api.waiter_timeout",
         ),
+        (
+            Api,
+            "An error occurred (ValidationError) when calling the UpdateStack operation: Stack:arn:aws:cloudformation:eu-west-1:1:stack/payments/abc is in UPDATE_ROLLBACK_FAILED state and can not be updated.",
+            "cfn.stack_update_rollback_failed",
+        ),
+        (
+            Api,
+            "An error occurred (AccessDenied) when calling the AssumeRole operation: User: arn:aws:iam::1:user/x is not authorized to perform: sts:AssumeRole",
+            "api.access_denied",
+        ),
+        (
+            Cfn,
+            "Resource of type 'AWS::ECS::Service' with identifier 'arn:aws:ecs:eu-west-1:1:service/prod/payments-api' did not stabilize.",
+            "cfn.ecs_service_not_stabilized",
+        ),
+        (
+            EcsTask,
+            "CannotPullContainerError: Error response from daemon: pull access denied for payments, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+            "ecs.image_not_found",
+        ),
+        (
+            EcsTask,
+            "CannotPullContainerError: ref pull has been retried 1 time(s): failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/nginx/manifests/sha256:abc: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.",
+            "ecs.image_pull_failed",
+        ),
+        (
+            EcsTask,
+            "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post \"https://logs.eu-west-1.amazonaws.com/\": dial tcp 1.2.3.4:443: i/o timeout : exit status 1",
+            "ecs.logger_args_network",
+        ),
+        (
+            Log,
+            "dial tcp 10.0.0.5:5432: connect: connection refused",
+            "log.econnrefused",
+        ),
+        (
+            Log,
+            "Caused by: java.net.UnknownHostException: db.internal",
+            "log.dns_not_found",
+        ),
+        (
+            Log,
+            "OSError: [Errno 98] Address already in use",
+            "log.addr_in_use",
+        ),
+        (
+            Log,
+            "PermissionError: [Errno 13] Permission denied: '/data/x'",
+            "log.permission_denied",
+        ),
+        (
+            Log,
+            "panic: runtime error: index out of range [0] with length 0",
+            "log.go_panic",
+        ),
     ];
     let mut wrong = Vec::new();
     for (source, text, expect) in cases {
@@ -1325,6 +1380,15 @@ fn summaries_fill_in_what_the_message_carries() {
     );
     let c = classify(Source::Cfn, "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\" (RequestToken: f64cd8d2-688e-c32b-16e4-e2f891081a59, HandlerErrorCode: GeneralServiceException)").unwrap();
     assert_eq!(c.rule, "cfn.ecs_circuit_breaker");
+    let c = classify(
+        Source::Log,
+        "Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\n    import boto3\nModuleNotFoundError: No module named 'boto3'",
+    )
+    .unwrap();
+    assert_eq!(
+        c.summary,
+        "uncaught ModuleNotFoundError: No module named 'boto3'"
+    );
     let c = classify(Source::Cfn, "Resource handler returned message: \"Invalid request provided: bad\" (RequestToken: 0c2e4a51-1111-2222-3333-444455556666, HandlerErrorCode: InvalidRequest)").unwrap();
     assert_eq!(
         c.summary,

@@ -229,11 +229,11 @@ pub static RULES: &[TextRule] = &[
         "cfn.ecs_service_not_stabilized",
         CFN,
         Error,
-        r"Service (?:arn:aws[-a-z]*:ecs:\S*/)?(?P<svc>[^/\s]+?)\.? did not stabilize",
+        r"Service (?:arn:aws[-a-z]*:ecs:\S*/)?(?P<svc>[^/\s]+?)\.? did not stabilize|type 'AWS::ECS::Service' with identifier '(?:[^']*/)?(?P<svc2>[^'/]+)' did not stabilize",
         |c, _| {
             format!(
                 "ECS service {} did not stabilize (CloudFormation gave up waiting)",
-                g(c, "svc")
+                first(c, &["svc", "svc2"])
             )
         },
         "enable the deployment circuit breaker; inspect the service's stopped tasks and events",
@@ -576,7 +576,7 @@ pub static RULES: &[TextRule] = &[
         "ecs.image_pull_forbidden",
         TASK,
         Error,
-        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?P<cause>403 Forbidden|AccessDenied\w*|no basic auth credentials|not authorized|unauthorized|denied:)",
+        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?P<cause>403 Forbidden|401 Unauthorized|AccessDenied\w*|no basic auth credentials|is not authorized to perform|unauthorized: authentication required)",
         |c, t| format!("not allowed to pull {} ({})", image_in(t), g(c, "cause")),
         "give the execution role ECR pull rights (AmazonECSTaskExecutionRolePolicy) or fix the repository policy for cross-account pulls",
     ),
@@ -584,7 +584,7 @@ pub static RULES: &[TextRule] = &[
         "ecs.image_not_found",
         TASK,
         Error,
-        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?:manifest for \S+ not found|manifest unknown|repository \S+ not found|not found|does not exist)",
+        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?:manifest for \S+ not found|manifest unknown|repository \S+ not found|not found|does not exist|pull access denied)",
         |_, t| format!("image {} not found", image_in(t)),
         "check the image URI and tag exist in that account and region (was it pushed? was the tag overwritten?)",
     ),
@@ -1152,7 +1152,7 @@ pub static RULES: &[TextRule] = &[
         "log.econnrefused",
         LOG,
         Error,
-        r"ECONNREFUSED(?: (?P<addr>[\w.:\[\]-]+))?|connect ECONNREFUSED (?P<addr2>\S+)|Connection refused",
+        r"ECONNREFUSED(?: (?P<addr>[\w.:\[\]-]+))?|connect ECONNREFUSED (?P<addr2>\S+)|(?i:connection refused)",
         |c, _| {
             format!(
                 "connection refused{}",
@@ -1260,8 +1260,9 @@ pub static RULES: &[TextRule] = &[
         LOG,
         Error,
         r"(?m)^Traceback \(most recent call last\):|^(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)",
-        |c, _| match c.name("err") {
-            Some(e) => format!("uncaught {}: {}", e.as_str(), short(g(c, "msg"), 140)),
+        // The exception is the traceback's last `Name: message` line.
+        |_, t| match EXCEPTION_LINE.captures_iter(t).last() {
+            Some(c) => format!("uncaught {}: {}", g(&c, "err"), short(g(&c, "msg"), 140)),
             None => "uncaught Python exception (traceback)".to_string(),
         },
         "read the traceback's last line",
@@ -1355,9 +1356,14 @@ static BY_SOURCE: LazyLock<Vec<SourceRules>> = LazyLock::new(|| {
     [CFN, TASK, SVC, ELB, LOG, API]
         .iter()
         .map(|&bit| {
-            let rules: Vec<usize> = (0..RULES.len())
+            let mut rules: Vec<usize> = (0..RULES.len())
                 .filter(|&i| RULES[i].sources & bit != 0)
                 .collect();
+            if bit == API {
+                // A pasted CLI error may carry a CloudFormation or ECS message: after the API
+                // rules, try those too.
+                rules.extend((0..RULES.len()).filter(|&i| RULES[i].sources & (API | LOG) == 0));
+            }
             let set = RegexSetBuilder::new(rules.iter().map(|&i| RULES[i].pattern))
                 .size_limit(1 << 26)
                 .build()
@@ -1603,6 +1609,10 @@ fn secret_backend(text: &str) -> &'static str {
         "Secrets Manager"
     }
 }
+
+static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)").expect("valid")
+});
 
 static NODE_MODULE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Cannot find (?P<kind>package|module) '(?P<module>[^']+)'(?: imported from (?P<from>\S+))?")

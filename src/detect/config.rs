@@ -53,6 +53,8 @@ pub struct DetectConfig {
     /// `ecs.crash_loop`: this many stops of started tasks of one service within the window.
     pub crash_loop_stops: usize,
     pub crash_loop_window_s: i64,
+    /// `ecs.not_converging`: a deployment's running < desired for this long.
+    pub not_converging_s: i64,
     /// A replacement task must stay RUNNING this long before task-start flags resolve.
     pub task_stable_s: i64,
     /// Log flags resolve after this long without a new matching line.
@@ -101,6 +103,7 @@ impl Default for DetectConfig {
             signal_error_ratio: 0.8,
             crash_loop_stops: 3,
             crash_loop_window_s: 600,
+            not_converging_s: 600,
             task_stable_s: 30,
             log_quiet_s: 300,
             api_quiet_s: 300,

@@ -42,6 +42,7 @@ pub const STATE_RULE_IDS: &[&str] = &[
     "cfn.root_cause",
     "elb.no_healthy_targets",
     "deploy.rolled_back",
+    "ecs.not_converging",
 ];
 
 /// CFN rules that summarise other failures: they never open a flag of their own
@@ -128,6 +129,8 @@ pub struct Detector {
     root_cause_seen: Option<(usize, Option<DateTime<Utc>>, String)>,
     /// Per target group, since when it has had no healthy target.
     no_healthy_since: HashMap<String, DateTime<Utc>>,
+    /// Per service, since when its rolling deployment has run fewer tasks than desired.
+    behind_since: HashMap<String, DateTime<Utc>>,
     /// Per service, the last failed ECS deployment (`deploy.rolled_back`).
     ecs_rollbacks: HashMap<String, state_rules::RollbackEpisode>,
 }
@@ -188,6 +191,7 @@ impl Detector {
         self.root_cause(now, store);
         self.no_healthy_targets(now, store);
         self.rolled_back(now, store);
+        self.not_converging(now, store);
         self.resolve_text_flags(now, store);
     }
 

@@ -65,7 +65,7 @@ impl Detector {
                     continue;
                 };
                 let missing = policy.count - res.signals_received;
-                let left = timeout - elapsed;
+                let left = timeout.saturating_sub(elapsed);
                 let when = if left >= 0 {
                     format!("{} left of {}", fmt_duration(left), fmt_duration(timeout))
                 } else {
@@ -412,6 +412,45 @@ impl Detector {
                 ep.open = false;
                 self.resolve(&key, now);
             }
+        }
+    }
+
+    /// `ecs.not_converging`: a deployment in progress runs fewer tasks than desired for too long.
+    pub(super) fn not_converging(&mut self, now: DateTime<Utc>, store: &Store) {
+        for svc in store.services.values() {
+            let name = &svc.key.service;
+            let key: FlagKey = ("ecs.not_converging", format!("svc:{name}"));
+            let behind = svc.primary().filter(|p| {
+                let rolling =
+                    p.rollout_state.as_deref() == Some("IN_PROGRESS") || svc.deployments.len() > 1;
+                rolling && p.running < p.desired
+            });
+            let Some(p) = behind else {
+                self.behind_since.remove(name);
+                self.resolve(&key, now);
+                continue;
+            };
+            let since = *self.behind_since.entry(name.clone()).or_insert(now);
+            let waited = now.signed_duration_since(since).num_seconds();
+            if waited < self.config.not_converging_s {
+                continue;
+            }
+            let spec = FlagSpec {
+                rule: "ecs.not_converging",
+                severity: Severity::Warn,
+                source: Source::EcsService,
+                scope: key.1,
+                resource: format!("service {name}"),
+                summary: format!(
+                    "service {name}: {}/{} tasks running after {} of deployment {}",
+                    p.running,
+                    p.desired,
+                    fmt_duration(waited),
+                    p.id
+                ),
+                next_step: "look at the stopped tasks' reasons and the service events: new tasks are not staying up".to_string(),
+            };
+            self.set_state_flag(spec, now, None, None);
         }
     }
 

@@ -938,6 +938,39 @@ fn ecs_rollout_failure_is_a_rolled_back_deploy() {
     assert_eq!(sim.opened("deploy.rolled_back").len(), 1);
 }
 
+#[test]
+fn slow_rollout_is_not_converging_until_it_catches_up() {
+    let mut sim = Sim::new();
+    let mut svc = service("payments-api", 2, 0);
+    svc.deployments.push(EcsDeployment {
+        id: "ecs-svc/5".into(),
+        status: "PRIMARY".into(),
+        task_definition: "payments:9".into(),
+        desired: 2,
+        running: 0,
+        pending: 2,
+        failed_tasks: 0,
+        rollout_state: Some("IN_PROGRESS".into()),
+        rollout_state_reason: None,
+        created_at: t(0),
+        updated_at: None,
+    });
+    sim.feed(0, svc.clone());
+    sim.run(0, 599);
+    assert!(sim.flag("ecs.not_converging").is_none());
+    sim.tick(600);
+    let f = sim.flag("ecs.not_converging").unwrap();
+    assert_eq!(
+        f.summary,
+        "service payments-api: 0/2 tasks running after 10m of deployment ecs-svc/5"
+    );
+    svc.deployments[0].running = 2;
+    svc.deployments[0].rollout_state = Some("COMPLETED".into());
+    sim.feed(700, svc);
+    sim.tick(700);
+    assert!(sim.flag("ecs.not_converging").is_none());
+}
+
 const TG: &str = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/payments-api-tg/0123";
 
 #[test]

@@ -1475,3 +1475,40 @@ fn classification_timings() {
         );
     }
 }
+
+#[test]
+#[ignore]
+fn ingest_throughput() {
+    let lines = [
+        "2026-11-23T12:00:00.000Z INFO request handled method=GET path=/api/v1/payments status=200 duration_ms=12",
+        "GET /health 200 1ms",
+        "{\"level\":\"info\",\"msg\":\"payment captured\",\"amount\":1200,\"currency\":\"EUR\",\"trace\":\"abc\"}",
+        "Connected to database pool size=10",
+    ];
+    let mut sim = Sim::new();
+    let n = 200_000;
+    let obs: Vec<Observation> = (0..n)
+        .map(|i| {
+            Observation::new(
+                t(i as i64 / 1000),
+                log("/ecs/payments-api", lines[i % lines.len()], i as i64 / 1000),
+            )
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    for o in &obs {
+        sim.p.detector.observe(o, &sim.p.store);
+    }
+    let detect = start.elapsed();
+    let start = std::time::Instant::now();
+    for o in &obs {
+        sim.p.ingest(o);
+    }
+    let ingest = start.elapsed();
+    println!(
+        "detect only: {:?}/obs ({:.0}/s); store+detect: {:?}/obs",
+        detect / n as u32,
+        n as f64 / detect.as_secs_f64(),
+        ingest / n as u32
+    );
+}

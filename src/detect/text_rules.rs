@@ -1426,7 +1426,13 @@ pub fn rule_ids() -> impl Iterator<Item = &'static str> {
 fn find(source: Source, text: &str) -> Option<(usize, &str)> {
     let compiled = &BY_SOURCE[source_slot(source)?];
     let text = bounded(text);
-    let inner = unwrap(text);
+    // Log lines are the app's own words: no tool wrappers to peel (and it keeps the common
+    // no-match path to one set scan).
+    let inner = if source == Source::Log {
+        None
+    } else {
+        unwrap(text)
+    };
     let innermost = inner.and_then(unwrap);
     for candidate in [innermost, inner, Some(text)].into_iter().flatten() {
         if !compiled.set.is_match(candidate) {
@@ -1441,6 +1447,9 @@ fn find(source: Source, text: &str) -> Option<(usize, &str)> {
 
 /// The message inside a tool's wrapper, if there is one.
 fn unwrap(text: &str) -> Option<&str> {
+    if !WRAPPER.is_match(text) {
+        return None;
+    }
     const HANDLER: &str = "Resource handler returned message:";
     const CLI: &str = "An error occurred (";
     const SERVERLESS: &str = "An error occurred: ";
@@ -1612,6 +1621,11 @@ fn secret_backend(text: &str) -> &'static str {
 
 static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)").expect("valid")
+});
+
+/// A quick check before the wrappers are looked for one by one.
+static WRAPPER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Resource handler returned message:|An error occurred").expect("valid")
 });
 
 static NODE_MODULE: LazyLock<Regex> = LazyLock::new(|| {

@@ -112,9 +112,10 @@ pub struct Detector {
     changes: Vec<FlagChange>,
     /// Task ARNs already classified as stopped (each stop counts once).
     stopped_seen: HashSet<String>,
-    /// Service event ids already classified (`cluster/service/id`), oldest first for pruning.
-    service_events_seen: HashSet<String>,
-    service_events_order: VecDeque<String>,
+    /// Event ids already classified (CFN events, service events): polls overlap.
+    seen_events: SeenIds,
+    /// Last (status, reason) classified per stack: DescribeStacks repeats them every poll.
+    stack_reasons: HashMap<String, (String, Option<String>)>,
     /// Last (state, reason) classified per target: ELB rules run on changes only.
     targets_seen: HashMap<TargetKey, (String, Option<String>)>,
     /// Resources currently `*_IN_PROGRESS`: the stall rules look only at these.
@@ -226,6 +227,9 @@ impl Detector {
             };
             self.track_in_progress(key, store);
         }
+        if !self.seen_events.insert(format!("cfn/{}", e.event_id)) {
+            return;
+        }
         let Some(reason) = e.reason.as_deref().filter(|r| !r.is_empty()) else {
             return;
         };
@@ -264,6 +268,11 @@ impl Detector {
     }
 
     fn observe_cfn_stack(&mut self, at: DateTime<Utc>, s: &CfnStack) {
+        let seen = (s.status.clone(), s.reason.clone());
+        if self.stack_reasons.get(&s.stack) == Some(&seen) {
+            return;
+        }
+        self.stack_reasons.insert(s.stack.clone(), seen);
         let Some(reason) = s.reason.as_deref().filter(|r| !r.is_empty()) else {
             return;
         };
@@ -397,15 +406,11 @@ impl Detector {
     }
 
     fn observe_service_event(&mut self, at: DateTime<Utc>, e: &EcsServiceEvent) {
-        let id = format!("{}/{}/{}", e.cluster, e.service, e.id);
-        if !self.service_events_seen.insert(id.clone()) {
+        if !self
+            .seen_events
+            .insert(format!("ecs/{}/{}/{}", e.cluster, e.service, e.id))
+        {
             return;
-        }
-        self.service_events_order.push_back(id);
-        while self.service_events_order.len() > SEEN_CAP {
-            if let Some(old) = self.service_events_order.pop_front() {
-                self.service_events_seen.remove(&old);
-            }
         }
         let Some((_, c)) = classify_ranked(Source::EcsService, &e.message) else {
             return;
@@ -646,6 +651,30 @@ impl Detector {
             .filter(|(k, f)| pred(k, f))
             .map(|(k, _)| k.clone())
             .collect()
+    }
+}
+
+/// A bounded set of ids: the oldest are forgotten past `SEEN_CAP`.
+#[derive(Debug, Clone, Default)]
+struct SeenIds {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl SeenIds {
+    /// True when `id` is new.
+    fn insert(&mut self, id: String) -> bool {
+        if self.ids.contains(&id) {
+            return false;
+        }
+        self.ids.insert(id.clone());
+        self.order.push_back(id);
+        while self.order.len() > SEEN_CAP {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        true
     }
 }
 

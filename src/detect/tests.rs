@@ -1100,6 +1100,35 @@ fn service_events_dedupe_and_steady_state_resolves() {
 }
 
 #[test]
+fn repeated_polls_count_once() {
+    let mut sim = Sim::new();
+    let failed = cfn_event(
+        "payments",
+        "Bucket",
+        "AWS::S3::Bucket",
+        "CREATE_FAILED",
+        Some("payments-assets already exists"),
+        5,
+    );
+    sim.feed(5, failed.clone());
+    sim.feed(10, failed);
+    let stack = crate::model::CfnStack {
+        stack: "payments".into(),
+        name: "payments".into(),
+        stack_id: None,
+        status: "ROLLBACK_IN_PROGRESS".into(),
+        reason: Some(
+            "Stack creation time exceeded the specified timeout. Rollback requested by user."
+                .into(),
+        ),
+    };
+    sim.feed(11, stack.clone());
+    sim.feed(16, stack);
+    assert_eq!(sim.flag("cfn.already_exists").unwrap().count, 1);
+    assert_eq!(sim.flag("cfn.stack_timeout").unwrap().count, 1);
+}
+
+#[test]
 fn info_cfn_reasons_never_flag() {
     let mut sim = Sim::new();
     sim.feed(

@@ -1,15 +1,62 @@
 //! The detector: text rules classify single messages, state rules look at the store over time,
 //! and both open flags that carry a rule id, a severity, a one-line summary and a next step.
 //! Flags resolve when the condition clears. Pure: `now` is always passed in.
+//!
+//! Grouping: an open flag is keyed by its rule and a scope (`svc:NAME`, `tg:GROUP`,
+//! `log:GROUP`, `cfn:STACK/LogicalId`, …), so one root problem makes one flag whose `count`,
+//! `last_seen` and evidence grow.
+//!
+//! Escalation: when a repeat or a state rule raises an open flag's severity (warn → error), the
+//! flag keeps its key and first_seen, takes the new severity, and `FlagChange::Opened` is emitted
+//! again with the new severity, so outputs show the escalation. Summary changes alone (a
+//! countdown, a stall duration) are not re-emitted.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Observation, Severity, Source, Store};
+use crate::model::{
+    CfnEvent, CfnStack, EcsServiceEvent, EcsTask, LogEvent, Observation, ObservationKind,
+    ResourceKey, Severity, Source, Store, TargetHealth, TargetKey, cfn_status,
+};
+
+mod config;
+mod state_rules;
+#[cfg(test)]
+mod tests;
+mod text_rules;
+
+pub use config::{DetectConfig, StallThreshold};
+pub use text_rules::{Classification, classify, rule_ids, rule_of};
+
+use text_rules::{classify_ranked, tg_name};
 
 /// Evidence kept per flag (newest last).
 pub const EVIDENCE_CAP: usize = 20;
+
+/// Ids of the state rules (taxonomy.md) this detector implements.
+pub const STATE_RULE_IDS: &[&str] = &[
+    "stall.resource",
+    "stall.signal_countdown",
+    "ecs.crash_loop",
+    "cfn.root_cause",
+    "elb.no_healthy_targets",
+    "deploy.rolled_back",
+    "ecs.not_converging",
+];
+
+/// CFN rules that summarise other failures: they never open a flag of their own
+/// (`cfn.root_cause` follows them to the failure they point at).
+const CFN_SUMMARY_RULES: &[&str] = &[
+    "cfn.cascade_cancelled",
+    "cfn.resources_failed_summary",
+    "cfn.nested_stack_failed",
+];
+
+/// Longest evidence text kept.
+const EVIDENCE_TEXT_MAX: usize = 500;
+/// Dedup sets are pruned past this size.
+const SEEN_CAP: usize = 10_000;
 
 /// One piece of evidence a flag rests on.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,14 +93,59 @@ pub enum FlagChange {
     Resolved(Flag),
 }
 
-/// Open flags are keyed by rule and the resource they are about.
+/// Open flags are keyed by rule and the scope they are about (`svc:payments-api`).
 pub type FlagKey = (&'static str, String);
+
+/// A stop of a task that had started, kept for `ecs.crash_loop`.
+#[derive(Debug, Clone)]
+struct CrashStop {
+    /// Observation time: the window is measured on the detector's clock.
+    seen: DateTime<Utc>,
+    evidence: Evidence,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Detector {
+    config: DetectConfig,
     open: BTreeMap<FlagKey, Flag>,
     resolved: VecDeque<Flag>,
     changes: Vec<FlagChange>,
+    /// Task ARNs already classified as stopped (each stop counts once).
+    stopped_seen: HashSet<String>,
+    /// Event ids already classified (CFN events, service events): polls overlap.
+    seen_events: SeenIds,
+    /// Last (status, reason) classified per stack: DescribeStacks repeats them every poll.
+    stack_reasons: HashMap<String, (String, Option<String>)>,
+    /// Last (state, reason) classified per target: ELB rules run on changes only.
+    targets_seen: HashMap<TargetKey, (String, Option<String>)>,
+    /// Resources currently `*_IN_PROGRESS`: the stall rules look only at these.
+    in_progress: BTreeSet<ResourceKey>,
+    /// Per task scope, the newest task seen RUNNING: (started_at, task ARN).
+    latest_running: HashMap<String, (DateTime<Utc>, String)>,
+    /// Per service scope, recent stops of started tasks, and how many were seen in total.
+    crash_stops: HashMap<String, (VecDeque<CrashStop>, u64)>,
+    /// The root stack's current operation start, to resolve CFN flags on a new operation.
+    root_operation: Option<DateTime<Utc>>,
+    /// What `cfn.root_cause` last looked at: (failures, newest failure time, root status).
+    root_cause_seen: Option<(usize, Option<DateTime<Utc>>, String)>,
+    /// Per target group, since when it has had no healthy target.
+    no_healthy_since: HashMap<String, DateTime<Utc>>,
+    /// Per service, since when its rolling deployment has run fewer tasks than desired.
+    behind_since: HashMap<String, DateTime<Utc>>,
+    /// Per service, the last failed ECS deployment (`deploy.rolled_back`).
+    ecs_rollbacks: HashMap<String, state_rules::RollbackEpisode>,
+}
+
+/// What a rule wants a flag to say; opening, bumping and updating share it.
+#[derive(Debug, Clone)]
+struct FlagSpec {
+    rule: &'static str,
+    severity: Severity,
+    source: Source,
+    scope: String,
+    resource: String,
+    summary: String,
+    next_step: String,
 }
 
 impl Detector {
@@ -61,11 +153,48 @@ impl Detector {
         Detector::default()
     }
 
+    pub fn with_config(config: DetectConfig) -> Self {
+        Detector {
+            config,
+            ..Detector::default()
+        }
+    }
+
+    pub fn config(&self) -> &DetectConfig {
+        &self.config
+    }
+
     /// Runs the text rules on one observation, after the store has applied it.
-    pub fn observe(&mut self, _obs: &Observation, _store: &Store) {}
+    pub fn observe(&mut self, obs: &Observation, store: &Store) {
+        match &obs.kind {
+            ObservationKind::CfnEvent(e) => self.observe_cfn_event(obs.at, e, store),
+            ObservationKind::CfnStack(s) => self.observe_cfn_stack(obs.at, s),
+            ObservationKind::CfnResource(r) => {
+                let key = ResourceKey {
+                    stack: r.stack.clone(),
+                    logical_id: r.logical_id.clone(),
+                };
+                self.track_in_progress(key, store);
+            }
+            ObservationKind::EcsTask(t) => self.observe_task(obs.at, t, store),
+            ObservationKind::EcsServiceEvent(e) => self.observe_service_event(obs.at, e),
+            ObservationKind::TargetHealth(t) => self.observe_target(obs.at, t),
+            ObservationKind::LogEvent(l) => self.observe_log(obs.at, l),
+            ObservationKind::EcsService(_) | ObservationKind::SourceStatus(_) => {}
+        }
+    }
 
     /// Runs the state rules and resolution at `now`.
-    pub fn tick(&mut self, _now: DateTime<Utc>, _store: &Store) {}
+    pub fn tick(&mut self, now: DateTime<Utc>, store: &Store) {
+        self.resolve_on_new_operation(now, store);
+        self.stall_rules(now, store);
+        self.crash_loop(now, store);
+        self.root_cause(now, store);
+        self.no_healthy_targets(now, store);
+        self.rolled_back(now, store);
+        self.not_converging(now, store);
+        self.resolve_text_flags(now, store);
+    }
 
     /// Open flags, worst first, then newest first.
     pub fn open_flags(&self) -> Vec<&Flag> {
@@ -86,5 +215,520 @@ impl Detector {
     /// Changes since the last call, in order.
     pub fn take_changes(&mut self) -> Vec<FlagChange> {
         std::mem::take(&mut self.changes)
+    }
+
+    // ------------------------------------------------------------ text rules per source
+
+    fn observe_cfn_event(&mut self, at: DateTime<Utc>, e: &CfnEvent, store: &Store) {
+        if !e.is_stack_row() {
+            let key = ResourceKey {
+                stack: e.stack.clone(),
+                logical_id: e.logical_id.clone(),
+            };
+            self.track_in_progress(key, store);
+        }
+        if !self.seen_events.insert(format!("cfn/{}", e.event_id)) {
+            return;
+        }
+        let Some(reason) = e.reason.as_deref().filter(|r| !r.is_empty()) else {
+            return;
+        };
+        // Success rows carry nothing to flag; failures, rollbacks and in-progress rows
+        // (`Received FAILURE signal …`) do.
+        if e.status.ends_with("_COMPLETE") && !cfn_status::is_rollback(&e.status) {
+            return;
+        }
+        let Some((_, c)) = classify_ranked(Source::Cfn, reason) else {
+            return;
+        };
+        if c.severity == Severity::Info || CFN_SUMMARY_RULES.contains(&c.rule) {
+            return;
+        }
+        let path = if e.is_stack_row() {
+            e.stack.clone()
+        } else {
+            format!("{}/{}", e.stack, e.logical_id)
+        };
+        let evidence = Evidence {
+            at: e.timestamp,
+            source: Source::Cfn,
+            resource: path.clone(),
+            text: evidence_text(&format!("{}: {reason}", e.status)),
+        };
+        let spec = FlagSpec {
+            rule: c.rule,
+            severity: c.severity,
+            source: Source::Cfn,
+            scope: format!("cfn:{path}"),
+            resource: path,
+            summary: format!("{}: {}", e.logical_id, c.summary),
+            next_step: c.next_step,
+        };
+        self.raise(spec, at, evidence, "events");
+    }
+
+    fn observe_cfn_stack(&mut self, at: DateTime<Utc>, s: &CfnStack) {
+        let seen = (s.status.clone(), s.reason.clone());
+        if self.stack_reasons.get(&s.stack) == Some(&seen) {
+            return;
+        }
+        self.stack_reasons.insert(s.stack.clone(), seen);
+        let Some(reason) = s.reason.as_deref().filter(|r| !r.is_empty()) else {
+            return;
+        };
+        if !(cfn_status::is_failed(&s.status) || cfn_status::is_rollback(&s.status)) {
+            return;
+        }
+        let Some((_, c)) = classify_ranked(Source::Cfn, reason) else {
+            return;
+        };
+        if c.severity == Severity::Info || CFN_SUMMARY_RULES.contains(&c.rule) {
+            return;
+        }
+        let evidence = Evidence {
+            at,
+            source: Source::Cfn,
+            resource: s.stack.clone(),
+            text: evidence_text(&format!("{}: {reason}", s.status)),
+        };
+        let spec = FlagSpec {
+            rule: c.rule,
+            severity: c.severity,
+            source: Source::Cfn,
+            scope: format!("cfn:{}", s.stack),
+            resource: s.stack.clone(),
+            summary: format!("{}: {}", s.name, c.summary),
+            next_step: c.next_step,
+        };
+        self.raise(spec, at, evidence, "events");
+    }
+
+    fn track_in_progress(&mut self, key: ResourceKey, store: &Store) {
+        match store.resources.get(&key) {
+            Some(r) if r.is_in_progress() => {
+                self.in_progress.insert(key);
+            }
+            _ => {
+                self.in_progress.remove(&key);
+            }
+        }
+    }
+
+    fn observe_task(&mut self, at: DateTime<Utc>, t: &EcsTask, store: &Store) {
+        let scope = task_scope(t);
+        if t.last_status == "RUNNING" {
+            let started = t.started_at.unwrap_or(at);
+            let newer = self
+                .latest_running
+                .get(&scope)
+                .is_none_or(|(s, _)| started > *s);
+            if newer {
+                self.latest_running
+                    .insert(scope, (started, t.task_arn.clone()));
+            }
+            return;
+        }
+        if t.last_status != "STOPPED" || self.stopped_seen.contains(&t.task_arn) {
+            return;
+        }
+        if self.stopped_seen.len() >= SEEN_CAP.max(2 * store.caps.stopped_tasks) {
+            // Keep only tasks the store still holds: the others cannot come back as new.
+            self.stopped_seen
+                .retain(|arn| store.tasks.contains_key(arn));
+        }
+        self.stopped_seen.insert(t.task_arn.clone());
+
+        // The most specific classification among the stop reason and the container reasons
+        // (an OutOfMemoryError container beats "Essential container in task exited").
+        let reasons = t
+            .stopped_reason
+            .iter()
+            .chain(t.containers.iter().filter_map(|c| c.reason.as_ref()));
+        let best = reasons
+            .filter_map(|r| classify_ranked(Source::EcsTask, r))
+            .min_by_key(|(rank, _)| *rank)
+            .map(|(_, c)| c);
+        let exits: Vec<String> = t
+            .containers
+            .iter()
+            .filter_map(|c| c.exit_code.map(|code| format!("{} exit {code}", c.name)))
+            .collect();
+        let user_stop = t.stop_code.as_deref() == Some("UserInitiated");
+        let expected = user_stop || best.as_ref().is_some_and(|c| c.severity == Severity::Info);
+        let stopped_at = t.stopped_at.unwrap_or(at);
+        let mut text = format!("STOPPED: {}", t.stopped_reason.as_deref().unwrap_or("-"));
+        for c in &t.containers {
+            if let Some(r) = &c.reason {
+                text.push_str(&format!(" [{}: {r}]", c.name));
+            }
+        }
+        if !exits.is_empty() {
+            text.push_str(&format!(" [{}]", exits.join(", ")));
+        }
+        let evidence = Evidence {
+            at: stopped_at,
+            source: Source::EcsTask,
+            resource: t.task_id().to_string(),
+            text: evidence_text(&text),
+        };
+
+        let started = t.started_at.is_some() || !exits.is_empty();
+        if started && !expected && t.service_name().is_some() {
+            let (stops, total) = self.crash_stops.entry(scope.clone()).or_default();
+            stops.push_back(CrashStop {
+                seen: at,
+                evidence: evidence.clone(),
+            });
+            *total += 1;
+            while stops.len() > EVIDENCE_CAP.max(self.config.crash_loop_stops) * 4 {
+                stops.pop_front();
+            }
+        }
+
+        let Some(c) = best else { return };
+        if expected {
+            return;
+        }
+        let mut summary = c.summary;
+        if c.rule == "ecs.essential_exited" && !exits.is_empty() {
+            summary.push_str(&format!(" ({})", exits.join(", ")));
+        }
+        let spec = FlagSpec {
+            rule: c.rule,
+            severity: c.severity,
+            source: Source::EcsTask,
+            resource: scope_resource(&scope),
+            scope,
+            summary,
+            next_step: c.next_step,
+        };
+        self.raise(spec, at, evidence, "tasks");
+    }
+
+    fn observe_service_event(&mut self, at: DateTime<Utc>, e: &EcsServiceEvent) {
+        if !self
+            .seen_events
+            .insert(format!("ecs/{}/{}/{}", e.cluster, e.service, e.id))
+        {
+            return;
+        }
+        let Some((_, c)) = classify_ranked(Source::EcsService, &e.message) else {
+            return;
+        };
+        let scope = format!("svc:{}", e.service);
+        if matches!(
+            c.rule,
+            "ecs.svc_steady_state" | "ecs.svc_deployment_completed"
+        ) {
+            // The service is healthy again: its event flags are over.
+            let keys: Vec<FlagKey> = self
+                .open
+                .iter()
+                .filter(|(k, f)| {
+                    // Only the event rules: a rolled-back deploy stays failed once healthy.
+                    k.1 == scope
+                        && k.0.starts_with("ecs.")
+                        && f.source == Source::EcsService
+                        && f.last_seen <= at
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in keys {
+                self.resolve(&key, at);
+            }
+            return;
+        }
+        if c.severity == Severity::Info {
+            return;
+        }
+        let evidence = Evidence {
+            at: e.created_at,
+            source: Source::EcsService,
+            resource: e.service.clone(),
+            text: evidence_text(&e.message),
+        };
+        let spec = FlagSpec {
+            rule: c.rule,
+            severity: c.severity,
+            source: Source::EcsService,
+            scope,
+            resource: format!("service {}", e.service),
+            summary: c.summary,
+            next_step: c.next_step,
+        };
+        self.raise(spec, at, evidence, "events");
+    }
+
+    fn observe_target(&mut self, at: DateTime<Utc>, t: &TargetHealth) {
+        let key = TargetKey {
+            target_group: t.target_group.clone(),
+            target_id: t.target_id.clone(),
+            port: t.port,
+        };
+        let now_seen = (t.state.clone(), t.reason.clone());
+        if self.targets_seen.get(&key) == Some(&now_seen) {
+            return;
+        }
+        self.targets_seen.insert(key, now_seen);
+        let text = match (&t.reason, &t.description) {
+            (Some(r), Some(d)) => format!("{r}: {d}"),
+            (Some(r), None) => r.clone(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => return,
+        };
+        let Some((_, c)) = classify_ranked(Source::Elb, &text) else {
+            return;
+        };
+        if c.severity == Severity::Info {
+            return;
+        }
+        let target = match t.port {
+            Some(p) => format!("{}:{p}", t.target_id),
+            None => t.target_id.clone(),
+        };
+        let evidence = Evidence {
+            at,
+            source: Source::Elb,
+            resource: target,
+            text: evidence_text(&format!("{} ({text})", t.state)),
+        };
+        let spec = FlagSpec {
+            rule: c.rule,
+            severity: c.severity,
+            source: Source::Elb,
+            scope: format!("tg:{}", t.target_group),
+            resource: format!("tg {}", tg_name(&t.target_group)),
+            summary: c.summary,
+            next_step: c.next_step,
+        };
+        self.raise(spec, at, evidence, "targets");
+    }
+
+    fn observe_log(&mut self, at: DateTime<Utc>, l: &LogEvent) {
+        // The common case, a line that matches nothing, costs one RegexSet scan.
+        let Some((_, c)) = classify_ranked(Source::Log, &l.message) else {
+            return;
+        };
+        if c.severity == Severity::Info {
+            return;
+        }
+        let evidence = Evidence {
+            at: l.timestamp,
+            source: Source::Log,
+            resource: l.stream.clone(),
+            text: evidence_text(&l.message),
+        };
+        let spec = FlagSpec {
+            rule: c.rule,
+            severity: c.severity,
+            source: Source::Log,
+            scope: format!("log:{}", l.group),
+            resource: l.group.clone(),
+            summary: c.summary,
+            next_step: c.next_step,
+        };
+        self.raise(spec, at, evidence, "lines");
+    }
+
+    // ------------------------------------------------------------ flag bookkeeping
+
+    /// Opens a flag, or bumps the open one with the same key (count, last_seen, evidence).
+    fn raise(&mut self, spec: FlagSpec, at: DateTime<Utc>, evidence: Evidence, unit: &str) {
+        let key: FlagKey = (spec.rule, spec.scope.clone());
+        match self.open.get_mut(&key) {
+            Some(flag) => {
+                flag.count += 1;
+                if at > flag.last_seen {
+                    flag.last_seen = at;
+                }
+                let last_at = evidence.at;
+                push_evidence(&mut flag.evidence, evidence);
+                flag.summary = format!(
+                    "{} ({} {unit}, last at {})",
+                    spec.summary,
+                    flag.count,
+                    last_at.format("%H:%M:%S")
+                );
+                flag.next_step = spec.next_step;
+                if spec.severity > flag.severity {
+                    flag.severity = spec.severity;
+                    self.changes.push(FlagChange::Opened(flag.clone()));
+                }
+            }
+            None => self.open_new(key, spec, at, vec![evidence], 1),
+        }
+    }
+
+    fn open_new(
+        &mut self,
+        key: FlagKey,
+        spec: FlagSpec,
+        at: DateTime<Utc>,
+        evidence: Vec<Evidence>,
+        count: u64,
+    ) {
+        let mut ev = VecDeque::new();
+        for e in evidence {
+            push_evidence(&mut ev, e);
+        }
+        let flag = Flag {
+            rule: spec.rule,
+            severity: spec.severity,
+            source: spec.source,
+            resource: spec.resource,
+            summary: spec.summary,
+            next_step: spec.next_step,
+            evidence: ev,
+            count,
+            first_seen: at,
+            last_seen: at,
+            resolved_at: None,
+        };
+        self.changes.push(FlagChange::Opened(flag.clone()));
+        self.open.insert(key, flag);
+    }
+
+    /// Opens or refreshes a state-rule flag: the summary follows the state; a higher
+    /// severity re-emits `Opened`. `evidence` replaces the flag's evidence when given.
+    fn set_state_flag(
+        &mut self,
+        spec: FlagSpec,
+        now: DateTime<Utc>,
+        evidence: Option<Vec<Evidence>>,
+        count: Option<u64>,
+    ) {
+        let key: FlagKey = (spec.rule, spec.scope.clone());
+        match self.open.get_mut(&key) {
+            Some(flag) => {
+                flag.summary = spec.summary;
+                flag.resource = spec.resource;
+                flag.next_step = spec.next_step;
+                if let Some(ev) = evidence {
+                    let changed = ev.last() != flag.evidence.back();
+                    if changed {
+                        flag.last_seen = now;
+                    }
+                    flag.evidence.clear();
+                    for e in ev {
+                        push_evidence(&mut flag.evidence, e);
+                    }
+                }
+                if let Some(count) = count {
+                    flag.count = count;
+                }
+                if spec.severity > flag.severity {
+                    flag.severity = spec.severity;
+                    flag.last_seen = now;
+                    self.changes.push(FlagChange::Opened(flag.clone()));
+                }
+            }
+            None => self.open_new(
+                key,
+                spec,
+                now,
+                evidence.unwrap_or_default(),
+                count.unwrap_or(1),
+            ),
+        }
+    }
+
+    fn resolve(&mut self, key: &FlagKey, now: DateTime<Utc>) {
+        let Some(mut flag) = self.open.remove(key) else {
+            return;
+        };
+        flag.resolved_at = Some(now);
+        self.changes.push(FlagChange::Resolved(flag.clone()));
+        if self.resolved.len() >= self.config.resolved_cap.max(1) {
+            self.resolved.pop_front();
+        }
+        self.resolved.push_back(flag);
+    }
+
+    /// Keys of open flags that match `pred`.
+    fn open_keys(&self, pred: impl Fn(&FlagKey, &Flag) -> bool) -> Vec<FlagKey> {
+        self.open
+            .iter()
+            .filter(|(k, f)| pred(k, f))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+/// A bounded set of ids: the oldest are forgotten past `SEEN_CAP`.
+#[derive(Debug, Clone, Default)]
+struct SeenIds {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl SeenIds {
+    /// True when `id` is new.
+    fn insert(&mut self, id: String) -> bool {
+        if self.ids.contains(&id) {
+            return false;
+        }
+        self.ids.insert(id.clone());
+        self.order.push_back(id);
+        while self.order.len() > SEEN_CAP {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+fn push_evidence(evidence: &mut VecDeque<Evidence>, e: Evidence) {
+    if evidence.len() >= EVIDENCE_CAP {
+        evidence.pop_front();
+    }
+    evidence.push_back(e);
+}
+
+fn evidence_text(text: &str) -> String {
+    if text.len() <= EVIDENCE_TEXT_MAX {
+        return text.to_string();
+    }
+    let mut end = EVIDENCE_TEXT_MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// `svc:NAME` for service tasks, `family:FAMILY` for the others.
+fn task_scope(t: &EcsTask) -> String {
+    match t.service_name() {
+        Some(s) => format!("svc:{s}"),
+        None => {
+            let def = crate::model::task_id_of(&t.task_definition);
+            let family = def.split(':').next().unwrap_or(def);
+            format!("family:{family}")
+        }
+    }
+}
+
+fn scope_resource(scope: &str) -> String {
+    if let Some(s) = scope.strip_prefix("svc:") {
+        format!("service {s}")
+    } else if let Some(f) = scope.strip_prefix("family:") {
+        format!("task family {f}")
+    } else {
+        scope.to_string()
+    }
+}
+
+/// `16m 05s`, `45s`, `10m`, `1h 02m`.
+pub(crate) fn fmt_duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 && s > 0 {
+        format!("{m}m {s:02}s")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{s}s")
     }
 }

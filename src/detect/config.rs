@@ -1,0 +1,147 @@
+//! Thresholds of the state rules. `Default` holds the documented values (catalogue §1.7); a
+//! TOML config file may override any of them (missing keys keep their default):
+//!
+//! ```toml
+//! crash_loop_stops = 5
+//! log_quiet_s = 600
+//!
+//! [[stall_thresholds]]
+//! resource_type = "AWS::ECS::Service"
+//! warn_s = 1200
+//! alarm_s = 2400
+//! typical = "usually 5–15 min"
+//! ```
+//!
+//! A `stall_thresholds` list given in the file replaces the default list.
+
+use serde::Deserialize;
+
+/// How long a resource type may stay `*_IN_PROGRESS` before it is flagged.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StallThreshold {
+    /// An exact CloudFormation type, such as `AWS::ECS::Service`.
+    pub resource_type: String,
+    /// Warn after this many seconds.
+    pub warn_s: i64,
+    /// Escalate to error after this many seconds.
+    pub alarm_s: i64,
+    /// What is normal, shown in the summary ("usually 2–10 min").
+    #[serde(default)]
+    pub typical: String,
+}
+
+impl StallThreshold {
+    fn new(resource_type: &str, warn_min: i64, alarm_min: i64, typical: &str) -> Self {
+        StallThreshold {
+            resource_type: resource_type.to_string(),
+            warn_s: warn_min * 60,
+            alarm_s: alarm_min * 60,
+            typical: typical.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectConfig {
+    /// Per-type stall thresholds; types not listed use `stall_default`.
+    pub stall_thresholds: Vec<StallThreshold>,
+    pub stall_default: StallThreshold,
+    /// `stall.signal_countdown`: warn / error once this share of the signal timeout has passed.
+    pub signal_warn_ratio: f64,
+    pub signal_error_ratio: f64,
+    /// `ecs.crash_loop`: this many stops of started tasks of one service within the window.
+    pub crash_loop_stops: usize,
+    pub crash_loop_window_s: i64,
+    /// `ecs.not_converging`: a deployment's running < desired for this long.
+    pub not_converging_s: i64,
+    /// A replacement task must stay RUNNING this long before task-start flags resolve.
+    pub task_stable_s: i64,
+    /// Log flags resolve after this long without a new matching line.
+    pub log_quiet_s: i64,
+    /// API flags (throttling and the like) resolve after this long without a repeat.
+    pub api_quiet_s: i64,
+    /// `elb.no_healthy_targets`: grace once a target is unhealthy, and a longer one while all
+    /// targets are still in their initial health checks (2.5 min is normal with defaults).
+    pub no_healthy_grace_s: i64,
+    pub no_healthy_initial_grace_s: i64,
+    /// Resolved flags kept for the report.
+    pub resolved_cap: usize,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            stall_thresholds: vec![
+                StallThreshold::new("AWS::ECS::Service", 15, 30, "usually 2–10 min"),
+                StallThreshold::new("AWS::CloudFront::Distribution", 30, 90, "usually 5–35 min"),
+                StallThreshold::new(
+                    "AWS::CertificateManager::Certificate",
+                    30,
+                    120,
+                    "minutes once the DNS record exists",
+                ),
+                StallThreshold::new("AWS::RDS::DBInstance", 30, 60, "usually 5–20 min"),
+                StallThreshold::new("AWS::RDS::DBCluster", 30, 60, "usually 5–15 min"),
+                StallThreshold::new(
+                    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                    10,
+                    20,
+                    "usually 2–5 min",
+                ),
+                StallThreshold::new("AWS::EC2::NatGateway", 10, 20, "usually 1–5 min"),
+                StallThreshold::new(
+                    "AWS::OpenSearchService::Domain",
+                    45,
+                    90,
+                    "usually 15–30 min",
+                ),
+                StallThreshold::new("AWS::Elasticsearch::Domain", 45, 90, "usually 15–30 min"),
+            ],
+            stall_default: StallThreshold::new("*", 5, 15, "usually under 2 min"),
+            signal_warn_ratio: 0.5,
+            signal_error_ratio: 0.8,
+            crash_loop_stops: 3,
+            crash_loop_window_s: 600,
+            not_converging_s: 600,
+            task_stable_s: 30,
+            log_quiet_s: 300,
+            api_quiet_s: 300,
+            no_healthy_grace_s: 60,
+            no_healthy_initial_grace_s: 300,
+            resolved_cap: 500,
+        }
+    }
+}
+
+impl DetectConfig {
+    /// Reads a TOML config; keys it does not set keep their defaults.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    pub fn stall_threshold(&self, resource_type: &str) -> &StallThreshold {
+        self.stall_thresholds
+            .iter()
+            .find(|t| t.resource_type == resource_type)
+            .unwrap_or(&self.stall_default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_only_what_it_sets() {
+        let config = DetectConfig::from_toml(
+            "crash_loop_stops = 5\n[[stall_thresholds]]\nresource_type = \"AWS::ECS::Service\"\nwarn_s = 60\nalarm_s = 120\n",
+        )
+        .unwrap();
+        assert_eq!(config.crash_loop_stops, 5);
+        assert_eq!(config.log_quiet_s, DetectConfig::default().log_quiet_s);
+        assert_eq!(config.stall_threshold("AWS::ECS::Service").warn_s, 60);
+        assert_eq!(config.stall_threshold("AWS::S3::Bucket").warn_s, 300);
+        assert!(DetectConfig::from_toml("no_such_key = 1").is_err());
+    }
+}

@@ -1,0 +1,639 @@
+//! State rules and resolution, run by `tick`. Each looks at current state only (in-progress
+//! resources, services, target groups, open flags), never at the whole history.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use super::text_rules::{match_rule, short, tg_name};
+use super::{CFN_SUMMARY_RULES, Detector, EVIDENCE_CAP, Evidence, FlagKey, FlagSpec, fmt_duration};
+use crate::model::{FailureRecord, ResourceKey, Severity, Source, Store, TargetKey};
+
+/// CFN resource types whose children are checked instead.
+const NESTED_STACK: &str = "AWS::CloudFormation::Stack";
+
+impl Detector {
+    /// A new operation of the root stack starts: the CFN flags of the old one are history.
+    pub(super) fn resolve_on_new_operation(&mut self, now: DateTime<Utc>, store: &Store) {
+        let op = store.root_stack().and_then(|s| s.operation_started_at);
+        if op == self.root_operation {
+            return;
+        }
+        self.root_operation = op;
+        let Some(start) = op else { return };
+        let keys = self.open_keys(|k, f| {
+            f.source == Source::Cfn
+                && (k.0.starts_with("cfn.") && k.0 != "cfn.root_cause")
+                && f.evidence.back().map_or(f.last_seen, |e| e.at) < start
+        });
+        for key in keys {
+            self.resolve(&key, now);
+        }
+    }
+
+    /// `stall.resource` and `stall.signal_countdown` over the in-progress resources.
+    pub(super) fn stall_rules(&mut self, now: DateTime<Utc>, store: &Store) {
+        let mut wanted: Vec<(FlagSpec, Severity)> = Vec::new();
+        let mut gone: Vec<ResourceKey> = Vec::new();
+        for key in &self.in_progress {
+            let Some(res) = store.resources.get(key).filter(|r| r.is_in_progress()) else {
+                gone.push(key.clone());
+                continue;
+            };
+            if res.resource_type == NESTED_STACK {
+                continue;
+            }
+            let since = res.started_at.unwrap_or(res.status_since);
+            let elapsed = now.signed_duration_since(since).num_seconds();
+            let path = format!("{}/{}", key.stack, key.logical_id);
+            if let Some(policy) = res.signal {
+                let waiting = matches!(
+                    res.status.as_str(),
+                    "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"
+                ) && res.signals_received < policy.count
+                    && policy.timeout_s > 0;
+                if !waiting {
+                    continue;
+                }
+                let timeout = policy.timeout_s as i64;
+                let ratio = elapsed as f64 / timeout as f64;
+                let severity = if ratio >= self.config.signal_error_ratio {
+                    Severity::Error
+                } else if ratio >= self.config.signal_warn_ratio {
+                    Severity::Warn
+                } else {
+                    continue;
+                };
+                let missing = policy.count - res.signals_received;
+                let left = timeout.saturating_sub(elapsed);
+                let when = if left >= 0 {
+                    format!("{} left of {}", fmt_duration(left), fmt_duration(timeout))
+                } else {
+                    format!(
+                        "timeout of {} passed {} ago",
+                        fmt_duration(timeout),
+                        fmt_duration(-left)
+                    )
+                };
+                let summary = format!(
+                    "{} waits for {missing} signal{}: {when}",
+                    key.logical_id,
+                    if missing == 1 { "" } else { "s" }
+                );
+                wanted.push((
+                    FlagSpec {
+                        rule: "stall.signal_countdown",
+                        severity,
+                        source: Source::Cfn,
+                        scope: format!("cfn:{path}"),
+                        resource: path,
+                        summary,
+                        next_step: "if the instance should have signalled by now, read /var/log/cloud-init-output.log and cfn-init.log on it, and check its route to the CloudFormation endpoint".to_string(),
+                    },
+                    severity,
+                ));
+                continue;
+            }
+            let threshold = self.config.stall_threshold(&res.resource_type);
+            let severity = if elapsed >= threshold.alarm_s {
+                Severity::Error
+            } else if elapsed >= threshold.warn_s {
+                Severity::Warn
+            } else {
+                continue;
+            };
+            let summary = format!(
+                "{} ({}) {} for {} ({})",
+                key.logical_id,
+                res.resource_type,
+                res.status,
+                fmt_duration(elapsed),
+                threshold.typical
+            );
+            wanted.push((
+                FlagSpec {
+                    rule: "stall.resource",
+                    severity,
+                    source: Source::Cfn,
+                    scope: format!("cfn:{path}"),
+                    resource: path,
+                    summary,
+                    next_step: stall_next_step(&res.resource_type).to_string(),
+                },
+                severity,
+            ));
+        }
+        for key in gone {
+            self.in_progress.remove(&key);
+        }
+        let keep: HashSet<FlagKey> = wanted
+            .iter()
+            .map(|(s, _)| (s.rule, s.scope.clone()))
+            .collect();
+        for (spec, _) in wanted {
+            self.set_state_flag(spec, now, None, None);
+        }
+        let over = self.open_keys(|k, _| {
+            matches!(k.0, "stall.resource" | "stall.signal_countdown") && !keep.contains(k)
+        });
+        for key in over {
+            self.resolve(&key, now);
+        }
+    }
+
+    /// `ecs.crash_loop`: N stops of started tasks of one service within the window.
+    pub(super) fn crash_loop(&mut self, now: DateTime<Utc>, store: &Store) {
+        let window = self.config.crash_loop_window_s;
+        let threshold = self.config.crash_loop_stops.max(1);
+        let mut fire = Vec::new();
+        let mut empty = Vec::new();
+        for (scope, (stops, total)) in self.crash_stops.iter_mut() {
+            while stops
+                .front()
+                .is_some_and(|s| now.signed_duration_since(s.seen).num_seconds() > window)
+            {
+                stops.pop_front();
+            }
+            if stops.is_empty() {
+                empty.push(scope.clone());
+            } else if stops.len() >= threshold {
+                let evidence: Vec<Evidence> = stops
+                    .iter()
+                    .rev()
+                    .take(EVIDENCE_CAP)
+                    .rev()
+                    .map(|s| s.evidence.clone())
+                    .collect();
+                fire.push((scope.clone(), stops.len(), *total, evidence));
+            }
+        }
+        for (scope, in_window, total, evidence) in fire {
+            let name = scope.strip_prefix("svc:").unwrap_or(&scope).to_string();
+            let last = evidence.last().map(|e| e.at.format("%H:%M:%S").to_string());
+            let summary = format!(
+                "service {name}: {in_window} started tasks stopped within {}{}",
+                fmt_duration(window),
+                last.map(|l| format!(", last at {l}")).unwrap_or_default()
+            );
+            let spec = FlagSpec {
+                rule: "ecs.crash_loop",
+                severity: Severity::Error,
+                source: Source::EcsTask,
+                resource: format!("service {name}"),
+                scope,
+                summary,
+                next_step: "the app starts then dies: read the exit codes and the last log lines of a stopped task".to_string(),
+            };
+            self.set_state_flag(spec, now, Some(evidence), Some(total));
+        }
+        for scope in empty {
+            let key: FlagKey = ("ecs.crash_loop", scope.clone());
+            let open = self.open.contains_key(&key);
+            let name = scope.strip_prefix("svc:").unwrap_or(&scope);
+            let healthy =
+                find_service(store, name).is_some_and(|s| s.desired > 0 && s.running >= s.desired);
+            if !open {
+                self.crash_stops.remove(&scope);
+            } else if healthy {
+                self.crash_stops.remove(&scope);
+                self.resolve(&key, now);
+            }
+        }
+    }
+
+    /// `cfn.root_cause`: the earliest failure of the current operation that is not a cascade.
+    pub(super) fn root_cause(&mut self, now: DateTime<Utc>, store: &Store) {
+        let root_status = store.root_stack().map(|s| s.status.as_str()).unwrap_or("");
+        let seen = (
+            store.failures.len(),
+            store.failures.back().map(|f| f.at),
+            root_status,
+        );
+        if self
+            .root_cause_seen
+            .as_ref()
+            .is_some_and(|(n, at, st)| (*n, *at, st.as_str()) == seen)
+        {
+            return;
+        }
+        self.root_cause_seen = Some((seen.0, seen.1, root_status.to_string()));
+        let key: FlagKey = ("cfn.root_cause", "cfn:root".to_string());
+        let Some(cause) = find_root_cause(store.failures.iter()) else {
+            self.resolve(&key, now);
+            return;
+        };
+        let path = if cause.is_stack_row {
+            cause.stack.clone()
+        } else {
+            format!("{}/{}", cause.stack, cause.logical_id)
+        };
+        let reason = short(&cause.reason, 200);
+        let summary = if cause.is_stack_row {
+            format!("{path} (stack): {reason}")
+        } else {
+            format!("{path} ({}): {reason}", cause.resource_type)
+        };
+        let severity = if matches!(
+            root_status,
+            "ROLLBACK_FAILED" | "UPDATE_ROLLBACK_FAILED" | "DELETE_FAILED"
+        ) {
+            Severity::Fatal
+        } else {
+            Severity::Error
+        };
+        let next_step = super::classify(Source::Cfn, &cause.reason)
+            .map(|c| c.next_step)
+            .unwrap_or_else(|| {
+                "read the failed resource's reason, fix it and deploy again".to_string()
+            });
+        let evidence = Evidence {
+            at: cause.at,
+            source: Source::Cfn,
+            resource: path.clone(),
+            text: super::evidence_text(&format!("{}: {}", cause.status, cause.reason)),
+        };
+        let spec = FlagSpec {
+            rule: "cfn.root_cause",
+            severity,
+            source: Source::Cfn,
+            scope: key.1,
+            resource: path,
+            summary,
+            next_step,
+        };
+        self.set_state_flag(spec, now, Some(vec![evidence]), None);
+    }
+
+    /// `elb.no_healthy_targets`: a target group with registered targets, none healthy, past
+    /// the grace period. Also resolves the target-health text flags.
+    pub(super) fn no_healthy_targets(&mut self, now: DateTime<Utc>, store: &Store) {
+        let mut groups: Vec<(String, TargetGroupHealth)> = Vec::new();
+        for (key, t) in &store.targets {
+            if groups.last().is_none_or(|(g, _)| *g != key.target_group) {
+                groups.push((key.target_group.clone(), TargetGroupHealth::default()));
+            }
+            if let Some((_, h)) = groups.last_mut() {
+                h.add(&t.state);
+            }
+        }
+        for (group, health) in groups {
+            let key: FlagKey = ("elb.no_healthy_targets", format!("tg:{group}"));
+            if !(health.registered > 0 && health.healthy == 0) {
+                self.no_healthy_since.remove(&group);
+                self.resolve(&key, now);
+                continue;
+            }
+            let since = *self.no_healthy_since.entry(group.clone()).or_insert(now);
+            let waited = now.signed_duration_since(since).num_seconds();
+            let grace = if health.unhealthy > 0 {
+                self.config.no_healthy_grace_s
+            } else {
+                self.config.no_healthy_initial_grace_s
+            };
+            if waited < grace {
+                continue;
+            }
+            let summary = format!(
+                "tg {}: no healthy target for {} ({} registered, {} unhealthy)",
+                tg_name(&group),
+                fmt_duration(waited),
+                health.registered,
+                health.unhealthy
+            );
+            let spec = FlagSpec {
+                rule: "elb.no_healthy_targets",
+                severity: Severity::Error,
+                source: Source::Elb,
+                scope: key.1,
+                resource: format!("tg {}", tg_name(&group)),
+                summary,
+                next_step: "the service takes no traffic: see the targets' health reasons and the tasks' stopped reasons".to_string(),
+            };
+            self.set_state_flag(spec, now, None, None);
+        }
+    }
+
+    /// `deploy.rolled_back`: the root stack or an ECS deployment ended in a rollback.
+    pub(super) fn rolled_back(&mut self, now: DateTime<Utc>, store: &Store) {
+        if let Some(root) = store.root_stack() {
+            let key: FlagKey = ("deploy.rolled_back", format!("cfn:{}", root.path));
+            match root.status.as_str() {
+                status @ ("ROLLBACK_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE") => {
+                    let (summary, next) = if status == "ROLLBACK_COMPLETE" {
+                        (
+                            format!(
+                                "{} ended in ROLLBACK_COMPLETE: the create failed and its resources were deleted",
+                                root.name
+                            ),
+                            "only a delete is possible now: fix the root cause, delete the stack, create it again",
+                        )
+                    } else {
+                        (
+                            format!(
+                                "{} ended in UPDATE_ROLLBACK_COMPLETE: the update failed; the stack runs the old configuration",
+                                root.name
+                            ),
+                            "fix the root cause (cfn.root_cause) and deploy again",
+                        )
+                    };
+                    let spec = FlagSpec {
+                        rule: "deploy.rolled_back",
+                        severity: Severity::Error,
+                        source: Source::Cfn,
+                        scope: key.1,
+                        resource: root.path.clone(),
+                        summary,
+                        next_step: next.to_string(),
+                    };
+                    self.set_state_flag(spec, now, None, None);
+                }
+                _ => self.resolve(&key, now),
+            }
+        }
+        for svc in store.services.values() {
+            let name = &svc.key.service;
+            let key: FlagKey = ("deploy.rolled_back", format!("svc:{name}"));
+            let failed = svc.deployments.iter().find(|d| {
+                d.rollout_state.as_deref() == Some("FAILED")
+                    || d.rollout_state_reason
+                        .as_deref()
+                        .is_some_and(|r| r.contains("rolling back"))
+            });
+            if let Some(d) = failed {
+                if self
+                    .ecs_rollbacks
+                    .get(name)
+                    .is_some_and(|ep| ep.deployment == d.id)
+                {
+                    continue; // already flagged (and maybe resolved) for this deployment
+                }
+                self.ecs_rollbacks.insert(
+                    name.clone(),
+                    RollbackEpisode {
+                        deployment: d.id.clone(),
+                        failed_task_definition: d.task_definition.clone(),
+                        known_task_definitions: svc
+                            .deployments
+                            .iter()
+                            .map(|d| d.task_definition.clone())
+                            .collect(),
+                        failed_at: d.updated_at.unwrap_or(now),
+                        open: true,
+                    },
+                );
+                let why = d
+                    .rollout_state_reason
+                    .as_deref()
+                    .unwrap_or("rollout FAILED");
+                let spec = FlagSpec {
+                    rule: "deploy.rolled_back",
+                    severity: Severity::Error,
+                    source: Source::EcsService,
+                    scope: key.1,
+                    resource: format!("service {name}"),
+                    summary: format!("service {name} deployment {} failed: {}", d.id, short(why, 160)),
+                    next_step: "the deploy failed even if the service ends healthy: read the failed tasks' stopped reasons".to_string(),
+                };
+                self.set_state_flag(spec, now, None, None);
+                continue;
+            }
+            // The rollback itself ends healthy on the old task definition; the failure is over
+            // only once a new attempt runs: another task definition, or the failed one completing.
+            let Some(ep) = self.ecs_rollbacks.get_mut(name).filter(|ep| ep.open) else {
+                continue;
+            };
+            let recovered = svc.primary().is_some_and(|p| {
+                !ep.known_task_definitions.contains(&p.task_definition)
+                    || (p.task_definition == ep.failed_task_definition
+                        && p.rollout_state.as_deref() == Some("COMPLETED")
+                        && p.created_at > ep.failed_at)
+            });
+            if recovered {
+                ep.open = false;
+                self.resolve(&key, now);
+            }
+        }
+    }
+
+    /// `ecs.not_converging`: a deployment in progress runs fewer tasks than desired for too long.
+    pub(super) fn not_converging(&mut self, now: DateTime<Utc>, store: &Store) {
+        for svc in store.services.values() {
+            let name = &svc.key.service;
+            let key: FlagKey = ("ecs.not_converging", format!("svc:{name}"));
+            let behind = svc.primary().filter(|p| {
+                let rolling =
+                    p.rollout_state.as_deref() == Some("IN_PROGRESS") || svc.deployments.len() > 1;
+                rolling && p.running < p.desired
+            });
+            let Some(p) = behind else {
+                self.behind_since.remove(name);
+                self.resolve(&key, now);
+                continue;
+            };
+            let since = *self.behind_since.entry(name.clone()).or_insert(now);
+            let waited = now.signed_duration_since(since).num_seconds();
+            if waited < self.config.not_converging_s {
+                continue;
+            }
+            let spec = FlagSpec {
+                rule: "ecs.not_converging",
+                severity: Severity::Warn,
+                source: Source::EcsService,
+                scope: key.1,
+                resource: format!("service {name}"),
+                summary: format!(
+                    "service {name}: {}/{} tasks running after {} of deployment {}",
+                    p.running,
+                    p.desired,
+                    fmt_duration(waited),
+                    p.id
+                ),
+                next_step: "look at the stopped tasks' reasons and the service events: new tasks are not staying up".to_string(),
+            };
+            self.set_state_flag(spec, now, None, None);
+        }
+    }
+
+    /// Resolution of text flags whose condition is checked over time.
+    pub(super) fn resolve_text_flags(&mut self, now: DateTime<Utc>, store: &Store) {
+        let mut over = Vec::new();
+        for (key, flag) in &self.open {
+            let quiet = now.signed_duration_since(flag.last_seen).num_seconds();
+            let done = if key.0.starts_with("api.") {
+                quiet >= self.config.api_quiet_s
+            } else {
+                match flag.source {
+                    Source::Log => quiet >= self.config.log_quiet_s,
+                    Source::EcsTask if key.0 != "ecs.crash_loop" => {
+                        let last = flag.evidence.back().map_or(flag.last_seen, |e| e.at);
+                        self.task_start_recovered(&key.1, last, flag.last_seen, now, store)
+                    }
+                    Source::Elb if key.0 != "elb.no_healthy_targets" => key
+                        .1
+                        .strip_prefix("tg:")
+                        .is_some_and(|tg| target_group_recovered(store, tg)),
+                    _ => false,
+                }
+            };
+            if done {
+                over.push(key.clone());
+            }
+        }
+        for key in over {
+            self.resolve(&key, now);
+        }
+    }
+
+    /// A newer task of the scope reached RUNNING after the last failure and stayed up, or the
+    /// service's primary deployment runs all its tasks.
+    fn task_start_recovered(
+        &self,
+        scope: &str,
+        last_failure: DateTime<Utc>,
+        last_seen: DateTime<Utc>,
+        now: DateTime<Utc>,
+        store: &Store,
+    ) -> bool {
+        if let Some((started, arn)) = self.latest_running.get(scope) {
+            let still_running = store
+                .tasks
+                .get(arn)
+                .is_some_and(|t| t.task.last_status == "RUNNING");
+            if *started > last_failure
+                && still_running
+                && now.signed_duration_since(*started).num_seconds() >= self.config.task_stable_s
+            {
+                return true;
+            }
+        }
+        let Some(svc) = scope
+            .strip_prefix("svc:")
+            .and_then(|n| find_service(store, n))
+        else {
+            return false;
+        };
+        if svc.updated_at <= last_seen {
+            return false;
+        }
+        match svc.primary() {
+            Some(d) => {
+                d.desired > 0
+                    && d.running >= d.desired
+                    && d.failed_tasks == 0
+                    && d.rollout_state.as_deref() != Some("FAILED")
+            }
+            None => svc.desired > 0 && svc.running >= svc.desired && svc.pending == 0,
+        }
+    }
+}
+
+fn stall_next_step(resource_type: &str) -> &'static str {
+    match resource_type {
+        "AWS::ECS::Service" => {
+            "look at the service's events and stopped tasks: ECS keeps retrying failing tasks while CloudFormation waits (up to 3 h)"
+        }
+        "AWS::CertificateManager::Certificate" => {
+            "create the DNS validation CNAME shown in the events; check the domain's NS delegation"
+        }
+        "AWS::CloudFront::Distribution" => {
+            "usually just slow; check the distribution in the console"
+        }
+        _ => "open the resource in its console or CloudTrail to see what it waits for",
+    }
+}
+
+/// A failed ECS deployment, remembered until a new attempt succeeds.
+#[derive(Debug, Clone)]
+pub(super) struct RollbackEpisode {
+    deployment: String,
+    failed_task_definition: String,
+    /// Task definitions listed when it failed (the failed one and the rollback target).
+    known_task_definitions: Vec<String>,
+    failed_at: DateTime<Utc>,
+    open: bool,
+}
+
+#[derive(Debug, Default)]
+struct TargetGroupHealth {
+    registered: usize,
+    healthy: usize,
+    unhealthy: usize,
+}
+
+impl TargetGroupHealth {
+    fn add(&mut self, state: &str) {
+        match state {
+            "healthy" => {
+                self.registered += 1;
+                self.healthy += 1;
+            }
+            "unhealthy" | "unhealthy.draining" => {
+                self.registered += 1;
+                self.unhealthy += 1;
+            }
+            "initial" | "unavailable" => self.registered += 1,
+            _ => {}
+        }
+    }
+}
+
+/// The target group has a healthy target and no unhealthy ones.
+fn target_group_recovered(store: &Store, group: &str) -> bool {
+    let start = TargetKey {
+        target_group: group.to_string(),
+        target_id: String::new(),
+        port: None,
+    };
+    let mut health = TargetGroupHealth::default();
+    for (_, t) in store
+        .targets
+        .range(start..)
+        .take_while(|(k, _)| k.target_group == group)
+    {
+        health.add(&t.state);
+    }
+    health.healthy > 0 && health.unhealthy == 0
+}
+
+fn find_service<'a>(store: &'a Store, name: &str) -> Option<&'a crate::model::ServiceState> {
+    store.services.values().find(|s| s.key.service == name)
+}
+
+/// The earliest failure that is not a cascade or a summary (ties: not `Internal Failure`);
+/// falls back to the earliest summary when the failures they point at were never seen.
+pub(crate) fn find_root_cause<'a>(
+    failures: impl Iterator<Item = &'a FailureRecord>,
+) -> Option<&'a FailureRecord> {
+    let mut best: Option<&FailureRecord> = None;
+    let mut fallback: Option<&FailureRecord> = None;
+    for f in failures {
+        if f.reason.trim().is_empty() {
+            continue;
+        }
+        let rule = match_rule(Source::Cfn, &f.reason);
+        match rule {
+            Some(r) if r.id == "cfn.cascade_cancelled" || r.severity == Severity::Info => continue,
+            Some(r) if CFN_SUMMARY_RULES.contains(&r.id) => {
+                if fallback.is_none_or(|b| f.at < b.at) {
+                    fallback = Some(f);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let better = match best {
+            None => true,
+            Some(b) => {
+                f.at < b.at || (f.at == b.at && is_internal_failure(b) && !is_internal_failure(f))
+            }
+        };
+        if better {
+            best = Some(f);
+        }
+    }
+    best.or(fallback)
+}
+
+fn is_internal_failure(f: &FailureRecord) -> bool {
+    f.reason.trim().trim_end_matches('.') == "Internal Failure"
+}

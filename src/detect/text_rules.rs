@@ -1,0 +1,1679 @@
+//! Text rules: one table entry per rule id (catalogue §1–§4, §8). A message is matched against
+//! the rules of its source, compiled once into a `RegexSet`; the first matching entry wins, so
+//! the table runs from specific to generic.
+//!
+//! Wrappers are peeled first: `Resource handler returned message: "…"` and CLI errors
+//! `An error occurred (X) when calling the Y operation: …` are classified by the message inside,
+//! then, if nothing matched, as a whole (so `HandlerErrorCode: …` and `cfn.handler_error` still
+//! apply).
+
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+use crate::model::{Severity, Source};
+
+/// What one message means.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub summary: String,
+    pub next_step: String,
+}
+
+/// Builds the one-line summary from the captures and the (unwrapped) message.
+type Summary = fn(&Captures, &str) -> String;
+
+/// One text rule.
+pub struct TextRule {
+    pub id: &'static str,
+    /// Bit set of the sources whose messages it applies to.
+    sources: u8,
+    pub severity: Severity,
+    pattern: &'static str,
+    summary: Summary,
+    pub next_step: &'static str,
+}
+
+const CFN: u8 = 1;
+const TASK: u8 = 1 << 1;
+const SVC: u8 = 1 << 2;
+const ELB: u8 = 1 << 3;
+const LOG: u8 = 1 << 4;
+const API: u8 = 1 << 5;
+/// API errors can be pasted from anywhere but a log line (log rules are for logs only, and
+/// log lines mentioning `AccessDenied` are the app's business).
+const NOT_LOG: u8 = CFN | TASK | SVC | ELB | API;
+
+use Severity::{Error, Fatal, Info, Warn};
+
+const fn rule(
+    id: &'static str,
+    sources: u8,
+    severity: Severity,
+    pattern: &'static str,
+    summary: Summary,
+    next_step: &'static str,
+) -> TextRule {
+    TextRule {
+        id,
+        sources,
+        severity,
+        pattern,
+        summary,
+        next_step,
+    }
+}
+
+/// Network causes shared by the secrets / registry-auth / image-pull families.
+macro_rules! net_cause {
+    () => {
+        r"(?P<cause>RequestCanceled|context deadline exceeded|RequestError|send request failed|i/o timeout|connection timed out|Client\.Timeout exceeded|request canceled while waiting for connection|context canceled|connection reset by peer|no such host|TLS handshake timeout|connection refused)"
+    };
+}
+
+/// The table. Order matters within a source: first match wins.
+pub static RULES: &[TextRule] = &[
+    // ---------------------------------------------------------------- CloudFormation
+    rule(
+        "cfn.in_progress_info",
+        CFN,
+        Info,
+        r"(?i)^\s*(?:Resource (?:creation|update|deletion) Initiated|Eventual consistency check initiated|User Initiated|Transformation succeeded)\.?\s*$",
+        |c, _| format!("progress: {}", g(c, 0)),
+        "nothing to do; stackwatch times the phase",
+    ),
+    rule(
+        "cfn.signal_received_info",
+        CFN,
+        Info,
+        r"Received SUCCESS signal with UniqueId (?P<id>\S+)",
+        |c, _| format!("signal received from {}", g(c, "id")),
+        "nothing to do",
+    ),
+    rule(
+        "cfn.signal_failure",
+        CFN,
+        Error,
+        r"Received FAILURE signal with UniqueId (?P<id>\S+)",
+        |c, _| {
+            format!(
+                "{} sent a FAILURE signal: cfn-init or UserData failed",
+                g(c, "id")
+            )
+        },
+        "read /var/log/cfn-init.log and /var/log/cloud-init-output.log on that instance (SSM or the console output)",
+    ),
+    rule(
+        "cfn.signal_timeout",
+        CFN,
+        Error,
+        r"Failed to receive (?P<n>\d+) resource signal\(s\)|Received (?P<got>\d+) SUCCESS signal\(s\) out of (?P<of>\d+)|MinSuccessfulInstancesPercent requirement",
+        |c, _| match (c.name("n"), c.name("got")) {
+            (Some(n), _) => format!(
+                "{} resource signal(s) never arrived before the timeout",
+                n.as_str()
+            ),
+            (_, Some(got)) => format!(
+                "only {} of {} success signals arrived",
+                got.as_str(),
+                g(c, "of")
+            ),
+            _ => "too few instances signalled success".to_string(),
+        },
+        "the instance never ran cfn-signal in time: check /var/log/cloud-init-output.log and cfn-init.log, its route to the CloudFormation endpoint (NAT / VPC endpoint), or raise the Timeout",
+    ),
+    rule(
+        "cfn.cascade_cancelled",
+        CFN,
+        Info,
+        r"(?i)^\s*Resource (?P<op>creation|update|deletion) cancelled",
+        |c, _| {
+            format!(
+                "{} cancelled because another resource failed (not the root cause)",
+                g(c, "op")
+            )
+        },
+        "look for the earliest failure that is not a cancellation",
+    ),
+    rule(
+        "cfn.nested_stack_failed",
+        CFN,
+        Error,
+        r"Embedded stack (?P<arn>arn:aws[-a-z]*:cloudformation:\S+?) was not successfully (?P<op>created|updated|deleted)(?:[.:]\s*(?P<rest>.*))?",
+        |c, _| {
+            let name = c.name("arn").map_or("", |m| arn_stack_name(m.as_str()));
+            match c
+                .name("rest")
+                .map(|m| m.as_str().trim())
+                .filter(|s| !s.is_empty())
+            {
+                Some(rest) => format!(
+                    "nested stack {name} was not {}: {}",
+                    g(c, "op"),
+                    short(rest, 160)
+                ),
+                None => format!("nested stack {name} was not {}", g(c, "op")),
+            }
+        },
+        "the real cause is in the nested stack's own events (stackwatch follows them into cfn.root_cause)",
+    ),
+    rule(
+        "cfn.resources_failed_summary",
+        CFN,
+        Error,
+        r"The following resource\(s\) failed to (?P<op>create|update|delete): \[(?P<ids>[^\]]*)\]",
+        |c, _| format!("failed to {}: {}", g(c, "op"), short(g(c, "ids"), 160)),
+        "drill into each listed resource; the earliest one is usually the cause",
+    ),
+    rule(
+        "cfn.stack_timeout",
+        CFN,
+        Error,
+        r"Stack (?P<op>creation|update) time exceeded the specified timeout",
+        |c, _| format!("stack {} ran out of its TimeoutInMinutes", g(c, "op")),
+        "find the resource still in progress at the deadline (its stall flag); fix it or raise TimeoutInMinutes",
+    ),
+    rule(
+        "cfn.stack_rollback_complete_blocked",
+        CFN,
+        Fatal,
+        r"(?:Stack:?\s*(?P<arn>\S+) )?is in ROLLBACK_COMPLETE state and can ?not be updated",
+        |c, _| {
+            format!(
+                "stack {} is in ROLLBACK_COMPLETE and cannot be updated",
+                arn_stack_name(g(c, "arn"))
+            )
+        },
+        "only a delete is possible: delete the stack, then create it again",
+    ),
+    rule(
+        "cfn.stack_update_rollback_failed",
+        CFN,
+        Fatal,
+        r"(?:Stack:?\s*(?P<arn>\S+) )?is in UPDATE_ROLLBACK_FAILED state",
+        |c, _| {
+            format!(
+                "stack {} is stuck in UPDATE_ROLLBACK_FAILED",
+                arn_stack_name(g(c, "arn"))
+            )
+        },
+        "fix the cause, then run continue-update-rollback (with --resources-to-skip if needed)",
+    ),
+    rule(
+        "cfn.custom_resource_failed",
+        CFN,
+        Error,
+        r"(?s)Received response status \[FAILED\] from custom resource\.\s*Message returned:\s*(?P<msg>.*)",
+        |c, _| format!("custom resource failed: {}", short(g(c, "msg"), 160)),
+        "open the custom resource Lambda's log group (/aws/lambda/<function>) at the event time and fix the error it names",
+    ),
+    rule(
+        "cfn.custom_resource_timeout",
+        CFN,
+        Error,
+        r"Custom Resource failed to stabilize in expected time",
+        |_, _| "custom resource never answered CloudFormation in time".to_string(),
+        "check the Lambda's log group; make sure it sends cfn-response on every code path, exceptions included",
+    ),
+    rule(
+        "cfn.ecs_circuit_breaker",
+        CFN,
+        Error,
+        r"(?i)ECS Deployment Circuit Breaker was triggered",
+        |_, _| "ECS deployment circuit breaker triggered: the new tasks kept failing".to_string(),
+        "read the stopped tasks' reasons and the service events for the new task definition",
+    ),
+    rule(
+        "cfn.ecs_service_not_stabilized",
+        CFN,
+        Error,
+        r"Service (?:arn:aws[-a-z]*:ecs:\S*/)?(?P<svc>[^/\s]+?)\.? did not stabilize|type 'AWS::ECS::Service' with identifier '(?:[^']*/)?(?P<svc2>[^'/]+)' did not stabilize",
+        |c, _| {
+            format!(
+                "ECS service {} did not stabilize (CloudFormation gave up waiting)",
+                first(c, &["svc", "svc2"])
+            )
+        },
+        "enable the deployment circuit breaker; inspect the service's stopped tasks and events",
+    ),
+    rule(
+        "cfn.not_stabilized",
+        CFN,
+        Error,
+        r"(?i)did not stabilize|failed to stabilize|Exceeded attempts to wait|HandlerErrorCode: NotStabilized",
+        |_, t| format!("resource never reached its target state: {}", short(t, 140)),
+        "check the resource in its own console or CloudTrail; retry if the fault is on AWS's side",
+    ),
+    rule(
+        "cfn.handler_timeout",
+        CFN,
+        Error,
+        r"Resource timed out waiting for (?P<what>completion|creation of physical resource)",
+        |c, _| format!("resource handler timed out waiting for {}", g(c, "what")),
+        "check the resource in its own console or CloudTrail; long-running types may need a service role",
+    ),
+    rule(
+        "cfn.hook_failed",
+        CFN,
+        Error,
+        r"(?s)Hook failed with message:\s*(?P<msg>.*)|The following hook\(s\) failed",
+        |c, _| {
+            format!(
+                "a CloudFormation hook rejected the resource: {}",
+                short(g(c, "msg"), 160)
+            )
+        },
+        "read the hook's result (GetHookResult) and fix the template or request an exemption",
+    ),
+    rule(
+        "cfn.delete_failed_not_empty",
+        CFN,
+        Error,
+        r"The bucket you tried to delete is not empty|BucketNotEmpty|RepositoryNotEmptyException|still contains images",
+        |_, t| {
+            let what = if t.contains("ECR") || t.contains("images") {
+                "ECR repository"
+            } else {
+                "S3 bucket"
+            };
+            format!("{what} is not empty, so it cannot be deleted")
+        },
+        "empty it, set autoDeleteObjects/emptyOnDelete, or keep it with DeletionPolicy: Retain",
+    ),
+    rule(
+        "cfn.delete_failed_dependency",
+        CFN,
+        Error,
+        r"(?P<res>\S+)?\s+(?:has dependencies and cannot be deleted|has a dependent object)|DependencyViolation",
+        |c, _| match c.name("res") {
+            Some(r) => format!(
+                "{} is still in use by another resource (ENI, security group rule…)",
+                r.as_str().trim_matches('\'')
+            ),
+            None => "resource is still in use by another resource (ENI, security group rule…)"
+                .to_string(),
+        },
+        "find the ENIs or security group rules that reference it (Lambda/ECS/ELB ENIs take a while to go); retry or retain it",
+    ),
+    rule(
+        "cfn.already_exists",
+        CFN,
+        Error,
+        r"(?i)(?P<name>\S+)? already exists|HandlerErrorCode: AlreadyExists",
+        |c, _| {
+            format!(
+                "{} already exists (name collision or a resource left behind)",
+                c.name("name")
+                    .map_or("resource", |m| m.as_str().trim_matches(['\'', '"']))
+            )
+        },
+        "pick another name or delete/import the resource left behind by an earlier stack",
+    ),
+    rule(
+        "cfn.access_denied",
+        CFN,
+        Error,
+        r"(?i)(?P<action>is not authorized to perform:? \S+)|AccessDenied|Access Denied|UnauthorizedOperation|HandlerErrorCode: AccessDenied",
+        |c, t| match c.name("action") {
+            Some(a) => format!("permission denied: {}", short(a.as_str(), 120)),
+            None => format!("permission denied: {}", short(t, 120)),
+        },
+        "grant the missing permission to the role CloudFormation uses (the stack's service role or your credentials); CloudTrail shows the denied call",
+    ),
+    rule(
+        "cfn.acm_dns_validation_pending",
+        CFN,
+        Info,
+        r"Content of DNS Record is: \{Name: (?P<name>\S+?),\s*Type: CNAME,\s*Value: (?P<value>\S+?)\}",
+        |c, _| {
+            format!(
+                "certificate waits for DNS validation: CNAME {} → {}",
+                g(c, "name"),
+                g(c, "value")
+            )
+        },
+        "create that CNAME record (and check the domain's NS delegation)",
+    ),
+    rule(
+        "cfn.internal_failure",
+        CFN,
+        Error,
+        r"(?i)^\s*Internal Failure\.?\s*$",
+        |_, _| "CloudFormation reported an opaque Internal Failure".to_string(),
+        "check CloudTrail for the failing API call (errorCode) around the event time",
+    ),
+    rule(
+        "cfn.handler_error",
+        CFN,
+        Error,
+        r#"(?s)Resource handler returned message:\s*"?(?P<msg>.*?)"?\s*(?:\(RequestToken: [^)]*?HandlerErrorCode: (?P<code>\w+)\)|$)"#,
+        |c, _| match c.name("code") {
+            Some(code) => format!(
+                "resource provider failed ({}): {}",
+                code.as_str(),
+                short(g(c, "msg"), 160)
+            ),
+            None => format!("resource provider failed: {}", short(g(c, "msg"), 160)),
+        },
+        "read the message: AccessDenied → IAM, AlreadyExists → name collision, ServiceLimitExceeded → quota, InvalidRequest → template property",
+    ),
+    // ---------------------------------------------------------------- ECS tasks
+    rule(
+        "ecs.user_initiated",
+        TASK,
+        Info,
+        r"(?i)^\s*(?:task )?stopped by user|^\s*user initiated",
+        |_, _| "stopped by a user".to_string(),
+        "nothing to do",
+    ),
+    rule(
+        "ecs.scaling_replacement",
+        TASK,
+        Info,
+        r"(?i)Scaling activity initiated by \(?(?:deployment )?(?P<dep>[^)\s]+)",
+        |c, _| format!("replaced by {}", g(c, "dep")),
+        "nothing to do: a normal replacement",
+    ),
+    rule(
+        "ecs.spot_interruption",
+        TASK,
+        Warn,
+        r"(?i)Your Spot Task was interrupted",
+        |_, _| "Spot capacity was reclaimed".to_string(),
+        "retry; not an app failure. Keep an on-demand base in the capacity provider strategy",
+    ),
+    rule(
+        "ecs.host_terminated",
+        TASK,
+        Warn,
+        r"(?i)Host EC2 \(instance (?P<instance>i-\w+)\) (?P<what>stopped|terminated)|Container instance deregistration forced by user",
+        |c, _| match c.name("instance") {
+            Some(i) => format!("host {} {}", i.as_str(), g(c, "what")),
+            None => "container instance deregistered by force".to_string(),
+        },
+        "check the Auto Scaling group's activity history; not an app failure",
+    ),
+    rule(
+        "ecs.svc_rollback",
+        TASK | SVC,
+        Error,
+        r"(?i)rolling back to deployment(?:Id)? (?P<dep>[\w/-]+)",
+        |c, t| format!("{}rolling back to {}", svc_prefix(t), g(c, "dep")),
+        "the deploy failed even if the service ends healthy: read the failed tasks' stopped reasons",
+    ),
+    rule(
+        "ecs.circuit_breaker_failed",
+        TASK | SVC,
+        Error,
+        r"(?i)ECS deployment circuit breaker:?\s*(?P<why>[^.]*)",
+        |c, _| format!("ECS deployment circuit breaker: {}", g(c, "why")),
+        "read the stopped reasons of the new deployment's tasks",
+    ),
+    rule(
+        "ecs.logger_access_denied",
+        TASK,
+        Error,
+        r"(?is)(?:logger args|logging driver|log stream|log group).*(?:AccessDenied|not authorized to perform)",
+        |_, _| "the role cannot create the CloudWatch log stream or group".to_string(),
+        "grant logs:CreateLogStream (and logs:CreateLogGroup with awslogs-create-group=true) to the execution role",
+    ),
+    rule(
+        "ecs.log_group_missing",
+        TASK,
+        Error,
+        r"(?i)log group does not exist|ResourceNotFoundException.{0,80}log group",
+        |_, _| "the awslogs log group does not exist".to_string(),
+        "create the log group, or set awslogs-create-group=true and allow logs:CreateLogGroup",
+    ),
+    rule(
+        "ecs.logger_args_network",
+        TASK,
+        Error,
+        r"(?i)failed to validate logger args|failed to initialize logging driver|failed to create Cloudwatch log stream",
+        |_, t| {
+            format!(
+                "the log driver could not reach CloudWatch Logs ({})",
+                short(tail(t), 80)
+            )
+        },
+        "give the task a route to CloudWatch Logs: a logs VPC endpoint or NAT, and egress 443",
+    ),
+    rule(
+        "ecs.registry_auth_network",
+        TASK,
+        Error,
+        concat!(
+            r"(?is)unable to (?:retrieve|get) (?:ecr )?registry auth.*?",
+            net_cause!()
+        ),
+        |c, _| {
+            format!(
+                "task cannot reach the registry auth endpoint ({})",
+                g(c, "cause")
+            )
+        },
+        "private subnets need a NAT gateway or VPC endpoints (ecr.api, ecr.dkr, s3, secretsmanager); check egress 443 or assignPublicIp",
+    ),
+    rule(
+        "ecs.secrets_network",
+        TASK,
+        Error,
+        concat!(
+            r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to fetch secret).*?",
+            net_cause!()
+        ),
+        |c, t| {
+            format!(
+                "task cannot reach {} to fetch its secrets ({})",
+                secret_backend(t),
+                g(c, "cause")
+            )
+        },
+        "private subnets need a NAT gateway or VPC endpoints (secretsmanager, ssm, kms); check the security group's egress 443, or assignPublicIp in public subnets",
+    ),
+    rule(
+        "ecs.secrets_access_denied",
+        TASK,
+        Error,
+        r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed)",
+        |c, t| {
+            format!(
+                "execution role may not read its secrets from {} ({})",
+                secret_backend(t),
+                g(c, "cause")
+            )
+        },
+        "grant the execution role (not the task role) secretsmanager:GetSecretValue / ssm:GetParameters and kms:Decrypt on the key",
+    ),
+    rule(
+        "ecs.registry_auth_secret",
+        TASK,
+        Error,
+        r"(?i)unable to (?:get|retrieve) (?:ecr )?registry auth",
+        |_, _| "task could not get the private registry credentials".to_string(),
+        "check repositoryCredentials: the secret exists, holds username/password, and the execution role may read it",
+    ),
+    rule(
+        "ecs.efs_dns",
+        TASK,
+        Error,
+        r#"(?is)EFS.*?(?:Failed to resolve|could not resolve|Name or service not known)\s*\\?"?(?P<host>fs-[\w.-]*)?"#,
+        |c, _| {
+            format!(
+                "EFS mount target name does not resolve{}",
+                opt(" (", g(c, "host"), ")")
+            )
+        },
+        "enable DNS hostnames and DNS resolution on the VPC, and create a mount target in each of the task's AZs",
+    ),
+    rule(
+        "ecs.efs_mount_path",
+        TASK,
+        Error,
+        r"(?is)EFS.*?(?:reason given by server: No such file or directory|access point.*?(?:not found|does not exist)|No such file or directory)",
+        |_, t| {
+            format!(
+                "EFS path to mount does not exist{}",
+                opt(" (", efs_path(t), ")")
+            )
+        },
+        "create the directory on the file system or use an access point that creates it",
+    ),
+    rule(
+        "ecs.efs_mount_network",
+        TASK,
+        Error,
+        r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
+        |c, _| {
+            format!(
+                "EFS mount failed: NFS port 2049 unreachable ({})",
+                g(c, "cause")
+            )
+        },
+        "allow TCP 2049 from the task's security group to the mount targets' security group, and check a mount target exists in the task's AZ",
+    ),
+    rule(
+        "ecs.image_platform_mismatch",
+        TASK,
+        Error,
+        r"(?i)does not contain descriptor matching platform '?(?P<platform>[\w/]*)|no matching manifest for (?P<platform2>\w+/\w+)",
+        |c, _| {
+            format!(
+                "image has no build for the task's platform{}",
+                opt(" ", first(c, &["platform", "platform2"]), "")
+            )
+        },
+        "build with --platform linux/amd64 (or a multi-arch image), or set runtimePlatform to ARM64",
+    ),
+    rule(
+        "ecs.invalid_image_reference",
+        TASK,
+        Error,
+        r#"(?i)failed to normali[sz]e image reference(?: \\?"(?P<image>[^"\\]*))?|invalid reference format"#,
+        |c, _| format!("image URI is malformed{}", opt(" (", g(c, "image"), ")")),
+        "fix the task definition's image URI; check the build variable that produces it",
+    ),
+    rule(
+        "ecs.image_pull_network",
+        TASK,
+        Error,
+        concat!(
+            r"(?is)(?:CannotPullContainerError|pull image|pulling image|failed to resolve ref).*?",
+            net_cause!()
+        ),
+        |c, t| {
+            format!(
+                "cannot reach the registry to pull {} ({})",
+                image_in(t),
+                g(c, "cause")
+            )
+        },
+        "private subnets need a NAT gateway or ECR VPC endpoints (ecr.api, ecr.dkr and the S3 gateway); public subnets need assignPublicIp",
+    ),
+    rule(
+        "ecs.image_pull_forbidden",
+        TASK,
+        Error,
+        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?P<cause>403 Forbidden|401 Unauthorized|AccessDenied\w*|no basic auth credentials|is not authorized to perform|unauthorized: authentication required)",
+        |c, t| format!("not allowed to pull {} ({})", image_in(t), g(c, "cause")),
+        "give the execution role ECR pull rights (AmazonECSTaskExecutionRolePolicy) or fix the repository policy for cross-account pulls",
+    ),
+    rule(
+        "ecs.image_not_found",
+        TASK,
+        Error,
+        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?:manifest for \S+ not found|manifest unknown|repository \S+ not found|not found|does not exist|pull access denied)",
+        |_, t| format!("image {} not found", image_in(t)),
+        "check the image URI and tag exist in that account and region (was it pushed? was the tag overwritten?)",
+    ),
+    rule(
+        "ecs.image_pull_failed",
+        TASK,
+        Error,
+        r"(?i)CannotPullContainerError|toomanyrequests|no space left on device|pull image manifest has been retried|failed to copy: httpReaderSeeker",
+        |_, t| format!("image pull failed: {}", short(tail(t), 120)),
+        "mirror public images to ECR (rate limits), authenticate, or free disk on EC2 hosts",
+    ),
+    rule(
+        "ecs.oom_at_start",
+        TASK,
+        Error,
+        r"(?i)container init was OOM-killed",
+        |_, _| "container was OOM-killed while starting (memory limit too low)".to_string(),
+        "raise the container or task memory",
+    ),
+    rule(
+        "ecs.cannot_start_entrypoint",
+        TASK,
+        Error,
+        r"(?is)CannotStartContainerError.*?(?P<cause>executable file not found in \$PATH|no such file or dir\w*|exec format error|permission denied)",
+        |c, t| {
+            format!(
+                "container command cannot start{}: {}",
+                opt(" ", exec_target(t), ""),
+                g(c, "cause")
+            )
+        },
+        "fix the task definition's command/entryPoint (array form) or the image's PATH",
+    ),
+    rule(
+        "ecs.oom",
+        TASK,
+        Error,
+        r"(?i)Container killed due to memory usage|^\s*OutOfMemoryError",
+        |_, _| "container was killed for using more memory than its limit".to_string(),
+        "raise memory; set the runtime heap (-Xmx, --max-old-space-size) below the limit",
+    ),
+    rule(
+        "ecs.eni_provisioning_failed",
+        TASK,
+        Error,
+        r"(?i)Timeout waiting for network interface provisioning|Unexpected EC2 error while attempting to (?:Create|attach|tag) (?:the )?network interface|failed to configure ENI|InsufficientFreeAddressesInSubnet",
+        |_, _| "task could not get its network interface".to_string(),
+        "check free IPs in the task's subnets, the ENI quota and tag policies; retry",
+    ),
+    rule(
+        "ecs.task_failed_elb_hc",
+        TASK,
+        Error,
+        r"(?i)Task failed ELB health checks in \(?(?:target-group |elb )?(?P<tg>[^)\s]+)",
+        |c, _| {
+            format!(
+                "task failed the load balancer health checks of tg {}",
+                tg_name(g(c, "tg"))
+            )
+        },
+        "see the target health reason (timeout vs wrong code): check the health check path/port, the ALB→task security group, and healthCheckGracePeriodSeconds",
+    ),
+    rule(
+        "ecs.task_failed_container_hc",
+        TASK,
+        Error,
+        r"(?i)failed container health checks",
+        |_, _| "task failed its container health check".to_string(),
+        "run the healthCheck command inside the image; lengthen startPeriod",
+    ),
+    rule(
+        "ecs.essential_exited",
+        TASK,
+        Error,
+        r"(?i)Essential container in task exited",
+        |_, _| "essential container exited".to_string(),
+        "read the container's exit code and its last log lines",
+    ),
+    rule(
+        "ecs.resource_init_other",
+        TASK,
+        Error,
+        r"(?is)\b(?P<err>ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError|CannotStopContainerError|CannotConfigureManagedAgentError)\b:?\s*(?P<detail>.*)",
+        |c, _| format!("task setup failed: {}", short(g(c, "detail"), 160)),
+        "read the full reason: the task failed before the app ran",
+    ),
+    // ---------------------------------------------------------------- ECS service events
+    rule(
+        "ecs.svc_steady_state",
+        SVC,
+        Info,
+        r"has reached a steady state",
+        |_, t| format!("{}reached a steady state", svc_prefix(t)),
+        "nothing to do",
+    ),
+    rule(
+        "ecs.svc_deployment_completed",
+        SVC,
+        Info,
+        r"(?i)deployment completed|ECS deployment \S+ completed",
+        |_, t| format!("{}deployment completed", svc_prefix(t)),
+        "nothing to do",
+    ),
+    rule(
+        "ecs.rollout_in_progress",
+        SVC,
+        Info,
+        r"(?i)ECS deployment (?P<dep>\S+) in progress",
+        |c, _| format!("deployment {} in progress", g(c, "dep")),
+        "nothing to do",
+    ),
+    rule(
+        "ecs.svc_deployment_failed_alarm",
+        SVC,
+        Error,
+        r"(?i)deployment failed: alarm detected",
+        |_, t| {
+            format!(
+                "{}deployment failed: a CloudWatch alarm fired",
+                svc_prefix(t)
+            )
+        },
+        "read the alarm that fired; the deployment rolls back",
+    ),
+    rule(
+        "ecs.svc_deployment_failed",
+        SVC,
+        Error,
+        r"(?i)deployment failed:?\s*(?P<why>[^.]*)",
+        |c, t| format!("{}deployment failed: {}", svc_prefix(t), g(c, "why")),
+        "read the stopped reasons of the deployment's tasks",
+    ),
+    rule(
+        "ecs.svc_info_started_tasks",
+        SVC,
+        Info,
+        r"has started (?P<n>\d+) tasks?",
+        |c, t| format!("{}started {} task(s)", svc_prefix(t), g(c, "n")),
+        "nothing to do",
+    ),
+    rule(
+        "ecs.svc_info_stopped_tasks",
+        SVC,
+        Info,
+        r"has stopped (?P<n>\d+) running tasks?",
+        |c, t| format!("{}stopped {} running task(s)", svc_prefix(t), g(c, "n")),
+        "if it repeats with starts, look at the stopped reasons (crash loop)",
+    ),
+    rule(
+        "ecs.svc_info_deregistered",
+        SVC,
+        Info,
+        r"deregistered (?P<n>\d+) targets?",
+        |c, t| format!("{}deregistered {} target(s)", svc_prefix(t), g(c, "n")),
+        "nothing to do",
+    ),
+    rule(
+        "ecs.svc_info_registered",
+        SVC,
+        Info,
+        r"registered (?P<n>\d+) targets?",
+        |c, t| format!("{}registered {} target(s)", svc_prefix(t), g(c, "n")),
+        "nothing to do",
+    ),
+    rule(
+        "ecs.svc_info_draining",
+        SVC,
+        Info,
+        r"has begun draining connections on (?P<n>\d+) tasks?",
+        |c, t| {
+            format!(
+                "{}draining connections on {} task(s)",
+                svc_prefix(t),
+                g(c, "n")
+            )
+        },
+        "nothing to do; a long drain is the target group's deregistration delay",
+    ),
+    rule(
+        "ecs.svc_target_unhealthy_codes",
+        SVC,
+        Error,
+        r"(?i)(?:port (?P<port>\d+)\)?\s+)?is unhealthy in \(?(?:target-group )?(?P<tg>[^)\s]+)\)?.*?Health checks failed with these codes: \[(?P<codes>[^\]]*)\]",
+        |c, t| {
+            format!(
+                "{}target{} answers health checks with HTTP {}{}",
+                svc_prefix(t),
+                opt(" on port ", g(c, "port"), ""),
+                g(c, "codes"),
+                opt(" (tg ", tg_name(g(c, "tg")), ")")
+            )
+        },
+        "404 → fix the health check path; 30x → the path redirects; 5xx → the app or a dependency fails, read the logs",
+    ),
+    rule(
+        "ecs.svc_target_unhealthy_timeout",
+        SVC,
+        Error,
+        r"(?i)(?:port (?P<port>\d+)\)?\s+)?is unhealthy in \(?(?:target-group )?(?P<tg>[^)\s]+)\)?.*?(?:Request timed out|timed out)",
+        |c, t| {
+            format!(
+                "{}health checks time out{}{}",
+                svc_prefix(t),
+                opt(" on port ", g(c, "port"), ""),
+                opt(" (tg ", tg_name(g(c, "tg")), ")")
+            )
+        },
+        "allow the ALB's security group to the task port; make the app listen on 0.0.0.0 and that port",
+    ),
+    rule(
+        "ecs.svc_target_unhealthy",
+        SVC,
+        Error,
+        r"(?i)(?:port (?P<port>\d+)\)?\s+)?is unhealthy in \(?(?:target-group )?(?P<tg>[^)\s]+)\)?(?:.*?\(reason (?P<reason>[^)]*))?",
+        |c, t| {
+            format!(
+                "{}target{} unhealthy{}{}",
+                svc_prefix(t),
+                opt(" on port ", g(c, "port"), ""),
+                opt(" in tg ", tg_name(g(c, "tg")), ""),
+                opt(": ", g(c, "reason"), "")
+            )
+        },
+        "check the app listens on the health check port, the protocol (HTTP vs HTTPS), and the target health reason",
+    ),
+    rule(
+        "ecs.svc_container_hc_failed",
+        SVC,
+        Error,
+        r"(?i)\(?task (?P<task>[^)\s]+)\)? failed container health checks",
+        |c, t| {
+            format!(
+                "{}task {} failed its container health check",
+                svc_prefix(t),
+                g(c, "task")
+            )
+        },
+        "run the healthCheck command inside the image; lengthen startPeriod",
+    ),
+    rule(
+        "ecs.svc_task_start_impaired",
+        SVC,
+        Error,
+        r"(?i)is unable to consistently start tasks successfully",
+        |_, t| {
+            format!(
+                "{}cannot start tasks consistently; ECS backs off between attempts",
+                svc_prefix(t)
+            )
+        },
+        "fix the stopped tasks' reason; a new task definition resets the back-off",
+    ),
+    rule(
+        "ecs.svc_placement_port_in_use",
+        SVC,
+        Error,
+        r"(?i)is already using a port required by your task",
+        |_, t| {
+            format!(
+                "{}cannot place a task: the host port is taken",
+                svc_prefix(t)
+            )
+        },
+        "use dynamic host ports (hostPort 0) or add container instances",
+    ),
+    rule(
+        "ecs.svc_placement_missing_attribute",
+        SVC,
+        Error,
+        r"(?i)is missing an attribute required by your task",
+        |_, t| {
+            format!(
+                "{}cannot place a task: no instance has a required attribute",
+                svc_prefix(t)
+            )
+        },
+        "check placement constraints, the instance type/AMI and the subnets' AZs",
+    ),
+    rule(
+        "ecs.svc_placement_resources",
+        SVC,
+        Error,
+        r#"(?i)has insufficient (?P<what>CPU units|memory|GPU)\w* available|encountered error "AGENT""#,
+        |c, t| {
+            format!(
+                "{}cannot place a task: not enough {} on the cluster",
+                svc_prefix(t),
+                c.name("what").map_or("agent capacity", |m| m.as_str())
+            )
+        },
+        "scale the cluster (or its capacity provider) or lower the task's cpu/memory",
+    ),
+    rule(
+        "ecs.svc_placement_no_instances",
+        SVC,
+        Error,
+        r"(?i)No Container Instances were found in your (?P<where>cluster|capacity provider)",
+        |c, t| {
+            format!(
+                "{}cannot place a task: no container instances in the {}",
+                svc_prefix(t),
+                g(c, "where")
+            )
+        },
+        "check the Auto Scaling group's activity (quotas, AMI, instance type availability)",
+    ),
+    rule(
+        "ecs.svc_capacity_unavailable",
+        SVC,
+        Warn,
+        r"(?i)Capacity is unavailable at this time",
+        |_, t| format!("{}no Fargate capacity in the AZ right now", svc_prefix(t)),
+        "add subnets in more AZs, or fall back to on-demand",
+    ),
+    rule(
+        "ecs.svc_quota_tasks",
+        SVC,
+        Error,
+        r"(?i)reached the limit on the number of (?P<what>tasks|vCPUs)|configuration is above your limit",
+        |c, t| {
+            format!(
+                "{}account quota reached{}",
+                svc_prefix(t),
+                opt(" (", g(c, "what"), ")")
+            )
+        },
+        "request a Service Quotas increase",
+    ),
+    rule(
+        "ecs.svc_deployment_config_deadlock",
+        SVC,
+        Error,
+        r"(?i)unable to stop or start tasks during a deployment because of the service deployment configuration",
+        |_, t| {
+            format!(
+                "{}deployment cannot progress with its minimumHealthyPercent/maximumPercent",
+                svc_prefix(t)
+            )
+        },
+        "adjust minimumHealthyPercent or maximumPercent",
+    ),
+    rule(
+        "ecs.svc_throttled",
+        SVC,
+        Warn,
+        r"(?i)operations are being throttled(?: on (?P<on>[\w ]+?))?\. Will try again later",
+        |c, t| {
+            format!(
+                "{}ECS calls are throttled{}",
+                svc_prefix(t),
+                opt(" on ", g(c, "on"), "")
+            )
+        },
+        "usually many services deploying at once; it recovers by itself",
+    ),
+    // ---------------------------------------------------------------- ELB target health
+    rule(
+        "elb.registration_in_progress",
+        ELB,
+        Info,
+        r"Elb\.RegistrationInProgress|Target registration is in progress",
+        |_, _| "target registration in progress".to_string(),
+        "wait",
+    ),
+    rule(
+        "elb.initial_health_checking",
+        ELB,
+        Info,
+        r"Elb\.InitialHealthChecking|Initial health checks in progress",
+        |_, _| "initial health checks in progress".to_string(),
+        "wait; if it takes long the app is slow to start: raise healthCheckGracePeriodSeconds",
+    ),
+    rule(
+        "elb.response_code_mismatch",
+        ELB,
+        Error,
+        r"Target\.ResponseCodeMismatch|Health checks failed with these codes: \[(?P<codes>[^\]]*)\]",
+        |c, _| {
+            format!(
+                "health check got HTTP {}",
+                opt("", g(c, "codes"), "").if_empty("an unexpected code")
+            )
+        },
+        "404 → fix HealthCheckPath; 30x → the path redirects (set the path or widen the matcher); 5xx → the app fails, read its logs; 401/403 → auth on the health path",
+    ),
+    rule(
+        "elb.target_timeout",
+        ELB,
+        Error,
+        r"Target\.Timeout|Request timed out|Connection to target timed out",
+        |_, _| "health check timed out".to_string(),
+        "allow the ALB's security group to the target port; make the app listen on 0.0.0.0 and the right port",
+    ),
+    rule(
+        "elb.internal_error",
+        ELB,
+        Warn,
+        r"Elb\.InternalError|failed due to an internal error",
+        |_, _| "health checks failed inside the load balancer".to_string(),
+        "retry; check the AWS Health dashboard",
+    ),
+    rule(
+        "elb.failed_health_checks",
+        ELB,
+        Error,
+        r"Target\.FailedHealthChecks|Health checks failed",
+        |_, _| "health checks fail (connection refused or bad response)".to_string(),
+        "the app crashed or is not listening on the health check port; check HTTP vs HTTPS",
+    ),
+    rule(
+        "elb.not_registered",
+        ELB,
+        Info,
+        r"Target\.NotRegistered|Target is not registered",
+        |_, _| "target is not registered (normal for old tasks)".to_string(),
+        "ignore for stopped tasks; otherwise check the service's load balancer config",
+    ),
+    rule(
+        "elb.not_in_use",
+        ELB,
+        Error,
+        r"Target\.NotInUse|not configured to receive traffic|Availability Zone that is not enabled",
+        |_, _| "target group gets no traffic (no listener rule, or AZ not enabled)".to_string(),
+        "attach the target group to a listener rule, or enable the task's AZ on the load balancer",
+    ),
+    rule(
+        "elb.deregistration_in_progress",
+        ELB,
+        Info,
+        r"Target\.DeregistrationInProgress|Target deregistration is in progress",
+        |_, _| "target draining".to_string(),
+        "nothing to do; lower deregistration_delay to speed deploys",
+    ),
+    rule(
+        "elb.invalid_state",
+        ELB,
+        Warn,
+        r"Target\.InvalidState|Target is in the (?:stopped|terminated)|Target is in an invalid state",
+        |_, _| "target is stopped or terminated".to_string(),
+        "nothing to do unless the instance should be running",
+    ),
+    rule(
+        "elb.ip_unusable",
+        ELB,
+        Error,
+        r"Target\.IpUnusable|cannot be used as a target",
+        |_, _| "target IP belongs to a load balancer".to_string(),
+        "register the right target IPs",
+    ),
+    rule(
+        "elb.health_check_disabled",
+        ELB,
+        Info,
+        r"Target\.HealthCheckDisabled|Health checks are (?:disabled|not enabled)",
+        |_, _| "health checks are disabled".to_string(),
+        "nothing to do",
+    ),
+    // ---------------------------------------------------------------- application logs
+    rule(
+        "log.node_module_not_found",
+        LOG,
+        Error,
+        r"Cannot find (?P<kind>package|module) '(?P<module>[^']+)'(?: imported from (?P<from>\S+))?|ERR_MODULE_NOT_FOUND|MODULE_NOT_FOUND",
+        |_, t| match NODE_MODULE.captures(t) {
+            Some(c) => format!(
+                "Node cannot find {} '{}'{}",
+                g(&c, "kind"),
+                g(&c, "module"),
+                opt(" imported from ", g(&c, "from"), "")
+            ),
+            None => "Node cannot find a module".to_string(),
+        },
+        "install dependencies in the image (npm ci --omit=dev) and check the Dockerfile copies node_modules / the build output",
+    ),
+    rule(
+        "log.process_killed",
+        LOG,
+        Error,
+        r"(?m)^\s*Killed\s*$|killed by signal 9|signal 9 \(SIGKILL\)|WorkerLostError",
+        |_, _| "a process was killed (SIGKILL), usually for memory".to_string(),
+        "check the task's memory and the container's stop reason (OutOfMemoryError, exit 137); raise memory or lower concurrency",
+    ),
+    rule(
+        "log.oom_runtime",
+        LOG,
+        Error,
+        r"JavaScript heap out of memory|Reached heap limit|java\.lang\.OutOfMemoryError|OutOfMemoryError: (?:Java heap space|Metaspace|GC overhead)|(?m)^\s*MemoryError\b",
+        |_, t| {
+            format!(
+                "runtime ran out of heap: {}",
+                short(
+                    first_line_with(t, &["heap", "OutOfMemory", "MemoryError"]),
+                    120
+                )
+            )
+        },
+        "raise --max-old-space-size / -Xmx and the task memory together",
+    ),
+    rule(
+        "log.addr_in_use",
+        LOG,
+        Error,
+        r"(?i)EADDRINUSE|address already in use|\[Errno 98\]",
+        |_, t| {
+            format!(
+                "port already in use: {}",
+                short(first_line_with(t, &["EADDRINUSE", "in use"]), 120)
+            )
+        },
+        "two processes or containers bind the same port (awsvpc containers share one network interface)",
+    ),
+    rule(
+        "log.db_auth_failed",
+        LOG,
+        Error,
+        r#"(?i)password authentication failed for user "?(?P<user>[^"\s]+)|Access denied for user '(?P<user2>[^']+)'|Login failed for user '?(?P<user3>[^'.\s]+)|SCRAM authentication failed"#,
+        |c, _| {
+            format!(
+                "database rejected the credentials{}",
+                opt(" of user ", first(c, &["user", "user2", "user3"]), "")
+            )
+        },
+        "check the DB user/password secret the task receives and that it matches the database",
+    ),
+    rule(
+        "log.dns_not_found",
+        LOG,
+        Error,
+        r"(?i)getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>\S+)|Name or service not known|nodename nor servname provided|no such host|Temporary failure in name resolution|UnknownHostException:? (?P<host2>\S+)?",
+        |c, _| {
+            format!(
+                "host name does not resolve{}",
+                opt(": ", first(c, &["host", "host2"]), "")
+            )
+        },
+        "check the host name in the task's environment and the VPC's DNS (private hosted zones, DNS resolution)",
+    ),
+    rule(
+        "log.tls_self_signed",
+        LOG,
+        Error,
+        r"(?i)self[- ]signed certificate|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT",
+        |_, _| "TLS: self-signed certificate in the chain".to_string(),
+        "bundle the CA (e.g. the RDS global-bundle.pem) or set NODE_EXTRA_CA_CERTS; don't disable verification in prod",
+    ),
+    rule(
+        "log.tls_untrusted_java",
+        LOG,
+        Error,
+        r"PKIX path building failed|unable to find valid certification path",
+        |_, _| "Java TLS: certificate chain not trusted (PKIX)".to_string(),
+        "import the CA into the JVM trust store (or the RDS CA bundle)",
+    ),
+    rule(
+        "log.tls_untrusted",
+        LOG,
+        Error,
+        r"(?i)unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|unable to verify the first certificate|UNABLE_TO_VERIFY_LEAF_SIGNATURE|certificate has expired|CERT_HAS_EXPIRED|certificate signed by unknown authority|CERTIFICATE_VERIFY_FAILED",
+        |_, _| {
+            "TLS verification failed: CA bundle missing, proxy or expired certificate".to_string()
+        },
+        "install ca-certificates in the image, set NODE_EXTRA_CA_CERTS or the RDS CA bundle",
+    ),
+    rule(
+        "log.econnrefused",
+        LOG,
+        Error,
+        r"ECONNREFUSED(?: (?P<addr>[\w.:\[\]-]+))?|connect ECONNREFUSED (?P<addr2>\S+)|(?i:connection refused)",
+        |c, _| {
+            format!(
+                "connection refused{}",
+                opt(" by ", first(c, &["addr2", "addr"]), "")
+            )
+        },
+        "check the dependency's host/port in the task's environment (127.0.0.1 is the task itself) and the security groups",
+    ),
+    rule(
+        "log.exec_format_error",
+        LOG,
+        Error,
+        r"exec format error",
+        |_, t| {
+            format!(
+                "binary built for another CPU architecture{}",
+                opt(" (", exec_path(t), ")")
+            )
+        },
+        "build with --platform linux/amd64, or set the task's runtimePlatform cpuArchitecture to ARM64",
+    ),
+    rule(
+        "log.bash_unbound_variable",
+        LOG,
+        Error,
+        r": line (?P<line>\d+): (?P<var>[A-Za-z_][A-Za-z0-9_]*|\$\d+): unbound variable",
+        |c, _| {
+            format!(
+                "required variable {} is not set (shell line {})",
+                g(c, "var"),
+                g(c, "line")
+            )
+        },
+        "add the variable to the task definition's environment or secrets (or default it with ${VAR:-…})",
+    ),
+    rule(
+        "log.command_not_found",
+        LOG,
+        Error,
+        r"(?m)(?:^|: )(?P<cmd>[^\s:]+): (?:command )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|executable file not found in \$PATH",
+        |c, _| {
+            format!(
+                "command not found{}",
+                opt(": ", first(c, &["cmd", "cmd2"]), "")
+            )
+        },
+        "check the image's PATH and the Dockerfile stage that installs it; for a file that exists, check CRLF line endings",
+    ),
+    rule(
+        "log.permission_denied",
+        LOG,
+        Error,
+        r"EACCES|Permission denied|Read-only file system|EROFS",
+        |_, t| {
+            format!(
+                "permission denied: {}",
+                short(
+                    first_line_with(t, &["EACCES", "ermission denied", "Read-only", "EROFS"]),
+                    120
+                )
+            )
+        },
+        "check readonlyRootFilesystem, the image's USER and the volume's ownership",
+    ),
+    rule(
+        "log.go_panic",
+        LOG,
+        Error,
+        r"(?m)^\s*panic: (?P<msg>.+)|^\s*\[signal SIG(?:SEGV|BUS)|^goroutine \d+ \[running\]:|^fatal error: (?P<fatal>.+)",
+        |c, t| {
+            format!(
+                "Go panic: {}",
+                short(&first(c, &["msg", "fatal"]).if_empty(t), 140)
+            )
+        },
+        "read the panic line and the first stack frame",
+    ),
+    rule(
+        "log.rust_panic",
+        LOG,
+        Error,
+        r"thread '(?P<thread>[^']+)' panicked at (?P<at>.*)",
+        |c, _| {
+            format!(
+                "Rust panic in thread '{}' at {}",
+                g(c, "thread"),
+                short(g(c, "at"), 140)
+            )
+        },
+        "read the panic message (often unwrap() on bad config); set RUST_BACKTRACE=1",
+    ),
+    rule(
+        "log.java_exception",
+        LOG,
+        Error,
+        r#"Exception in thread "(?P<thread>[^"]+)" (?P<ex>[\w.$]+)|(?m)^\s*Caused by: (?P<cause>[\w.$]+)|APPLICATION FAILED TO START|Application run failed"#,
+        |c, _| match first(c, &["cause", "ex"]) {
+            "" => "Java application failed to start".to_string(),
+            ex => format!("Java exception {ex}"),
+        },
+        "the root cause is the last `Caused by:` line",
+    ),
+    rule(
+        "log.python_traceback",
+        LOG,
+        Error,
+        r"(?m)^Traceback \(most recent call last\):|^(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)",
+        // The exception is the traceback's last `Name: message` line.
+        |_, t| match EXCEPTION_LINE.captures_iter(t).last() {
+            Some(c) => format!("uncaught {}: {}", g(&c, "err"), short(g(&c, "msg"), 140)),
+            None => "uncaught Python exception (traceback)".to_string(),
+        },
+        "read the traceback's last line",
+    ),
+    // ---------------------------------------------------------------- API / CLI errors
+    rule(
+        "api.throttling",
+        NOT_LOG,
+        Warn,
+        r"\((?:Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException)\)|Rate exceeded|ThrottlingException",
+        |_, _| "AWS API throttled the calls (Rate exceeded)".to_string(),
+        "back off; look for parallel CI jobs polling the same account",
+    ),
+    rule(
+        "api.waiter_failed",
+        NOT_LOG,
+        Error,
+        r"Waiter (?P<w>\w+) failed: Waiter encountered a terminal failure state",
+        |c, _| format!("waiter {} hit a failure state", g(c, "w")),
+        "read the stack's root cause or the task's stopped reason",
+    ),
+    rule(
+        "api.waiter_timeout",
+        NOT_LOG,
+        Warn,
+        r"Waiter (?P<w>\w+) failed: Max attempts exceeded|Resource is not in the state (?P<state>\w+)|Max attempts exceeded",
+        |c, _| {
+            format!(
+                "client waiter gave up{}",
+                opt(" waiting for ", first(c, &["state", "w"]), "")
+            )
+        },
+        "a client-side timeout, not an AWS failure: check the resource itself",
+    ),
+    rule(
+        "api.invalid_target",
+        NOT_LOG,
+        Info,
+        r"InvalidTarget|The specified target does not exist",
+        |_, _| "target is gone".to_string(),
+        "nothing to do for stopped tasks",
+    ),
+    rule(
+        "api.expired_token",
+        NOT_LOG,
+        Fatal,
+        r"ExpiredToken|security token included in the request is expired|The provided token has expired|RequestExpired",
+        |_, _| "AWS credentials expired".to_string(),
+        "refresh the credentials (aws sso login, or a new session) and restart",
+    ),
+    rule(
+        "api.invalid_credentials",
+        NOT_LOG,
+        Fatal,
+        r"The security token included in the request is invalid|InvalidClientTokenId|UnrecognizedClientException|The AWS Access Key Id you provided does not exist",
+        |_, _| "AWS credentials are invalid".to_string(),
+        "check the profile (aws sts get-caller-identity --profile X); replace the keys",
+    ),
+    rule(
+        "api.access_denied",
+        NOT_LOG,
+        Error,
+        r"AccessDenied|is not authorized to perform|UnauthorizedOperation",
+        |_, t| format!("access denied: {}", short(t, 120)),
+        "grant the missing permission to the credentials stackwatch or your tool uses",
+    ),
+];
+
+/// Longest text classified: enough for a multi-line stack trace, bounded for huge lines.
+const MAX_TEXT: usize = 32 * 1024;
+
+struct SourceRules {
+    set: RegexSet,
+    /// Index into `RULES` of each pattern of `set`.
+    rules: Vec<usize>,
+}
+
+static REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    RULES
+        .iter()
+        .map(|r| {
+            RegexBuilder::new(r.pattern)
+                .size_limit(1 << 24)
+                .build()
+                .unwrap_or_else(|e| panic!("rule {}: {e}", r.id))
+        })
+        .collect()
+});
+
+static BY_SOURCE: LazyLock<Vec<SourceRules>> = LazyLock::new(|| {
+    [CFN, TASK, SVC, ELB, LOG, API]
+        .iter()
+        .map(|&bit| {
+            let mut rules: Vec<usize> = (0..RULES.len())
+                .filter(|&i| RULES[i].sources & bit != 0)
+                .collect();
+            if bit == API {
+                // A pasted CLI error may carry a CloudFormation or ECS message: after the API
+                // rules, try those too.
+                rules.extend((0..RULES.len()).filter(|&i| RULES[i].sources & (API | LOG) == 0));
+            }
+            let set = RegexSetBuilder::new(rules.iter().map(|&i| RULES[i].pattern))
+                .size_limit(1 << 26)
+                .build()
+                .expect("rule patterns compile");
+            SourceRules { set, rules }
+        })
+        .collect()
+});
+
+fn source_slot(source: Source) -> Option<usize> {
+    match source {
+        Source::Cfn => Some(0),
+        Source::EcsTask => Some(1),
+        Source::EcsService => Some(2),
+        Source::Elb => Some(3),
+        Source::Log => Some(4),
+        Source::Api => Some(5),
+        Source::Stackwatch => None,
+    }
+}
+
+/// Classifies one message of `source`. `None` when no rule matches (later `unknown`).
+pub fn classify(source: Source, text: &str) -> Option<Classification> {
+    classify_ranked(source, text).map(|(_, c)| c)
+}
+
+/// Like [`classify`], with the rule's position in the table (lower = more specific).
+pub(crate) fn classify_ranked(source: Source, text: &str) -> Option<(usize, Classification)> {
+    let (index, candidate) = find(source, text)?;
+    let rule = &RULES[index];
+    let caps = REGEXES[index].captures(candidate)?;
+    Some((
+        index,
+        Classification {
+            rule: rule.id,
+            severity: rule.severity,
+            summary: (rule.summary)(&caps, candidate),
+            next_step: rule.next_step.to_string(),
+        },
+    ))
+}
+
+/// The id of the first matching rule, without building a summary.
+pub fn rule_of(source: Source, text: &str) -> Option<&'static str> {
+    find(source, text).map(|(i, _)| RULES[i].id)
+}
+
+/// The first matching rule itself.
+pub(crate) fn match_rule(source: Source, text: &str) -> Option<&'static TextRule> {
+    find(source, text).map(|(i, _)| &RULES[i])
+}
+
+/// Every text rule id, in table order.
+pub fn rule_ids() -> impl Iterator<Item = &'static str> {
+    RULES.iter().map(|r| r.id)
+}
+
+/// The rule that matches first and the text it matched (the unwrapped message, or the whole).
+/// Allocation-free when nothing matches.
+fn find(source: Source, text: &str) -> Option<(usize, &str)> {
+    let compiled = &BY_SOURCE[source_slot(source)?];
+    let text = bounded(text);
+    // Log lines are the app's own words: no tool wrappers to peel (and it keeps the common
+    // no-match path to one set scan).
+    let inner = if source == Source::Log {
+        None
+    } else {
+        unwrap(text)
+    };
+    let innermost = inner.and_then(unwrap);
+    for candidate in [innermost, inner, Some(text)].into_iter().flatten() {
+        if !compiled.set.is_match(candidate) {
+            continue;
+        }
+        if let Some(k) = compiled.set.matches(candidate).iter().next() {
+            return Some((compiled.rules[k], candidate));
+        }
+    }
+    None
+}
+
+/// The message inside a tool's wrapper, if there is one.
+fn unwrap(text: &str) -> Option<&str> {
+    if !WRAPPER.is_match(text) {
+        return None;
+    }
+    const HANDLER: &str = "Resource handler returned message:";
+    const CLI: &str = "An error occurred (";
+    const SERVERLESS: &str = "An error occurred: ";
+    let inner = if let Some(pos) = text.find(HANDLER) {
+        let rest = text[pos + HANDLER.len()..].trim_start();
+        let rest = rest.strip_prefix('"').unwrap_or(rest);
+        let end = rest.rfind("(RequestToken").unwrap_or(rest.len());
+        rest[..end].trim_end().trim_end_matches('"').trim_end()
+    } else if let Some(pos) = text.find(CLI) {
+        let rest = &text[pos + CLI.len()..];
+        let op = rest.find(" operation")?;
+        let rest = &rest[op..];
+        let colon = rest.find(": ")?;
+        &rest[colon + 2..]
+    } else if let Some(pos) = text.find(SERVERLESS) {
+        // Serverless Framework: `An error occurred: LogicalId - message`.
+        let rest = &text[pos + SERVERLESS.len()..];
+        match rest.find(" - ") {
+            Some(dash) => &rest[dash + 3..],
+            None => rest,
+        }
+    } else {
+        return None;
+    };
+    let inner = inner.trim();
+    (!inner.is_empty() && inner.len() < text.len()).then_some(inner)
+}
+
+fn bounded(text: &str) -> &str {
+    if text.len() <= MAX_TEXT {
+        return text;
+    }
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+// ---------------------------------------------------------------- summary helpers
+
+/// A capture group by name or index, or "".
+fn g<'h>(c: &Captures<'h>, name: impl CapName) -> &'h str {
+    name.get(c).map_or("", |m| m.as_str())
+}
+
+trait CapName {
+    fn get<'h>(self, c: &Captures<'h>) -> Option<regex::Match<'h>>;
+}
+impl CapName for &str {
+    fn get<'h>(self, c: &Captures<'h>) -> Option<regex::Match<'h>> {
+        c.name(self)
+    }
+}
+impl CapName for usize {
+    fn get<'h>(self, c: &Captures<'h>) -> Option<regex::Match<'h>> {
+        c.get(self)
+    }
+}
+
+/// The first named group that matched.
+fn first<'h>(c: &Captures<'h>, names: &[&str]) -> &'h str {
+    names
+        .iter()
+        .find_map(|n| c.name(n))
+        .map_or("", |m| m.as_str())
+}
+
+/// `pre + value + post`, or "" when value is empty.
+fn opt(pre: &str, value: &str, post: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!("{pre}{value}{post}")
+    }
+}
+
+trait IfEmpty {
+    fn if_empty(self, other: &str) -> String;
+}
+impl IfEmpty for String {
+    fn if_empty(self, other: &str) -> String {
+        if self.is_empty() {
+            other.to_string()
+        } else {
+            self
+        }
+    }
+}
+impl IfEmpty for &str {
+    fn if_empty(self, other: &str) -> String {
+        if self.is_empty() { other } else { self }.to_string()
+    }
+}
+
+/// One line, at most `max` characters.
+pub(crate) fn short(s: &str, max: usize) -> String {
+    let line = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut out: String = line.chars().take(max).collect();
+    if line.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// The text after the last `: `, where error chains put the innermost cause.
+fn tail(s: &str) -> &str {
+    let s = s.trim().trim_end_matches('.');
+    s.rsplit(": ").find(|p| !p.trim().is_empty()).unwrap_or(s)
+}
+
+fn first_line_with<'a>(text: &'a str, words: &[&str]) -> &'a str {
+    text.lines()
+        .find(|l| words.iter().any(|w| l.contains(w)))
+        .unwrap_or(text)
+}
+
+/// `tg-name` from a target group ARN (`…:targetgroup/NAME/ID`), else the text itself.
+pub(crate) fn tg_name(s: &str) -> &str {
+    match s.find("targetgroup/") {
+        Some(pos) => s[pos + "targetgroup/".len()..]
+            .split('/')
+            .next()
+            .unwrap_or(s),
+        None => s.trim_end_matches([')', '.']),
+    }
+}
+
+/// The stack name from a stack ARN (`…:stack/NAME/ID`).
+fn arn_stack_name(arn: &str) -> &str {
+    match arn.find(":stack/") {
+        Some(pos) => arn[pos + ":stack/".len()..]
+            .split('/')
+            .next()
+            .unwrap_or(arn),
+        None => arn,
+    }
+}
+
+static SVC_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\(?service (?P<s>[^)\s]+)\)?").expect("valid"));
+
+/// `service NAME ` when the event names it (`(service X)` or `service X`).
+fn svc_prefix(text: &str) -> String {
+    match SVC_NAME.captures(text).and_then(|c| c.name("s")) {
+        Some(s) if s.as_str() != "..." => format!("service {} ", s.as_str()),
+        _ => String::new(),
+    }
+}
+
+fn secret_backend(text: &str) -> &'static str {
+    if text.contains("from asm")
+        || text.contains("secretsmanager")
+        || text.contains("secrets manager")
+    {
+        "Secrets Manager"
+    } else if text.contains("from ssm") || text.contains(":ssm:") || text.contains("parameter") {
+        "SSM Parameter Store"
+    } else if text.contains("ecr registry auth") {
+        "ECR"
+    } else {
+        "Secrets Manager"
+    }
+}
+
+static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)").expect("valid")
+});
+
+/// A quick check before the wrappers are looked for one by one.
+static WRAPPER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Resource handler returned message:|An error occurred").expect("valid")
+});
+
+static NODE_MODULE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Cannot find (?P<kind>package|module) '(?P<module>[^']+)'(?: imported from (?P<from>\S+))?")
+        .expect("valid")
+});
+
+static IMAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?:manifest for|repository|failed to resolve ref) \\?"?(?P<i>[\w.][\w.\-/:@*]*[\w*])"#,
+    )
+    .expect("valid")
+});
+
+fn image_in(text: &str) -> String {
+    match IMAGE.captures(text).and_then(|c| c.name("i")) {
+        Some(m) => short(m.as_str(), 100),
+        None => "the image".to_string(),
+    }
+}
+
+static EXEC_TARGET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"exec: \\?"(?P<e>[^"\\]+)|stat (?P<s>/\S+?)(?:\.\.\.|:|\s|$)"#).expect("valid")
+});
+
+fn exec_target(text: &str) -> &str {
+    EXEC_TARGET
+        .captures(text)
+        .and_then(|c| c.name("e").or(c.name("s")))
+        .map_or("", |m| m.as_str())
+}
+
+static EXEC_PATH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"exec (?P<p>/\S+): exec format error").expect("valid"));
+
+fn exec_path(text: &str) -> &str {
+    EXEC_PATH
+        .captures(text)
+        .and_then(|c| c.name("p"))
+        .map_or("", |m| m.as_str())
+}
+
+static EFS_PATH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"efs\.[^\s:]*:(?P<p>/[^\s']*)").expect("valid"));
+
+fn efs_path(text: &str) -> &str {
+    EFS_PATH
+        .captures(text)
+        .and_then(|c| c.name("p"))
+        .map_or("", |m| m.as_str())
+}

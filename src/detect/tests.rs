@@ -83,25 +83,33 @@ fn t(secs: i64) -> DateTime<Utc> {
 struct Sim {
     p: Pipeline,
     changes: Vec<FlagChange>,
+    last_tick: Option<i64>,
 }
 
+/// Drives a pipeline like replay does: observations in time order, a tick every virtual second
+/// in between (a fake clock, no sleeps).
 impl Sim {
     fn new() -> Self {
         Sim {
             p: Pipeline::new(StoreCaps::default()),
             changes: Vec::new(),
+            last_tick: None,
         }
     }
+    /// Ticks up to the second before `secs`, then ingests.
     fn feed(&mut self, secs: i64, kind: impl Into<crate::model::ObservationKind>) {
+        self.run(self.last_tick.map_or(secs, |l| l + 1), secs - 1);
         self.p.ingest(&Observation::new(t(secs), kind));
         self.changes.extend(self.p.detector.take_changes());
     }
     fn tick(&mut self, secs: i64) {
         self.p.tick(t(secs));
         self.changes.extend(self.p.detector.take_changes());
+        self.last_tick = Some(self.last_tick.map_or(secs, |l| l.max(secs)));
     }
-    /// Ticks every second from `from` to `to` inclusive, like replay does.
+    /// Ticks every second from `from` to `to` inclusive, skipping seconds already ticked.
     fn run(&mut self, from: i64, to: i64) {
+        let from = self.last_tick.map_or(from, |l| from.max(l + 1));
         for s in from..=to {
             self.tick(s);
         }
@@ -443,6 +451,45 @@ fn stall_resource_warns_then_errors_then_resolves() {
 #[test]
 fn healthy_sequence_raises_nothing() {
     let mut sim = Sim::new();
+    let steady = EcsServiceEvent {
+        cluster: "prod".into(),
+        service: "payments-api".into(),
+        id: "e1".into(),
+        created_at: t(301),
+        message: "(service payments-api) has reached a steady state.".into(),
+    };
+    let host = CfnResource {
+        stack: "payments".into(),
+        logical_id: "Host".into(),
+        physical_id: None,
+        resource_type: "AWS::EC2::Instance".into(),
+        status: None,
+        signal: Some(SignalPolicy {
+            count: 1,
+            timeout_s: 600,
+        }),
+    };
+    let mut svc = service("payments-api", 1, 0);
+    svc.deployments.push(EcsDeployment {
+        id: "ecs-svc/1".into(),
+        status: "PRIMARY".into(),
+        task_definition: "payments:7".into(),
+        desired: 1,
+        running: 0,
+        pending: 1,
+        failed_tasks: 0,
+        rollout_state: Some("IN_PROGRESS".into()),
+        rollout_state_reason: Some("ECS deployment ecs-svc/1 in progress.".into()),
+        created_at: t(1),
+        updated_at: None,
+    });
+    let tg_state = |state: &str, reason: Option<&str>, desc: Option<&str>| {
+        target("payments-api-tg", "10.0.0.1", state, reason, desc)
+    };
+    let s3 = "AWS::S3::Bucket";
+    let ec2 = "AWS::EC2::Instance";
+    let ecs = "AWS::ECS::Service";
+
     sim.feed(
         0,
         stack_row("payments", "CREATE_IN_PROGRESS", Some("User Initiated"), 0),
@@ -450,33 +497,26 @@ fn healthy_sequence_raises_nothing() {
     ecs_service_resource(&mut sim, 1);
     sim.feed(
         2,
-        cfn_event(
-            "payments",
-            "Bucket",
-            "AWS::S3::Bucket",
-            "CREATE_IN_PROGRESS",
-            None,
-            2,
-        ),
+        cfn_event("payments", "Bucket", s3, "CREATE_IN_PROGRESS", None, 2),
     );
+    sim.feed(3, host);
+    sim.feed(
+        3,
+        cfn_event("payments", "Host", ec2, "CREATE_IN_PROGRESS", None, 3),
+    );
+    sim.feed(5, svc.clone());
     sim.feed(
         30,
-        cfn_event(
-            "payments",
-            "Bucket",
-            "AWS::S3::Bucket",
-            "CREATE_COMPLETE",
-            None,
-            30,
-        ),
+        cfn_event("payments", "Bucket", s3, "CREATE_COMPLETE", None, 30),
     );
     sim.feed(60, running("a", "payments-api", 55));
-    sim.feed(61, service("payments-api", 1, 1));
+    svc.running = 1;
+    svc.deployments[0].running = 1;
+    svc.deployments[0].pending = 0;
+    sim.feed(61, svc.clone());
     sim.feed(
         62,
-        target(
-            "payments-api-tg",
-            "10.0.0.1",
+        tg_state(
             "initial",
             Some("Elb.RegistrationInProgress"),
             Some("Target registration is in progress"),
@@ -484,53 +524,46 @@ fn healthy_sequence_raises_nothing() {
     );
     sim.feed(
         63,
-        target(
-            "payments-api-tg",
-            "10.0.0.1",
+        tg_state(
             "initial",
             Some("Elb.InitialHealthChecking"),
             Some("Initial health checks in progress"),
         ),
     );
     sim.feed(64, log("/ecs/payments-api", "listening on :8080", 64));
+    let signal = Some("Received SUCCESS signal with UniqueId i-0abc");
     sim.feed(
         200,
-        target("payments-api-tg", "10.0.0.1", "healthy", None, None),
+        cfn_event("payments", "Host", ec2, "CREATE_IN_PROGRESS", signal, 200),
     );
+    sim.feed(
+        201,
+        cfn_event("payments", "Host", ec2, "CREATE_COMPLETE", None, 201),
+    );
+    sim.feed(210, tg_state("healthy", None, None));
+    svc.deployments[0].rollout_state = Some("COMPLETED".into());
+    svc.deployments[0].rollout_state_reason = Some("ECS deployment ecs-svc/1 completed.".into());
+    sim.feed(250, svc);
+    let consistency = Some("Eventual consistency check initiated");
     sim.feed(
         300,
         cfn_event(
             "payments",
             "ApiService",
-            "AWS::ECS::Service",
+            ecs,
             "CREATE_IN_PROGRESS",
-            Some("Eventual consistency check initiated"),
+            consistency,
             300,
         ),
     );
-    sim.feed(
-        301,
-        EcsServiceEvent {
-            cluster: "prod".into(),
-            service: "payments-api".into(),
-            id: "e1".into(),
-            created_at: t(301),
-            message: "(service payments-api) has reached a steady state.".into(),
-        },
-    );
+    sim.feed(301, steady);
     sim.feed(
         420,
-        cfn_event(
-            "payments",
-            "ApiService",
-            "AWS::ECS::Service",
-            "CREATE_COMPLETE",
-            None,
-            420,
-        ),
+        cfn_event("payments", "ApiService", ecs, "CREATE_COMPLETE", None, 420),
     );
     sim.feed(421, stack_row("payments", "CREATE_COMPLETE", None, 421));
-    sim.run(0, 3600);
+    sim.run(422, 3600);
+    assert_eq!(sim.last_tick, Some(3600));
     assert!(sim.changes.is_empty(), "{:#?}", sim.changes);
 }
 

@@ -1416,6 +1416,71 @@ fn rules_generalise_beyond_the_corpus() {
             "panic: runtime error: index out of range [0] with length 0",
             "log.go_panic",
         ),
+        (
+            Cfn,
+            "WaitCondition timed out. Received 0 conditions when expecting 1",
+            "cfn.signal_timeout",
+        ),
+        (
+            Cfn,
+            "CloudFormation did not receive a response from your Custom Resource. Please check your logs for requestId [0c2e4a51-1111]. If you are using the Python cfn-response module, you may need to update your Lambda function code so that CloudFormation can attach the updated version.",
+            "cfn.custom_resource_timeout",
+        ),
+        (
+            Cfn,
+            "Export payments-VpcId cannot be deleted as it is in use by payments-api",
+            "cfn.delete_failed_dependency",
+        ),
+        (
+            Cfn,
+            "API: ec2:CreateVpc You are not authorized to perform this operation.",
+            "cfn.access_denied",
+        ),
+        (
+            EcsTask,
+            "ResourceInitializationError: unable to pull secrets or registry auth: The task cannot pull registry auth from Amazon ECR: There is a connection issue between the task and Amazon ECR. Check your task network configuration. operation error ECR: GetAuthorizationToken, exceeded maximum number of attempts, 3, https response error StatusCode: 0, RequestID: , request send failed, Post \"https://api.ecr.us-east-1.amazonaws.com/\": dial tcp 3.3.3.3:443: i/o timeout",
+            "ecs.registry_auth_network",
+        ),
+        (
+            EcsTask,
+            "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret from asm: There is a connection issue between the task and AWS Secrets Manager. Check your task network configuration. failed to fetch secret arn:aws:secretsmanager:us-east-1:1:secret:db",
+            "ecs.secrets_network",
+        ),
+        (
+            EcsTask,
+            "CannotPullContainerError: The task cannot pull 'nginx:latest' from the registry 'docker.io'. There is a connection issue between the task and the registry. Check your task network configuration. : failed to resolve ref docker.io/library/nginx:latest: dial tcp 1.2.3.4:443: i/o timeout",
+            "ecs.image_pull_network",
+        ),
+        (
+            Log,
+            "java.lang.ClassNotFoundException: com.example.Main",
+            "log.java_exception",
+        ),
+        (
+            Log,
+            "botocore.exceptions.NoCredentialsError: Unable to locate credentials",
+            "log.python_traceback",
+        ),
+        (
+            Log,
+            "standard_init_linux.go:228: exec user process caused: no such file or directory",
+            "log.command_not_found",
+        ),
+        (
+            Api,
+            "TooManyRequestsException: Rate exceeded",
+            "api.throttling",
+        ),
+        (
+            Api,
+            "An error occurred (SignatureDoesNotMatch) when calling the GetCallerIdentity operation: The request signature we calculated does not match the signature you provided.",
+            "api.invalid_credentials",
+        ),
+        (
+            Api,
+            "Error when retrieving token from sso: Token has expired and refresh failed",
+            "api.expired_token",
+        ),
     ];
     let mut wrong = Vec::new();
     for (source, text, expect) in cases {

@@ -69,7 +69,7 @@ const fn rule(
 /// Network causes shared by the secrets / registry-auth / image-pull families.
 macro_rules! net_cause {
     () => {
-        r"(?P<cause>RequestCanceled|context deadline exceeded|RequestError|send request failed|i/o timeout|connection timed out|Client\.Timeout exceeded|request canceled while waiting for connection|context canceled|connection reset by peer|no such host|TLS handshake timeout|connection refused)"
+        r"(?P<cause>RequestCanceled|context deadline exceeded|RequestError|send request failed|i/o timeout|connection timed out|Client\.Timeout exceeded|request canceled while waiting for connection|context canceled|connection reset by peer|no such host|TLS handshake timeout|connection refused|connection issue between the task and)"
     };
 }
 
@@ -109,16 +109,15 @@ pub static RULES: &[TextRule] = &[
         "cfn.signal_timeout",
         CFN,
         Error,
-        r"Failed to receive (?P<n>\d+) resource signal\(s\)|Received (?P<got>\d+) SUCCESS signal\(s\) out of (?P<of>\d+)|MinSuccessfulInstancesPercent requirement",
-        |c, _| match (c.name("n"), c.name("got")) {
+        r"Failed to receive (?P<n>\d+) resource signal\(s\)|Received (?P<got>\d+) SUCCESS signal\(s\) out of (?P<of>\d+)|MinSuccessfulInstancesPercent requirement|WaitCondition timed out|Received (?P<got2>\d+) conditions? when expecting (?P<of2>\d+)",
+        |c, _| match (c.name("n"), first(c, &["got", "got2"])) {
             (Some(n), _) => format!(
                 "{} resource signal(s) never arrived before the timeout",
                 n.as_str()
             ),
-            (_, Some(got)) => format!(
-                "only {} of {} success signals arrived",
-                got.as_str(),
-                g(c, "of")
+            (_, got) if !got.is_empty() => format!(
+                "only {got} of {} signals arrived before the timeout",
+                first(c, &["of", "of2"])
             ),
             _ => "too few instances signalled success".to_string(),
         },
@@ -213,7 +212,7 @@ pub static RULES: &[TextRule] = &[
         "cfn.custom_resource_timeout",
         CFN,
         Error,
-        r"Custom Resource failed to stabilize in expected time",
+        r"Custom Resource failed to stabilize in expected time|CloudFormation did not receive a response from your Custom Resource",
         |_, _| "custom resource never answered CloudFormation in time".to_string(),
         "check the Lambda's log group; make sure it sends cfn-response on every code path, exceptions included",
     ),
@@ -286,7 +285,7 @@ pub static RULES: &[TextRule] = &[
         "cfn.delete_failed_dependency",
         CFN,
         Error,
-        r"(?P<res>\S+)?\s+(?:has dependencies and cannot be deleted|has a dependent object)|DependencyViolation",
+        r"(?P<res>\S+)?\s+(?:has dependencies and cannot be deleted|has a dependent object|cannot be deleted as it is in use by|has some mapped public address)|DependencyViolation",
         |c, _| match c.name("res") {
             Some(r) => format!(
                 "{} is still in use by another resource (ENI, security group rule…)",
@@ -315,7 +314,7 @@ pub static RULES: &[TextRule] = &[
         "cfn.access_denied",
         CFN,
         Error,
-        r"(?i)(?P<action>is not authorized to perform:? \S+)|AccessDenied|Access Denied|UnauthorizedOperation|HandlerErrorCode: AccessDenied",
+        r"(?i)(?P<action>not authorized to perform:? \S+)|AccessDenied|Access Denied|UnauthorizedOperation|HandlerErrorCode: AccessDenied",
         |c, t| match c.name("action") {
             Some(a) => format!("permission denied: {}", short(a.as_str(), 120)),
             None => format!("permission denied: {}", short(t, 120)),
@@ -445,7 +444,7 @@ pub static RULES: &[TextRule] = &[
         TASK,
         Error,
         concat!(
-            r"(?is)unable to (?:retrieve|get) (?:ecr )?registry auth.*?",
+            r"(?is)(?:unable to (?:retrieve|get) (?:ecr )?registry auth|cannot pull registry auth).*?",
             net_cause!()
         ),
         |c, _| {
@@ -477,7 +476,7 @@ pub static RULES: &[TextRule] = &[
         "ecs.secrets_access_denied",
         TASK,
         Error,
-        r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed)",
+        r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed|does(?:n't| not) have (?:the )?(?:required )?permissions?)",
         |c, t| {
             format!(
                 "execution role may not read its secrets from {} ({})",
@@ -584,7 +583,7 @@ pub static RULES: &[TextRule] = &[
         "ecs.image_not_found",
         TASK,
         Error,
-        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?:manifest for \S+ not found|manifest unknown|repository \S+ not found|not found|does not exist|pull access denied)",
+        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?:manifest for \S+ not found|manifest unknown|repository \S+ not found|not found|does not exist|pull access denied|Check whether the image exists)",
         |_, t| format!("image {} not found", image_in(t)),
         "check the image URI and tag exist in that account and region (was it pushed? was the tag overwritten?)",
     ),
@@ -1192,7 +1191,7 @@ pub static RULES: &[TextRule] = &[
         "log.command_not_found",
         LOG,
         Error,
-        r"(?m)(?:^|: )(?P<cmd>[^\s:]+): (?:command )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|executable file not found in \$PATH",
+        r#"(?m)(?:^|: )(?P<cmd>[^\s:]+): (?:command )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|executable file not found in \$PATH|exec user process caused:? "?no such file or directory"#,
         |c, _| {
             format!(
                 "command not found{}",
@@ -1248,8 +1247,8 @@ pub static RULES: &[TextRule] = &[
         "log.java_exception",
         LOG,
         Error,
-        r#"Exception in thread "(?P<thread>[^"]+)" (?P<ex>[\w.$]+)|(?m)^\s*Caused by: (?P<cause>[\w.$]+)|APPLICATION FAILED TO START|Application run failed"#,
-        |c, _| match first(c, &["cause", "ex"]) {
+        r#"Exception in thread "(?P<thread>[^"]+)" (?P<ex>[\w.$]+)|(?m)^\s*Caused by: (?P<cause>[\w.$]+)|APPLICATION FAILED TO START|Application run failed|(?m)^\s*(?P<fqn>(?:java|javax|jakarta|org|com|io|net)\.[\w.$]+(?:Exception|Error))\b"#,
+        |c, _| match first(c, &["cause", "ex", "fqn"]) {
             "" => "Java application failed to start".to_string(),
             ex => format!("Java exception {ex}"),
         },
@@ -1272,7 +1271,7 @@ pub static RULES: &[TextRule] = &[
         "api.throttling",
         NOT_LOG,
         Warn,
-        r"\((?:Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException)\)|Rate exceeded|ThrottlingException",
+        r"\(Throttling\)|(?m)^Throttling\b|Throttl(?:ing|ed)Exception|TooManyRequestsException|RequestLimitExceeded|Rate exceeded",
         |_, _| "AWS API throttled the calls (Rate exceeded)".to_string(),
         "back off; look for parallel CI jobs polling the same account",
     ),
@@ -1309,7 +1308,7 @@ pub static RULES: &[TextRule] = &[
         "api.expired_token",
         NOT_LOG,
         Fatal,
-        r"ExpiredToken|security token included in the request is expired|The provided token has expired|RequestExpired",
+        r"ExpiredToken|security token included in the request is expired|The provided token has expired|RequestExpired|(?i:SSO session associated with this profile has expired)|Token has expired and refresh failed",
         |_, _| "AWS credentials expired".to_string(),
         "refresh the credentials (aws sso login, or a new session) and restart",
     ),
@@ -1317,7 +1316,7 @@ pub static RULES: &[TextRule] = &[
         "api.invalid_credentials",
         NOT_LOG,
         Fatal,
-        r"The security token included in the request is invalid|InvalidClientTokenId|UnrecognizedClientException|The AWS Access Key Id you provided does not exist",
+        r"The security token included in the request is invalid|InvalidClientTokenId|UnrecognizedClientException|The AWS Access Key Id you provided does not exist|SignatureDoesNotMatch",
         |_, _| "AWS credentials are invalid".to_string(),
         "check the profile (aws sts get-caller-identity --profile X); replace the keys",
     ),

@@ -1481,6 +1481,16 @@ fn rules_generalise_beyond_the_corpus() {
             "Error when retrieving token from sso: Token has expired and refresh failed",
             "api.expired_token",
         ),
+        (
+            EcsTask,
+            "Task stopped because ECS is performing maintenance on the underlying infrastructure hosting the task.",
+            "ecs.host_terminated",
+        ),
+        (
+            EcsTask,
+            "CannotStartContainerError: Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error mounting \"/var/lib/ecs/data\" to rootfs: mount denied",
+            "ecs.resource_init_other",
+        ),
     ];
     let mut wrong = Vec::new();
     for (source, text, expect) in cases {
@@ -1506,6 +1516,10 @@ fn log_rules_apply_to_log_lines_only() {
     );
     assert_eq!(rule(Source::EcsTask, "ValueError: bad"), None);
     assert_eq!(rule(Source::Stackwatch, "anything"), None);
+    assert_eq!(
+        rule(Source::Log, "GET /api/v1/orders/42 404: not found"),
+        None
+    );
 }
 
 #[test]

@@ -387,9 +387,12 @@ pub static RULES: &[TextRule] = &[
         "ecs.host_terminated",
         TASK,
         Warn,
-        r"(?i)Host EC2 \(instance (?P<instance>i-\w+)\) (?P<what>stopped|terminated)|Container instance deregistration forced by user",
-        |c, _| match c.name("instance") {
+        r"(?i)Host EC2 \(instance (?P<instance>i-\w+)\) (?P<what>stopped|terminated)|Container instance deregistration forced by user|performing maintenance on the underlying infrastructure",
+        |c, t| match c.name("instance") {
             Some(i) => format!("host {} {}", i.as_str(), g(c, "what")),
+            None if t.contains("maintenance") => {
+                "AWS retired the task's host for maintenance".to_string()
+            }
             None => "container instance deregistered by force".to_string(),
         },
         "check the Auto Scaling group's activity history; not an app failure",
@@ -666,7 +669,7 @@ pub static RULES: &[TextRule] = &[
         "ecs.resource_init_other",
         TASK,
         Error,
-        r"(?is)\b(?P<err>ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError|CannotStopContainerError|CannotConfigureManagedAgentError)\b:?\s*(?P<detail>.*)",
+        r"(?is)\b(?P<err>ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError)\b:?\s*(?P<detail>.*)",
         |c, _| format!("task setup failed: {}", short(g(c, "detail"), 160)),
         "read the full reason: the task failed before the app ran",
     ),
@@ -1191,7 +1194,7 @@ pub static RULES: &[TextRule] = &[
         "log.command_not_found",
         LOG,
         Error,
-        r#"(?m)(?:^|: )(?P<cmd>[^\s:]+): (?:command )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|executable file not found in \$PATH|exec user process caused:? "?no such file or directory"#,
+        r#"(?m)(?:^|: )(?P<cmd>[^\s:]*[A-Za-z_][^\s:]*): (?:command )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|executable file not found in \$PATH|exec user process caused:? "?no such file or directory"#,
         |c, _| {
             format!(
                 "command not found{}",

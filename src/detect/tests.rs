@@ -1653,3 +1653,14 @@ fn ingest_throughput() {
         ingest / n as u32
     );
 }
+
+#[test]
+#[ignore]
+fn first_classification_cost() {
+    let start = std::time::Instant::now();
+    let _ = classify(Source::Log, "hello");
+    println!("first log classify: {:?}", start.elapsed());
+    let start = std::time::Instant::now();
+    let _ = classify(Source::EcsTask, EFS_TIMEOUT);
+    println!("first task classify (captures): {:?}", start.elapsed());
+}

@@ -7,9 +7,9 @@
 //! then, if nothing matched, as a whole (so `HandlerErrorCode: …` and `cfn.handler_error` still
 //! apply).
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
-use regex::{Captures, Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Captures, Regex, RegexBuilder};
 
 use crate::model::{Severity, Source};
 
@@ -1337,43 +1337,53 @@ pub static RULES: &[TextRule] = &[
 const MAX_TEXT: usize = 32 * 1024;
 
 struct SourceRules {
-    set: RegexSet,
+    /// ASCII-mode byte set: several times cheaper to build than a Unicode one, and rule ids
+    /// are ASCII words. The matched rule is confirmed by its own (Unicode) regex.
+    set: regex::bytes::RegexSet,
     /// Index into `RULES` of each pattern of `set`.
     rules: Vec<usize>,
 }
 
-static REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    RULES
-        .iter()
-        .map(|r| {
-            RegexBuilder::new(r.pattern)
-                .size_limit(1 << 24)
-                .build()
-                .unwrap_or_else(|e| panic!("rule {}: {e}", r.id))
-        })
-        .collect()
-});
+/// Each rule's own regex, compiled the first time the rule matches (for captures).
+static REGEXES: LazyLock<Vec<OnceLock<Regex>>> =
+    LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
 
-static BY_SOURCE: LazyLock<Vec<SourceRules>> = LazyLock::new(|| {
-    [CFN, TASK, SVC, ELB, LOG, API]
-        .iter()
-        .map(|&bit| {
-            let mut rules: Vec<usize> = (0..RULES.len())
-                .filter(|&i| RULES[i].sources & bit != 0)
-                .collect();
-            if bit == API {
-                // A pasted CLI error may carry a CloudFormation or ECS message: after the API
-                // rules, try those too.
-                rules.extend((0..RULES.len()).filter(|&i| RULES[i].sources & (API | LOG) == 0));
-            }
-            let set = RegexSetBuilder::new(rules.iter().map(|&i| RULES[i].pattern))
-                .size_limit(1 << 26)
-                .build()
-                .expect("rule patterns compile");
-            SourceRules { set, rules }
-        })
-        .collect()
-});
+fn regex(index: usize) -> &'static Regex {
+    REGEXES[index].get_or_init(|| {
+        let rule = &RULES[index];
+        RegexBuilder::new(rule.pattern)
+            .size_limit(1 << 24)
+            .build()
+            .unwrap_or_else(|e| panic!("rule {}: {e}", rule.id))
+    })
+}
+
+/// Sets are built per source on first use, so a session pays only for the sources it sees.
+static BY_SOURCE: [LazyLock<SourceRules>; 6] = [
+    LazyLock::new(|| source_rules(CFN)),
+    LazyLock::new(|| source_rules(TASK)),
+    LazyLock::new(|| source_rules(SVC)),
+    LazyLock::new(|| source_rules(ELB)),
+    LazyLock::new(|| source_rules(LOG)),
+    LazyLock::new(|| source_rules(API)),
+];
+
+fn source_rules(bit: u8) -> SourceRules {
+    let mut rules: Vec<usize> = (0..RULES.len())
+        .filter(|&i| RULES[i].sources & bit != 0)
+        .collect();
+    if bit == API {
+        // A pasted CLI error may carry a CloudFormation or ECS message: after the API rules,
+        // try those too.
+        rules.extend((0..RULES.len()).filter(|&i| RULES[i].sources & (API | LOG) == 0));
+    }
+    let set = regex::bytes::RegexSetBuilder::new(rules.iter().map(|&i| RULES[i].pattern))
+        .unicode(false)
+        .size_limit(1 << 26)
+        .build()
+        .expect("rule patterns compile");
+    SourceRules { set, rules }
+}
 
 fn source_slot(source: Source) -> Option<usize> {
     match source {
@@ -1396,7 +1406,7 @@ pub fn classify(source: Source, text: &str) -> Option<Classification> {
 pub(crate) fn classify_ranked(source: Source, text: &str) -> Option<(usize, Classification)> {
     let (index, candidate) = find(source, text)?;
     let rule = &RULES[index];
-    let caps = REGEXES[index].captures(candidate)?;
+    let caps = regex(index).captures(candidate)?;
     Some((
         index,
         Classification {
@@ -1426,7 +1436,7 @@ pub fn rule_ids() -> impl Iterator<Item = &'static str> {
 /// The rule that matches first and the text it matched (the unwrapped message, or the whole).
 /// Allocation-free when nothing matches.
 fn find(source: Source, text: &str) -> Option<(usize, &str)> {
-    let compiled = &BY_SOURCE[source_slot(source)?];
+    let compiled = &*BY_SOURCE[source_slot(source)?];
     let text = bounded(text);
     // Log lines are the app's own words: no tool wrappers to peel (and it keeps the common
     // no-match path to one set scan).
@@ -1437,11 +1447,17 @@ fn find(source: Source, text: &str) -> Option<(usize, &str)> {
     };
     let innermost = inner.and_then(unwrap);
     for candidate in [innermost, inner, Some(text)].into_iter().flatten() {
-        if !compiled.set.is_match(candidate) {
+        if !compiled.set.is_match(candidate.as_bytes()) {
             continue;
         }
-        if let Some(k) = compiled.set.matches(candidate).iter().next() {
-            return Some((compiled.rules[k], candidate));
+        let matched = compiled.set.matches(candidate.as_bytes());
+        // Table order; the ASCII set and the Unicode regex can disagree on non-ASCII text.
+        if let Some(index) = matched
+            .iter()
+            .map(|k| compiled.rules[k])
+            .find(|&i| regex(i).is_match(candidate))
+        {
+            return Some((index, candidate));
         }
     }
     None
@@ -1678,4 +1694,29 @@ fn efs_path(text: &str) -> &str {
         .captures(text)
         .and_then(|c| c.name("p"))
         .map_or("", |m| m.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_compiles_in_both_modes() {
+        for (i, rule) in RULES.iter().enumerate() {
+            assert!(
+                rule.pattern.is_ascii(),
+                "{}: the sets run in ASCII mode",
+                rule.id
+            );
+            assert!(
+                rule.id.contains('.') && !rule.next_step.is_empty(),
+                "{}",
+                rule.id
+            );
+            let _ = regex(i);
+        }
+        for sources in &BY_SOURCE {
+            assert!(!sources.rules.is_empty());
+        }
+    }
 }

@@ -1,6 +1,11 @@
 //! Text rules: one table entry per rule id (catalogue §1–§4, §8). A message is matched against
-//! the rules of its source, compiled once into a `RegexSet`; the first matching entry wins, so
-//! the table runs from specific to generic.
+//! the rules of its source, compiled once (on first use of that source) into a `RegexSet`; the
+//! first matching entry wins, so the table runs from specific to generic. Each rule's own regex
+//! is compiled when it first matches, for the captures its summary fills in.
+//!
+//! Adding a rule: one `rule(id, sources, severity, pattern, summary, next_step)` entry at the
+//! right place in `RULES`, plus a case in `detect::tests` (and the id in taxonomy.md). Patterns
+//! are ASCII; error names are matched with `(?i)` (the newer console lowercases them).
 //!
 //! Wrappers are peeled first: `Resource handler returned message: "…"` and CLI errors
 //! `An error occurred (X) when calling the Y operation: …` are classified by the message inside,
@@ -26,7 +31,7 @@ pub struct Classification {
 type Summary = fn(&Captures, &str) -> String;
 
 /// One text rule.
-pub struct TextRule {
+pub(crate) struct TextRule {
     pub id: &'static str,
     /// Bit set of the sources whose messages it applies to.
     sources: u8,
@@ -74,7 +79,7 @@ macro_rules! net_cause {
 }
 
 /// The table. Order matters within a source: first match wins.
-pub static RULES: &[TextRule] = &[
+pub(crate) static RULES: &[TextRule] = &[
     // ---------------------------------------------------------------- CloudFormation
     rule(
         "cfn.in_progress_info",

@@ -533,9 +533,10 @@ pub(crate) static RULES: &[TextRule] = &[
         TASK,
         Error,
         r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
-        |c, _| {
+        |c, t| {
             format!(
-                "EFS mount failed: NFS port 2049 unreachable ({})",
+                "EFS mount{} failed: NFS port 2049 unreachable ({})",
+                opt(" of ", fs_id(t), ""),
                 g(c, "cause")
             )
         },
@@ -1689,6 +1690,13 @@ fn exec_path(text: &str) -> &str {
         .captures(text)
         .and_then(|c| c.name("p"))
         .map_or("", |m| m.as_str())
+}
+
+static FS_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bfs-[0-9a-f]{8,17}\b").expect("valid"));
+
+fn fs_id(text: &str) -> &str {
+    FS_ID.find(text).map_or("", |m| m.as_str())
 }
 
 static EFS_PATH: LazyLock<Regex> =

@@ -372,6 +372,13 @@ impl Detector {
             .collect();
         let user_stop = t.stop_code.as_deref() == Some("UserInitiated");
         let expected = user_stop || best.as_ref().is_some_and(|c| c.severity == Severity::Info);
+        // Capacity going away is not the app crashing.
+        let infrastructure = matches!(
+            t.stop_code.as_deref(),
+            Some("SpotInterruption" | "TerminationNotice")
+        ) || best
+            .as_ref()
+            .is_some_and(|c| matches!(c.rule, "ecs.spot_interruption" | "ecs.host_terminated"));
         let stopped_at = t.stopped_at.unwrap_or(at);
         let mut text = format!("STOPPED: {}", t.stopped_reason.as_deref().unwrap_or("-"));
         for c in &t.containers {
@@ -390,7 +397,7 @@ impl Detector {
         };
 
         let started = t.started_at.is_some() || !exits.is_empty();
-        if started && !expected && t.service_name().is_some() {
+        if started && !expected && !infrastructure && t.service_name().is_some() {
             let (stops, total) = self.crash_stops.entry(scope.clone()).or_default();
             stops.push_back(CrashStop {
                 seen: at,

@@ -728,6 +728,22 @@ fn crash_loop_fires_on_third_stop_in_window_and_resolves() {
 }
 
 #[test]
+fn spot_interruptions_are_not_a_crash_loop() {
+    let mut sim = Sim::new();
+    for (i, id) in ["a", "b", "c", "d"].iter().enumerate() {
+        let at = 60 * (i as i64 + 1);
+        let mut task = crashed(id, "payments-api", at - 30, at);
+        task.stop_code = Some("SpotInterruption".into());
+        task.stopped_reason = Some("Your Spot Task was interrupted.".into());
+        sim.feed(at, task);
+    }
+    sim.tick(300);
+    assert!(sim.flag("ecs.crash_loop").is_none());
+    let f = sim.flag("ecs.spot_interruption").unwrap();
+    assert_eq!((f.severity, f.count), (Severity::Warn, 4));
+}
+
+#[test]
 fn stops_spread_beyond_the_window_are_not_a_crash_loop() {
     let mut sim = Sim::new();
     sim.feed(0, crashed("a", "payments-api", 0, 0));

@@ -1684,3 +1684,26 @@ fn first_classification_cost() {
     let _ = classify(Source::EcsTask, EFS_TIMEOUT);
     println!("first task classify (captures): {:?}", start.elapsed());
 }
+
+#[test]
+fn every_taxonomy_id_is_implemented() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/signals/taxonomy.md");
+    let taxonomy = std::fs::read_to_string(path).expect("taxonomy.md is readable");
+    let (text_part, state_part) = taxonomy
+        .split_once("## State rules")
+        .expect("taxonomy has a state rules section");
+    let id = regex::Regex::new(r"\b(?:cfn|ecs|elb|log|api|stall|deploy)\.[a-z_]+\b").unwrap();
+    let text_ids: std::collections::BTreeSet<&str> = rule_ids().collect();
+    let missing: Vec<&str> = id
+        .find_iter(text_part)
+        .map(|m| m.as_str())
+        .filter(|i| !text_ids.contains(i))
+        .collect();
+    assert!(missing.is_empty(), "text rules missing: {missing:?}");
+    let missing: Vec<&str> = id
+        .find_iter(state_part)
+        .map(|m| m.as_str())
+        .filter(|i| !STATE_RULE_IDS.contains(i))
+        .collect();
+    assert!(missing.is_empty(), "state rules missing: {missing:?}");
+}

@@ -6,10 +6,27 @@
 //! `log:GROUP`, `cfn:STACK/LogicalId`, …), so one root problem makes one flag whose `count`,
 //! `last_seen` and evidence grow.
 //!
+//! Which text goes to which rules: CFN event reasons (failed, rollback, stack and in-progress
+//! rows) and stack status reasons → cfn; a task's stoppedReason and container reasons → ecs-task,
+//! once per task when first seen STOPPED (the most specific match wins); service events →
+//! ecs-service, once per event id; target health `Reason: Description` → elb, on changes only;
+//! log lines → log (log rules see log lines only). Info matches never open flags, and CFN
+//! summaries (cascades, "The following resource(s) failed", nested stack rows) are left to
+//! `cfn.root_cause`.
+//!
+//! Resolution (checked in `tick` unless noted): ecs-task flags when a newer task of the service
+//! has stayed RUNNING for `task_stable_s` since the last failure, or the primary deployment runs
+//! all its tasks; elb flags when the target group has a healthy target and no unhealthy one;
+//! ecs-service event flags on the service's next steady-state / deployment-completed event (in
+//! `observe`); log flags after `log_quiet_s` without a new match; api flags after `api_quiet_s`;
+//! cfn flags when a new operation of the root stack starts. State rules resolve when their
+//! condition is false again.
+//!
 //! Escalation: when a repeat or a state rule raises an open flag's severity (warn → error), the
 //! flag keeps its key and first_seen, takes the new severity, and `FlagChange::Opened` is emitted
 //! again with the new severity, so outputs show the escalation. Summary changes alone (a
-//! countdown, a stall duration) are not re-emitted.
+//! countdown, a stall duration, a moved root cause) are not re-emitted; severities never drop
+//! while a flag is open.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
@@ -355,6 +372,13 @@ impl Detector {
             .collect();
         let user_stop = t.stop_code.as_deref() == Some("UserInitiated");
         let expected = user_stop || best.as_ref().is_some_and(|c| c.severity == Severity::Info);
+        // Capacity going away is not the app crashing.
+        let infrastructure = matches!(
+            t.stop_code.as_deref(),
+            Some("SpotInterruption" | "TerminationNotice")
+        ) || best
+            .as_ref()
+            .is_some_and(|c| matches!(c.rule, "ecs.spot_interruption" | "ecs.host_terminated"));
         let stopped_at = t.stopped_at.unwrap_or(at);
         let mut text = format!("STOPPED: {}", t.stopped_reason.as_deref().unwrap_or("-"));
         for c in &t.containers {
@@ -373,7 +397,7 @@ impl Detector {
         };
 
         let started = t.started_at.is_some() || !exits.is_empty();
-        if started && !expected && t.service_name().is_some() {
+        if started && !expected && !infrastructure && t.service_name().is_some() {
             let (stops, total) = self.crash_stops.entry(scope.clone()).or_default();
             stops.push_back(CrashStop {
                 seen: at,

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 
 use super::text_rules::{match_rule, short, tg_name};
 use super::{CFN_SUMMARY_RULES, Detector, EVIDENCE_CAP, Evidence, FlagKey, FlagSpec, fmt_duration};
-use crate::model::{FailureRecord, ResourceKey, Severity, Source, Store, TargetKey};
+use crate::model::{
+    FailureRecord, ResourceKey, ResourceState, Severity, SignalPolicy, Source, Store, TargetKey,
+};
 
 /// CFN resource types whose children are checked instead.
 const NESTED_STACK: &str = "AWS::CloudFormation::Stack";
@@ -33,7 +35,7 @@ impl Detector {
 
     /// `stall.resource` and `stall.signal_countdown` over the in-progress resources.
     pub(super) fn stall_rules(&mut self, now: DateTime<Utc>, store: &Store) {
-        let mut wanted: Vec<(FlagSpec, Severity)> = Vec::new();
+        let mut wanted: Vec<FlagSpec> = Vec::new();
         let mut gone: Vec<ResourceKey> = Vec::new();
         for key in &self.in_progress {
             let Some(res) = store.resources.get(key).filter(|r| r.is_in_progress()) else {
@@ -41,96 +43,21 @@ impl Detector {
                 continue;
             };
             if res.resource_type == NESTED_STACK {
-                continue;
+                continue; // its children are checked
             }
             let since = res.started_at.unwrap_or(res.status_since);
             let elapsed = now.signed_duration_since(since).num_seconds();
-            let path = format!("{}/{}", key.stack, key.logical_id);
-            if let Some(policy) = res.signal {
-                let waiting = matches!(
-                    res.status.as_str(),
-                    "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"
-                ) && res.signals_received < policy.count
-                    && policy.timeout_s > 0;
-                if !waiting {
-                    continue;
-                }
-                let timeout = policy.timeout_s as i64;
-                let ratio = elapsed as f64 / timeout as f64;
-                let severity = if ratio >= self.config.signal_error_ratio {
-                    Severity::Error
-                } else if ratio >= self.config.signal_warn_ratio {
-                    Severity::Warn
-                } else {
-                    continue;
-                };
-                let missing = policy.count - res.signals_received;
-                let left = timeout.saturating_sub(elapsed);
-                let when = if left >= 0 {
-                    format!("{} left of {}", fmt_duration(left), fmt_duration(timeout))
-                } else {
-                    format!(
-                        "timeout of {} passed {} ago",
-                        fmt_duration(timeout),
-                        fmt_duration(-left)
-                    )
-                };
-                let summary = format!(
-                    "{} waits for {missing} signal{}: {when}",
-                    key.logical_id,
-                    if missing == 1 { "" } else { "s" }
-                );
-                wanted.push((
-                    FlagSpec {
-                        rule: "stall.signal_countdown",
-                        severity,
-                        source: Source::Cfn,
-                        scope: format!("cfn:{path}"),
-                        resource: path,
-                        summary,
-                        next_step: "if the instance should have signalled by now, read /var/log/cloud-init-output.log and cfn-init.log on it, and check its route to the CloudFormation endpoint".to_string(),
-                    },
-                    severity,
-                ));
-                continue;
-            }
-            let threshold = self.config.stall_threshold(&res.resource_type);
-            let severity = if elapsed >= threshold.alarm_s {
-                Severity::Error
-            } else if elapsed >= threshold.warn_s {
-                Severity::Warn
-            } else {
-                continue;
+            let spec = match res.signal {
+                Some(policy) => self.signal_countdown(res, policy, elapsed),
+                None => self.stall(res, elapsed),
             };
-            let summary = format!(
-                "{} ({}) {} for {} ({})",
-                key.logical_id,
-                res.resource_type,
-                res.status,
-                fmt_duration(elapsed),
-                threshold.typical
-            );
-            wanted.push((
-                FlagSpec {
-                    rule: "stall.resource",
-                    severity,
-                    source: Source::Cfn,
-                    scope: format!("cfn:{path}"),
-                    resource: path,
-                    summary,
-                    next_step: stall_next_step(&res.resource_type).to_string(),
-                },
-                severity,
-            ));
+            wanted.extend(spec);
         }
         for key in gone {
             self.in_progress.remove(&key);
         }
-        let keep: HashSet<FlagKey> = wanted
-            .iter()
-            .map(|(s, _)| (s.rule, s.scope.clone()))
-            .collect();
-        for (spec, _) in wanted {
+        let keep: HashSet<FlagKey> = wanted.iter().map(|s| (s.rule, s.scope.clone())).collect();
+        for spec in wanted {
             self.set_state_flag(spec, now, None, None);
         }
         let over = self.open_keys(|k, _| {
@@ -139,6 +66,86 @@ impl Detector {
         for key in over {
             self.resolve(&key, now);
         }
+    }
+
+    /// A resource slower than its type's thresholds (catalogue §1.7).
+    fn stall(&self, res: &ResourceState, elapsed: i64) -> Option<FlagSpec> {
+        let threshold = self.config.stall_threshold(&res.resource_type);
+        let severity = if elapsed >= threshold.alarm_s {
+            Severity::Error
+        } else if elapsed >= threshold.warn_s {
+            Severity::Warn
+        } else {
+            return None;
+        };
+        let path = format!("{}/{}", res.key.stack, res.key.logical_id);
+        Some(FlagSpec {
+            rule: "stall.resource",
+            severity,
+            source: Source::Cfn,
+            scope: format!("cfn:{path}"),
+            resource: path,
+            summary: format!(
+                "{} ({}) {} for {} ({})",
+                res.key.logical_id,
+                res.resource_type,
+                res.status,
+                fmt_duration(elapsed),
+                threshold.typical
+            ),
+            next_step: stall_next_step(&res.resource_type).to_string(),
+        })
+    }
+
+    /// A resource waiting for its CreationPolicy / WaitCondition signals, with the time left.
+    fn signal_countdown(
+        &self,
+        res: &ResourceState,
+        policy: SignalPolicy,
+        elapsed: i64,
+    ) -> Option<FlagSpec> {
+        let waiting = matches!(
+            res.status.as_str(),
+            "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"
+        ) && res.signals_received < policy.count
+            && policy.timeout_s > 0;
+        if !waiting {
+            return None;
+        }
+        let timeout = i64::try_from(policy.timeout_s).unwrap_or(i64::MAX);
+        let ratio = elapsed as f64 / timeout as f64;
+        let severity = if ratio >= self.config.signal_error_ratio {
+            Severity::Error
+        } else if ratio >= self.config.signal_warn_ratio {
+            Severity::Warn
+        } else {
+            return None;
+        };
+        let missing = policy.count - res.signals_received;
+        let left = timeout.saturating_sub(elapsed);
+        let when = if left >= 0 {
+            format!("{} left of {}", fmt_duration(left), fmt_duration(timeout))
+        } else {
+            format!(
+                "timeout of {} passed {} ago",
+                fmt_duration(timeout),
+                fmt_duration(left.saturating_neg())
+            )
+        };
+        let path = format!("{}/{}", res.key.stack, res.key.logical_id);
+        Some(FlagSpec {
+            rule: "stall.signal_countdown",
+            severity,
+            source: Source::Cfn,
+            scope: format!("cfn:{path}"),
+            resource: path,
+            summary: format!(
+                "{} waits for {missing} signal{}: {when}",
+                res.key.logical_id,
+                if missing == 1 { "" } else { "s" }
+            ),
+            next_step: "if the instance should have signalled by now, read /var/log/cloud-init-output.log and cfn-init.log on it, and check its route to the CloudFormation endpoint".to_string(),
+        })
     }
 
     /// `ecs.crash_loop`: N stops of started tasks of one service within the window.

@@ -83,25 +83,33 @@ fn t(secs: i64) -> DateTime<Utc> {
 struct Sim {
     p: Pipeline,
     changes: Vec<FlagChange>,
+    last_tick: Option<i64>,
 }
 
+/// Drives a pipeline like replay does: observations in time order, a tick every virtual second
+/// in between (a fake clock, no sleeps).
 impl Sim {
     fn new() -> Self {
         Sim {
             p: Pipeline::new(StoreCaps::default()),
             changes: Vec::new(),
+            last_tick: None,
         }
     }
+    /// Ticks up to the second before `secs`, then ingests.
     fn feed(&mut self, secs: i64, kind: impl Into<crate::model::ObservationKind>) {
+        self.run(self.last_tick.map_or(secs, |l| l + 1), secs - 1);
         self.p.ingest(&Observation::new(t(secs), kind));
         self.changes.extend(self.p.detector.take_changes());
     }
     fn tick(&mut self, secs: i64) {
         self.p.tick(t(secs));
         self.changes.extend(self.p.detector.take_changes());
+        self.last_tick = Some(self.last_tick.map_or(secs, |l| l.max(secs)));
     }
-    /// Ticks every second from `from` to `to` inclusive, like replay does.
+    /// Ticks every second from `from` to `to` inclusive, skipping seconds already ticked.
     fn run(&mut self, from: i64, to: i64) {
+        let from = self.last_tick.map_or(from, |l| from.max(l + 1));
         for s in from..=to {
             self.tick(s);
         }
@@ -267,7 +275,7 @@ fn log(group: &str, message: &str, ts: i64) -> LogEvent {
     }
 }
 
-const EFS_TIMEOUT: &str = "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: Failed to mount fs-0abc:/ : mount.nfs4: Connection timed out : unsuccessful EFS utils command execution; code: 32";
+const EFS_TIMEOUT: &str = "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: Failed to mount fs-0abc1234def56789:/ : mount.nfs4: Connection timed out : unsuccessful EFS utils command execution; code: 32";
 
 #[test]
 fn fifty_tasks_with_one_cause_make_one_flag() {
@@ -294,7 +302,11 @@ fn fifty_tasks_with_one_cause_make_one_flag() {
         "{}",
         f.summary
     );
-    assert!(f.summary.contains("2049"), "{}", f.summary);
+    assert!(
+        f.summary.starts_with("EFS mount of fs-0abc1234def56789 failed: NFS port 2049 unreachable (Connection timed out)"),
+        "{}",
+        f.summary
+    );
     assert_eq!(sim.opened("ecs.efs_mount_network").len(), 1);
 }
 
@@ -443,6 +455,45 @@ fn stall_resource_warns_then_errors_then_resolves() {
 #[test]
 fn healthy_sequence_raises_nothing() {
     let mut sim = Sim::new();
+    let steady = EcsServiceEvent {
+        cluster: "prod".into(),
+        service: "payments-api".into(),
+        id: "e1".into(),
+        created_at: t(301),
+        message: "(service payments-api) has reached a steady state.".into(),
+    };
+    let host = CfnResource {
+        stack: "payments".into(),
+        logical_id: "Host".into(),
+        physical_id: None,
+        resource_type: "AWS::EC2::Instance".into(),
+        status: None,
+        signal: Some(SignalPolicy {
+            count: 1,
+            timeout_s: 600,
+        }),
+    };
+    let mut svc = service("payments-api", 1, 0);
+    svc.deployments.push(EcsDeployment {
+        id: "ecs-svc/1".into(),
+        status: "PRIMARY".into(),
+        task_definition: "payments:7".into(),
+        desired: 1,
+        running: 0,
+        pending: 1,
+        failed_tasks: 0,
+        rollout_state: Some("IN_PROGRESS".into()),
+        rollout_state_reason: Some("ECS deployment ecs-svc/1 in progress.".into()),
+        created_at: t(1),
+        updated_at: None,
+    });
+    let tg_state = |state: &str, reason: Option<&str>, desc: Option<&str>| {
+        target("payments-api-tg", "10.0.0.1", state, reason, desc)
+    };
+    let s3 = "AWS::S3::Bucket";
+    let ec2 = "AWS::EC2::Instance";
+    let ecs = "AWS::ECS::Service";
+
     sim.feed(
         0,
         stack_row("payments", "CREATE_IN_PROGRESS", Some("User Initiated"), 0),
@@ -450,33 +501,26 @@ fn healthy_sequence_raises_nothing() {
     ecs_service_resource(&mut sim, 1);
     sim.feed(
         2,
-        cfn_event(
-            "payments",
-            "Bucket",
-            "AWS::S3::Bucket",
-            "CREATE_IN_PROGRESS",
-            None,
-            2,
-        ),
+        cfn_event("payments", "Bucket", s3, "CREATE_IN_PROGRESS", None, 2),
     );
+    sim.feed(3, host);
+    sim.feed(
+        3,
+        cfn_event("payments", "Host", ec2, "CREATE_IN_PROGRESS", None, 3),
+    );
+    sim.feed(5, svc.clone());
     sim.feed(
         30,
-        cfn_event(
-            "payments",
-            "Bucket",
-            "AWS::S3::Bucket",
-            "CREATE_COMPLETE",
-            None,
-            30,
-        ),
+        cfn_event("payments", "Bucket", s3, "CREATE_COMPLETE", None, 30),
     );
     sim.feed(60, running("a", "payments-api", 55));
-    sim.feed(61, service("payments-api", 1, 1));
+    svc.running = 1;
+    svc.deployments[0].running = 1;
+    svc.deployments[0].pending = 0;
+    sim.feed(61, svc.clone());
     sim.feed(
         62,
-        target(
-            "payments-api-tg",
-            "10.0.0.1",
+        tg_state(
             "initial",
             Some("Elb.RegistrationInProgress"),
             Some("Target registration is in progress"),
@@ -484,53 +528,46 @@ fn healthy_sequence_raises_nothing() {
     );
     sim.feed(
         63,
-        target(
-            "payments-api-tg",
-            "10.0.0.1",
+        tg_state(
             "initial",
             Some("Elb.InitialHealthChecking"),
             Some("Initial health checks in progress"),
         ),
     );
     sim.feed(64, log("/ecs/payments-api", "listening on :8080", 64));
+    let signal = Some("Received SUCCESS signal with UniqueId i-0abc");
     sim.feed(
         200,
-        target("payments-api-tg", "10.0.0.1", "healthy", None, None),
+        cfn_event("payments", "Host", ec2, "CREATE_IN_PROGRESS", signal, 200),
     );
+    sim.feed(
+        201,
+        cfn_event("payments", "Host", ec2, "CREATE_COMPLETE", None, 201),
+    );
+    sim.feed(210, tg_state("healthy", None, None));
+    svc.deployments[0].rollout_state = Some("COMPLETED".into());
+    svc.deployments[0].rollout_state_reason = Some("ECS deployment ecs-svc/1 completed.".into());
+    sim.feed(250, svc);
+    let consistency = Some("Eventual consistency check initiated");
     sim.feed(
         300,
         cfn_event(
             "payments",
             "ApiService",
-            "AWS::ECS::Service",
+            ecs,
             "CREATE_IN_PROGRESS",
-            Some("Eventual consistency check initiated"),
+            consistency,
             300,
         ),
     );
-    sim.feed(
-        301,
-        EcsServiceEvent {
-            cluster: "prod".into(),
-            service: "payments-api".into(),
-            id: "e1".into(),
-            created_at: t(301),
-            message: "(service payments-api) has reached a steady state.".into(),
-        },
-    );
+    sim.feed(301, steady);
     sim.feed(
         420,
-        cfn_event(
-            "payments",
-            "ApiService",
-            "AWS::ECS::Service",
-            "CREATE_COMPLETE",
-            None,
-            420,
-        ),
+        cfn_event("payments", "ApiService", ecs, "CREATE_COMPLETE", None, 420),
     );
     sim.feed(421, stack_row("payments", "CREATE_COMPLETE", None, 421));
-    sim.run(0, 3600);
+    sim.run(422, 3600);
+    assert_eq!(sim.last_tick, Some(3600));
     assert!(sim.changes.is_empty(), "{:#?}", sim.changes);
 }
 
@@ -688,6 +725,22 @@ fn crash_loop_fires_on_third_stop_in_window_and_resolves() {
     sim.run(900, 901);
     assert!(sim.flag("ecs.crash_loop").is_none());
     assert_eq!(sim.resolved("ecs.crash_loop").len(), 1);
+}
+
+#[test]
+fn spot_interruptions_are_not_a_crash_loop() {
+    let mut sim = Sim::new();
+    for (i, id) in ["a", "b", "c", "d"].iter().enumerate() {
+        let at = 60 * (i as i64 + 1);
+        let mut task = crashed(id, "payments-api", at - 30, at);
+        task.stop_code = Some("SpotInterruption".into());
+        task.stopped_reason = Some("Your Spot Task was interrupted.".into());
+        sim.feed(at, task);
+    }
+    sim.tick(300);
+    assert!(sim.flag("ecs.crash_loop").is_none());
+    let f = sim.flag("ecs.spot_interruption").unwrap();
+    assert_eq!((f.severity, f.count), (Severity::Warn, 4));
 }
 
 #[test]
@@ -1383,6 +1436,81 @@ fn rules_generalise_beyond_the_corpus() {
             "panic: runtime error: index out of range [0] with length 0",
             "log.go_panic",
         ),
+        (
+            Cfn,
+            "WaitCondition timed out. Received 0 conditions when expecting 1",
+            "cfn.signal_timeout",
+        ),
+        (
+            Cfn,
+            "CloudFormation did not receive a response from your Custom Resource. Please check your logs for requestId [0c2e4a51-1111]. If you are using the Python cfn-response module, you may need to update your Lambda function code so that CloudFormation can attach the updated version.",
+            "cfn.custom_resource_timeout",
+        ),
+        (
+            Cfn,
+            "Export payments-VpcId cannot be deleted as it is in use by payments-api",
+            "cfn.delete_failed_dependency",
+        ),
+        (
+            Cfn,
+            "API: ec2:CreateVpc You are not authorized to perform this operation.",
+            "cfn.access_denied",
+        ),
+        (
+            EcsTask,
+            "ResourceInitializationError: unable to pull secrets or registry auth: The task cannot pull registry auth from Amazon ECR: There is a connection issue between the task and Amazon ECR. Check your task network configuration. operation error ECR: GetAuthorizationToken, exceeded maximum number of attempts, 3, https response error StatusCode: 0, RequestID: , request send failed, Post \"https://api.ecr.us-east-1.amazonaws.com/\": dial tcp 3.3.3.3:443: i/o timeout",
+            "ecs.registry_auth_network",
+        ),
+        (
+            EcsTask,
+            "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret from asm: There is a connection issue between the task and AWS Secrets Manager. Check your task network configuration. failed to fetch secret arn:aws:secretsmanager:us-east-1:1:secret:db",
+            "ecs.secrets_network",
+        ),
+        (
+            EcsTask,
+            "CannotPullContainerError: The task cannot pull 'nginx:latest' from the registry 'docker.io'. There is a connection issue between the task and the registry. Check your task network configuration. : failed to resolve ref docker.io/library/nginx:latest: dial tcp 1.2.3.4:443: i/o timeout",
+            "ecs.image_pull_network",
+        ),
+        (
+            Log,
+            "java.lang.ClassNotFoundException: com.example.Main",
+            "log.java_exception",
+        ),
+        (
+            Log,
+            "botocore.exceptions.NoCredentialsError: Unable to locate credentials",
+            "log.python_traceback",
+        ),
+        (
+            Log,
+            "standard_init_linux.go:228: exec user process caused: no such file or directory",
+            "log.command_not_found",
+        ),
+        (
+            Api,
+            "TooManyRequestsException: Rate exceeded",
+            "api.throttling",
+        ),
+        (
+            Api,
+            "An error occurred (SignatureDoesNotMatch) when calling the GetCallerIdentity operation: The request signature we calculated does not match the signature you provided.",
+            "api.invalid_credentials",
+        ),
+        (
+            Api,
+            "Error when retrieving token from sso: Token has expired and refresh failed",
+            "api.expired_token",
+        ),
+        (
+            EcsTask,
+            "Task stopped because ECS is performing maintenance on the underlying infrastructure hosting the task.",
+            "ecs.host_terminated",
+        ),
+        (
+            EcsTask,
+            "CannotStartContainerError: Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error mounting \"/var/lib/ecs/data\" to rootfs: mount denied",
+            "ecs.resource_init_other",
+        ),
     ];
     let mut wrong = Vec::new();
     for (source, text, expect) in cases {
@@ -1408,6 +1536,10 @@ fn log_rules_apply_to_log_lines_only() {
     );
     assert_eq!(rule(Source::EcsTask, "ValueError: bad"), None);
     assert_eq!(rule(Source::Stackwatch, "anything"), None);
+    assert_eq!(
+        rule(Source::Log, "GET /api/v1/orders/42 404: not found"),
+        None
+    );
 }
 
 #[test]
@@ -1540,4 +1672,38 @@ fn ingest_throughput() {
         n as f64 / detect.as_secs_f64(),
         ingest / n as u32
     );
+}
+
+#[test]
+#[ignore]
+fn first_classification_cost() {
+    let start = std::time::Instant::now();
+    let _ = classify(Source::Log, "hello");
+    println!("first log classify: {:?}", start.elapsed());
+    let start = std::time::Instant::now();
+    let _ = classify(Source::EcsTask, EFS_TIMEOUT);
+    println!("first task classify (captures): {:?}", start.elapsed());
+}
+
+#[test]
+fn every_taxonomy_id_is_implemented() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/signals/taxonomy.md");
+    let taxonomy = std::fs::read_to_string(path).expect("taxonomy.md is readable");
+    let (text_part, state_part) = taxonomy
+        .split_once("## State rules")
+        .expect("taxonomy has a state rules section");
+    let id = regex::Regex::new(r"\b(?:cfn|ecs|elb|log|api|stall|deploy)\.[a-z_]+\b").unwrap();
+    let text_ids: std::collections::BTreeSet<&str> = rule_ids().collect();
+    let missing: Vec<&str> = id
+        .find_iter(text_part)
+        .map(|m| m.as_str())
+        .filter(|i| !text_ids.contains(i))
+        .collect();
+    assert!(missing.is_empty(), "text rules missing: {missing:?}");
+    let missing: Vec<&str> = id
+        .find_iter(state_part)
+        .map(|m| m.as_str())
+        .filter(|i| !STATE_RULE_IDS.contains(i))
+        .collect();
+    assert!(missing.is_empty(), "state rules missing: {missing:?}");
 }

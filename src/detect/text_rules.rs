@@ -1,15 +1,20 @@
 //! Text rules: one table entry per rule id (catalogue §1–§4, §8). A message is matched against
-//! the rules of its source, compiled once into a `RegexSet`; the first matching entry wins, so
-//! the table runs from specific to generic.
+//! the rules of its source, compiled once (on first use of that source) into a `RegexSet`; the
+//! first matching entry wins, so the table runs from specific to generic. Each rule's own regex
+//! is compiled when it first matches, for the captures its summary fills in.
+//!
+//! Adding a rule: one `rule(id, sources, severity, pattern, summary, next_step)` entry at the
+//! right place in `RULES`, plus a case in `detect::tests` (and the id in taxonomy.md). Patterns
+//! are ASCII; error names are matched with `(?i)` (the newer console lowercases them).
 //!
 //! Wrappers are peeled first: `Resource handler returned message: "…"` and CLI errors
 //! `An error occurred (X) when calling the Y operation: …` are classified by the message inside,
 //! then, if nothing matched, as a whole (so `HandlerErrorCode: …` and `cfn.handler_error` still
 //! apply).
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
-use regex::{Captures, Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Captures, Regex, RegexBuilder};
 
 use crate::model::{Severity, Source};
 
@@ -26,7 +31,7 @@ pub struct Classification {
 type Summary = fn(&Captures, &str) -> String;
 
 /// One text rule.
-pub struct TextRule {
+pub(crate) struct TextRule {
     pub id: &'static str,
     /// Bit set of the sources whose messages it applies to.
     sources: u8,
@@ -69,12 +74,12 @@ const fn rule(
 /// Network causes shared by the secrets / registry-auth / image-pull families.
 macro_rules! net_cause {
     () => {
-        r"(?P<cause>RequestCanceled|context deadline exceeded|RequestError|send request failed|i/o timeout|connection timed out|Client\.Timeout exceeded|request canceled while waiting for connection|context canceled|connection reset by peer|no such host|TLS handshake timeout|connection refused)"
+        r"(?P<cause>RequestCanceled|context deadline exceeded|RequestError|send request failed|i/o timeout|connection timed out|Client\.Timeout exceeded|request canceled while waiting for connection|context canceled|connection reset by peer|no such host|TLS handshake timeout|connection refused|connection issue between the task and)"
     };
 }
 
 /// The table. Order matters within a source: first match wins.
-pub static RULES: &[TextRule] = &[
+pub(crate) static RULES: &[TextRule] = &[
     // ---------------------------------------------------------------- CloudFormation
     rule(
         "cfn.in_progress_info",
@@ -109,16 +114,15 @@ pub static RULES: &[TextRule] = &[
         "cfn.signal_timeout",
         CFN,
         Error,
-        r"Failed to receive (?P<n>\d+) resource signal\(s\)|Received (?P<got>\d+) SUCCESS signal\(s\) out of (?P<of>\d+)|MinSuccessfulInstancesPercent requirement",
-        |c, _| match (c.name("n"), c.name("got")) {
+        r"Failed to receive (?P<n>\d+) resource signal\(s\)|Received (?P<got>\d+) SUCCESS signal\(s\) out of (?P<of>\d+)|MinSuccessfulInstancesPercent requirement|WaitCondition timed out|Received (?P<got2>\d+) conditions? when expecting (?P<of2>\d+)",
+        |c, _| match (c.name("n"), first(c, &["got", "got2"])) {
             (Some(n), _) => format!(
                 "{} resource signal(s) never arrived before the timeout",
                 n.as_str()
             ),
-            (_, Some(got)) => format!(
-                "only {} of {} success signals arrived",
-                got.as_str(),
-                g(c, "of")
+            (_, got) if !got.is_empty() => format!(
+                "only {got} of {} signals arrived before the timeout",
+                first(c, &["of", "of2"])
             ),
             _ => "too few instances signalled success".to_string(),
         },
@@ -213,7 +217,7 @@ pub static RULES: &[TextRule] = &[
         "cfn.custom_resource_timeout",
         CFN,
         Error,
-        r"Custom Resource failed to stabilize in expected time",
+        r"Custom Resource failed to stabilize in expected time|CloudFormation did not receive a response from your Custom Resource",
         |_, _| "custom resource never answered CloudFormation in time".to_string(),
         "check the Lambda's log group; make sure it sends cfn-response on every code path, exceptions included",
     ),
@@ -286,7 +290,7 @@ pub static RULES: &[TextRule] = &[
         "cfn.delete_failed_dependency",
         CFN,
         Error,
-        r"(?P<res>\S+)?\s+(?:has dependencies and cannot be deleted|has a dependent object)|DependencyViolation",
+        r"(?P<res>\S+)?\s+(?:has dependencies and cannot be deleted|has a dependent object|cannot be deleted as it is in use by|has some mapped public address)|DependencyViolation",
         |c, _| match c.name("res") {
             Some(r) => format!(
                 "{} is still in use by another resource (ENI, security group rule…)",
@@ -315,7 +319,7 @@ pub static RULES: &[TextRule] = &[
         "cfn.access_denied",
         CFN,
         Error,
-        r"(?i)(?P<action>is not authorized to perform:? \S+)|AccessDenied|Access Denied|UnauthorizedOperation|HandlerErrorCode: AccessDenied",
+        r"(?i)(?P<action>not authorized to perform:? \S+)|AccessDenied|Access Denied|UnauthorizedOperation|HandlerErrorCode: AccessDenied",
         |c, t| match c.name("action") {
             Some(a) => format!("permission denied: {}", short(a.as_str(), 120)),
             None => format!("permission denied: {}", short(t, 120)),
@@ -388,9 +392,12 @@ pub static RULES: &[TextRule] = &[
         "ecs.host_terminated",
         TASK,
         Warn,
-        r"(?i)Host EC2 \(instance (?P<instance>i-\w+)\) (?P<what>stopped|terminated)|Container instance deregistration forced by user",
-        |c, _| match c.name("instance") {
+        r"(?i)Host EC2 \(instance (?P<instance>i-\w+)\) (?P<what>stopped|terminated)|Container instance deregistration forced by user|performing maintenance on the underlying infrastructure",
+        |c, t| match c.name("instance") {
             Some(i) => format!("host {} {}", i.as_str(), g(c, "what")),
+            None if t.contains("maintenance") => {
+                "AWS retired the task's host for maintenance".to_string()
+            }
             None => "container instance deregistered by force".to_string(),
         },
         "check the Auto Scaling group's activity history; not an app failure",
@@ -445,7 +452,7 @@ pub static RULES: &[TextRule] = &[
         TASK,
         Error,
         concat!(
-            r"(?is)unable to (?:retrieve|get) (?:ecr )?registry auth.*?",
+            r"(?is)(?:unable to (?:retrieve|get) (?:ecr )?registry auth|cannot pull registry auth).*?",
             net_cause!()
         ),
         |c, _| {
@@ -477,7 +484,7 @@ pub static RULES: &[TextRule] = &[
         "ecs.secrets_access_denied",
         TASK,
         Error,
-        r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed)",
+        r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed|does(?:n't| not) have (?:the )?(?:required )?permissions?)",
         |c, t| {
             format!(
                 "execution role may not read its secrets from {} ({})",
@@ -526,9 +533,10 @@ pub static RULES: &[TextRule] = &[
         TASK,
         Error,
         r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
-        |c, _| {
+        |c, t| {
             format!(
-                "EFS mount failed: NFS port 2049 unreachable ({})",
+                "EFS mount{} failed: NFS port 2049 unreachable ({})",
+                opt(" of ", fs_id(t), ""),
                 g(c, "cause")
             )
         },
@@ -584,7 +592,7 @@ pub static RULES: &[TextRule] = &[
         "ecs.image_not_found",
         TASK,
         Error,
-        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?:manifest for \S+ not found|manifest unknown|repository \S+ not found|not found|does not exist|pull access denied)",
+        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?:manifest for \S+ not found|manifest unknown|repository \S+ not found|not found|does not exist|pull access denied|Check whether the image exists)",
         |_, t| format!("image {} not found", image_in(t)),
         "check the image URI and tag exist in that account and region (was it pushed? was the tag overwritten?)",
     ),
@@ -667,7 +675,7 @@ pub static RULES: &[TextRule] = &[
         "ecs.resource_init_other",
         TASK,
         Error,
-        r"(?is)\b(?P<err>ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError|CannotStopContainerError|CannotConfigureManagedAgentError)\b:?\s*(?P<detail>.*)",
+        r"(?is)\b(?P<err>ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError)\b:?\s*(?P<detail>.*)",
         |c, _| format!("task setup failed: {}", short(g(c, "detail"), 160)),
         "read the full reason: the task failed before the app ran",
     ),
@@ -1192,7 +1200,7 @@ pub static RULES: &[TextRule] = &[
         "log.command_not_found",
         LOG,
         Error,
-        r"(?m)(?:^|: )(?P<cmd>[^\s:]+): (?:command )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|executable file not found in \$PATH",
+        r#"(?m)(?:^|: )(?P<cmd>[^\s:]*[A-Za-z_][^\s:]*): (?:command )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|executable file not found in \$PATH|exec user process caused:? "?no such file or directory"#,
         |c, _| {
             format!(
                 "command not found{}",
@@ -1248,8 +1256,8 @@ pub static RULES: &[TextRule] = &[
         "log.java_exception",
         LOG,
         Error,
-        r#"Exception in thread "(?P<thread>[^"]+)" (?P<ex>[\w.$]+)|(?m)^\s*Caused by: (?P<cause>[\w.$]+)|APPLICATION FAILED TO START|Application run failed"#,
-        |c, _| match first(c, &["cause", "ex"]) {
+        r#"Exception in thread "(?P<thread>[^"]+)" (?P<ex>[\w.$]+)|(?m)^\s*Caused by: (?P<cause>[\w.$]+)|APPLICATION FAILED TO START|Application run failed|(?m)^\s*(?P<fqn>(?:java|javax|jakarta|org|com|io|net)\.[\w.$]+(?:Exception|Error))\b"#,
+        |c, _| match first(c, &["cause", "ex", "fqn"]) {
             "" => "Java application failed to start".to_string(),
             ex => format!("Java exception {ex}"),
         },
@@ -1272,7 +1280,7 @@ pub static RULES: &[TextRule] = &[
         "api.throttling",
         NOT_LOG,
         Warn,
-        r"\((?:Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException)\)|Rate exceeded|ThrottlingException",
+        r"\(Throttling\)|(?m)^Throttling\b|Throttl(?:ing|ed)Exception|TooManyRequestsException|RequestLimitExceeded|Rate exceeded",
         |_, _| "AWS API throttled the calls (Rate exceeded)".to_string(),
         "back off; look for parallel CI jobs polling the same account",
     ),
@@ -1309,7 +1317,7 @@ pub static RULES: &[TextRule] = &[
         "api.expired_token",
         NOT_LOG,
         Fatal,
-        r"ExpiredToken|security token included in the request is expired|The provided token has expired|RequestExpired",
+        r"ExpiredToken|security token included in the request is expired|The provided token has expired|RequestExpired|(?i:SSO session associated with this profile has expired)|Token has expired and refresh failed",
         |_, _| "AWS credentials expired".to_string(),
         "refresh the credentials (aws sso login, or a new session) and restart",
     ),
@@ -1317,7 +1325,7 @@ pub static RULES: &[TextRule] = &[
         "api.invalid_credentials",
         NOT_LOG,
         Fatal,
-        r"The security token included in the request is invalid|InvalidClientTokenId|UnrecognizedClientException|The AWS Access Key Id you provided does not exist",
+        r"The security token included in the request is invalid|InvalidClientTokenId|UnrecognizedClientException|The AWS Access Key Id you provided does not exist|SignatureDoesNotMatch",
         |_, _| "AWS credentials are invalid".to_string(),
         "check the profile (aws sts get-caller-identity --profile X); replace the keys",
     ),
@@ -1335,43 +1343,53 @@ pub static RULES: &[TextRule] = &[
 const MAX_TEXT: usize = 32 * 1024;
 
 struct SourceRules {
-    set: RegexSet,
+    /// ASCII-mode byte set: several times cheaper to build than a Unicode one, and rule ids
+    /// are ASCII words. The matched rule is confirmed by its own (Unicode) regex.
+    set: regex::bytes::RegexSet,
     /// Index into `RULES` of each pattern of `set`.
     rules: Vec<usize>,
 }
 
-static REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    RULES
-        .iter()
-        .map(|r| {
-            RegexBuilder::new(r.pattern)
-                .size_limit(1 << 24)
-                .build()
-                .unwrap_or_else(|e| panic!("rule {}: {e}", r.id))
-        })
-        .collect()
-});
+/// Each rule's own regex, compiled the first time the rule matches (for captures).
+static REGEXES: LazyLock<Vec<OnceLock<Regex>>> =
+    LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
 
-static BY_SOURCE: LazyLock<Vec<SourceRules>> = LazyLock::new(|| {
-    [CFN, TASK, SVC, ELB, LOG, API]
-        .iter()
-        .map(|&bit| {
-            let mut rules: Vec<usize> = (0..RULES.len())
-                .filter(|&i| RULES[i].sources & bit != 0)
-                .collect();
-            if bit == API {
-                // A pasted CLI error may carry a CloudFormation or ECS message: after the API
-                // rules, try those too.
-                rules.extend((0..RULES.len()).filter(|&i| RULES[i].sources & (API | LOG) == 0));
-            }
-            let set = RegexSetBuilder::new(rules.iter().map(|&i| RULES[i].pattern))
-                .size_limit(1 << 26)
-                .build()
-                .expect("rule patterns compile");
-            SourceRules { set, rules }
-        })
-        .collect()
-});
+fn regex(index: usize) -> &'static Regex {
+    REGEXES[index].get_or_init(|| {
+        let rule = &RULES[index];
+        RegexBuilder::new(rule.pattern)
+            .size_limit(1 << 24)
+            .build()
+            .unwrap_or_else(|e| panic!("rule {}: {e}", rule.id))
+    })
+}
+
+/// Sets are built per source on first use, so a session pays only for the sources it sees.
+static BY_SOURCE: [LazyLock<SourceRules>; 6] = [
+    LazyLock::new(|| source_rules(CFN)),
+    LazyLock::new(|| source_rules(TASK)),
+    LazyLock::new(|| source_rules(SVC)),
+    LazyLock::new(|| source_rules(ELB)),
+    LazyLock::new(|| source_rules(LOG)),
+    LazyLock::new(|| source_rules(API)),
+];
+
+fn source_rules(bit: u8) -> SourceRules {
+    let mut rules: Vec<usize> = (0..RULES.len())
+        .filter(|&i| RULES[i].sources & bit != 0)
+        .collect();
+    if bit == API {
+        // A pasted CLI error may carry a CloudFormation or ECS message: after the API rules,
+        // try those too.
+        rules.extend((0..RULES.len()).filter(|&i| RULES[i].sources & (API | LOG) == 0));
+    }
+    let set = regex::bytes::RegexSetBuilder::new(rules.iter().map(|&i| RULES[i].pattern))
+        .unicode(false)
+        .size_limit(1 << 26)
+        .build()
+        .expect("rule patterns compile");
+    SourceRules { set, rules }
+}
 
 fn source_slot(source: Source) -> Option<usize> {
     match source {
@@ -1394,7 +1412,7 @@ pub fn classify(source: Source, text: &str) -> Option<Classification> {
 pub(crate) fn classify_ranked(source: Source, text: &str) -> Option<(usize, Classification)> {
     let (index, candidate) = find(source, text)?;
     let rule = &RULES[index];
-    let caps = REGEXES[index].captures(candidate)?;
+    let caps = regex(index).captures(candidate)?;
     Some((
         index,
         Classification {
@@ -1424,7 +1442,7 @@ pub fn rule_ids() -> impl Iterator<Item = &'static str> {
 /// The rule that matches first and the text it matched (the unwrapped message, or the whole).
 /// Allocation-free when nothing matches.
 fn find(source: Source, text: &str) -> Option<(usize, &str)> {
-    let compiled = &BY_SOURCE[source_slot(source)?];
+    let compiled = &*BY_SOURCE[source_slot(source)?];
     let text = bounded(text);
     // Log lines are the app's own words: no tool wrappers to peel (and it keeps the common
     // no-match path to one set scan).
@@ -1435,11 +1453,17 @@ fn find(source: Source, text: &str) -> Option<(usize, &str)> {
     };
     let innermost = inner.and_then(unwrap);
     for candidate in [innermost, inner, Some(text)].into_iter().flatten() {
-        if !compiled.set.is_match(candidate) {
+        if !compiled.set.is_match(candidate.as_bytes()) {
             continue;
         }
-        if let Some(k) = compiled.set.matches(candidate).iter().next() {
-            return Some((compiled.rules[k], candidate));
+        let matched = compiled.set.matches(candidate.as_bytes());
+        // Table order; the ASCII set and the Unicode regex can disagree on non-ASCII text.
+        if let Some(index) = matched
+            .iter()
+            .map(|k| compiled.rules[k])
+            .find(|&i| regex(i).is_match(candidate))
+        {
+            return Some((index, candidate));
         }
     }
     None
@@ -1668,6 +1692,13 @@ fn exec_path(text: &str) -> &str {
         .map_or("", |m| m.as_str())
 }
 
+static FS_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bfs-[0-9a-f]{8,17}\b").expect("valid"));
+
+fn fs_id(text: &str) -> &str {
+    FS_ID.find(text).map_or("", |m| m.as_str())
+}
+
 static EFS_PATH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"efs\.[^\s:]*:(?P<p>/[^\s']*)").expect("valid"));
 
@@ -1676,4 +1707,29 @@ fn efs_path(text: &str) -> &str {
         .captures(text)
         .and_then(|c| c.name("p"))
         .map_or("", |m| m.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_compiles_in_both_modes() {
+        for (i, rule) in RULES.iter().enumerate() {
+            assert!(
+                rule.pattern.is_ascii(),
+                "{}: the sets run in ASCII mode",
+                rule.id
+            );
+            assert!(
+                rule.id.contains('.') && !rule.next_step.is_empty(),
+                "{}",
+                rule.id
+            );
+            let _ = regex(i);
+        }
+        for sources in &BY_SOURCE {
+            assert!(!sources.rules.is_empty());
+        }
+    }
 }

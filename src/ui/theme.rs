@@ -53,6 +53,7 @@ macro_rules! roles {
                 Ok(())
             }
 
+            #[cfg(test)]
             fn missing_roles(&self) -> Vec<&'static str> {
                 let mut missing = Vec::new();
                 $(if self.$role.is_none() { missing.push(stringify!($role)); })*

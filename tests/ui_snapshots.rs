@@ -732,3 +732,15 @@ fn a_frame_builds_only_visible_rows() {
         "{per_frame:?} per frame"
     );
 }
+
+/// Writes the fixture as a recording, to look at it in a real terminal:
+/// `FIXTURE_OUT=/tmp/f.jsonl cargo test --test ui_snapshots -- --ignored export_fixture`
+/// then `cargo run -- replay /tmp/f.jsonl`.
+#[test]
+#[ignore]
+fn export_fixture() {
+    let (header, obs) = fixture();
+    let path =
+        std::env::var("FIXTURE_OUT").unwrap_or_else(|_| "/tmp/stackwatch-fixture.jsonl".into());
+    stackwatch::session::recording::write_all(std::path::Path::new(&path), &header, &obs).unwrap();
+}

@@ -176,7 +176,7 @@ fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
                 Span::styled(format!("  {} ", fit(&clean(&d.status), 8)), theme.muted()),
                 Span::styled(fit(&clean(state), 12), theme.status(state)),
                 Span::styled(
-                    format!(" {}/{}/{} ", d.desired, d.running, d.pending),
+                    format!(" run {}/{} pend {} ", d.running, d.desired, d.pending),
                     theme.text(),
                 ),
                 Span::styled(format!("failed {} ", d.failed_tasks), failed_style),

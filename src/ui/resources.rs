@@ -149,7 +149,11 @@ fn row_line<'a>(view: &View, row: &Row, width: usize) -> Line<'a> {
         ""
     };
     // The type column only on wide panes; the name takes what the others leave.
-    let type_width = if width >= 84 { 24 } else { 0 };
+    let type_width = match width {
+        0..70 => 0,
+        70..100 => 20,
+        _ => 24,
+    };
     let name_width = width.saturating_sub(2 + type_width + 8 + 28).clamp(14, 48);
     let name = format!("{indent}{branch}{}", clean(&r.key.logical_id));
     let status_style = if r.is_in_progress() {

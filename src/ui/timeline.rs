@@ -18,6 +18,15 @@ pub fn rows(view: &View) -> RingRows {
     })
 }
 
+/// A nested stack's rows name their stack (`Storage›FileSystem`) so the same logical id in
+/// two stacks reads apart.
+fn resource_label(e: &TimelineEntry) -> String {
+    match e.stack.as_deref().and_then(|s| s.rsplit_once('/')) {
+        Some((_, child)) => format!("{child}›{}", e.resource),
+        None => e.resource.clone(),
+    }
+}
+
 pub fn row_line<'a>(view: &View, e: &TimelineEntry, width: usize) -> Line<'a> {
     let theme = view.theme;
     let resource_width = if width >= 120 { 24 } else { 14 };
@@ -25,7 +34,7 @@ pub fn row_line<'a>(view: &View, e: &TimelineEntry, width: usize) -> Line<'a> {
         Span::styled(format!("{} ", clock(e.at)), theme.muted()),
         Span::styled(format!("{} ", fit(e.source.as_str(), 11)), theme.accent()),
         Span::styled(
-            format!("{} ", fit(&clean(&e.resource), resource_width)),
+            format!("{} ", fit(&clean(&resource_label(e)), resource_width)),
             theme.title(),
         ),
         Span::styled(clean(&e.message).into_owned(), theme.level(e.level)),

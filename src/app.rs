@@ -107,6 +107,14 @@ impl App {
         Ok(())
     }
 
+    /// At `max` the clock is far ahead of the replay; before pausing or slowing down, bring
+    /// it back to where the replay really is.
+    fn settle_max_speed(&mut self, wall: Instant) {
+        if self.clock.speed() == Speed::Max {
+            self.clock.jump(self.replay.position(), wall);
+        }
+    }
+
     /// Refreshes the row counts the selection clamps to.
     fn refresh_counts(&mut self, screen: Rect) {
         let flags = self.pipeline.detector.open_flags();
@@ -119,6 +127,7 @@ impl App {
             Action::None => {}
             Action::Quit => return Ok(false),
             Action::TogglePause => {
+                self.settle_max_speed(wall);
                 let paused = self.clock.is_paused();
                 self.clock.set_paused(!paused, wall);
             }
@@ -128,7 +137,15 @@ impl App {
                 self.replay.seek(target, &mut self.pipeline)?;
                 self.clock.jump(self.replay.position(), wall);
             }
+            Action::TaskLogs => {
+                let flags = self.pipeline.detector.open_flags();
+                let task = ui::popup::selected_task_id(&self.view(&flags));
+                if let Some(task) = task {
+                    self.ui.show_task_logs(&task);
+                }
+            }
             Action::Faster | Action::Slower => {
+                self.settle_max_speed(wall);
                 let speed = next_speed(self.clock.speed(), action == Action::Faster);
                 self.clock.set_speed(speed, wall);
             }

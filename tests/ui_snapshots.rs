@@ -325,7 +325,7 @@ fn fixture() -> (Header, Vec<Observation>) {
     ));
     for i in 0..40 {
         let s = 300 + i * 5;
-        let stream = format!("api/api/{:08x}deadbeef", 101);
+        let stream = format!("api/api/{:08x}deadbeef{:08x}", 101, 101);
         let message = if i % 5 == 0 {
             format!("ERROR connection refused to db:5432 attempt {i}\u{7}")
         } else {
@@ -347,7 +347,7 @@ fn fixture() -> (Header, Vec<Observation>) {
         at(590),
         LogEvent {
             group: "/ecs/payments-api".into(),
-            stream: "api/api/00000065deadbeef".into(),
+            stream: "api/api/00000065deadbeef00000065".into(),
             timestamp: at(590),
             message: "worker restarted".into(),
             event_id: None,
@@ -603,6 +603,38 @@ fn popups() {
     ui.update(key(KeyCode::Enter));
     let terminal = draw(&played, &flags, &ui, &theme, (100, 30));
     snapshot("popup_details_ecs_100x30", &terminal);
+    assert!(text(&terminal).contains("l task logs"));
+
+    // `l` there: the logs of that task (the running one has log lines in the fixture).
+    let mut ui = UiState::default();
+    ui.counts.rows = [100; 6];
+    ui.update(key(KeyCode::Char('3')));
+    ui.update(key(KeyCode::Char('j')));
+    ui.update(key(KeyCode::Char('j')));
+    ui.update(key(KeyCode::Enter));
+    assert_eq!(ui.update(key(KeyCode::Char('l'))), ui::Action::TaskLogs);
+    let open: Vec<&Flag> = flags.iter().collect();
+    let view = View {
+        store: &played.pipeline.store,
+        flags: &open,
+        header: &played.replay.header,
+        start: played.replay.start,
+        now: played.replay.position(),
+        playback: Playback {
+            paused: false,
+            speed: Speed::Factor(16.0),
+            finished: false,
+        },
+        ui: &ui,
+        theme: &theme,
+    };
+    let task = ui::popup::selected_task_id(&view).expect("the running task row");
+    ui.show_task_logs(&task);
+    let screen = text(&draw(&played, &flags, &ui, &theme, (100, 30)));
+    assert!(
+        screen.contains("5 Logs 41 lines") && screen.contains("worker restarted"),
+        "{screen}"
+    );
 
     // Details of a flag: summary, next step, evidence.
     let mut ui = UiState::default();

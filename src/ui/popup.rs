@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use super::{Pane, View, ecs, flags, logs, resources, selected_row, targets, timeline};
 
 /// Every key, for the help popup (and the README).
-pub const KEYS: [(&str, &str); 20] = [
+pub const KEYS: [(&str, &str); 21] = [
     ("Tab / Shift-Tab", "next / previous pane"),
     ("1-6", "Resources Timeline ECS Targets Logs Flags"),
     ("j k / ↓ ↑", "move the selection"),
@@ -24,6 +24,7 @@ pub const KEYS: [(&str, &str); 20] = [
     ("+ / -", "faster / slower replay"),
     ("mouse wheel", "scroll the pane under the pointer"),
     ("click", "focus a pane"),
+    ("l (in details)", "the logs of the selected task"),
     ("?", "this help"),
     ("q / Ctrl-c", "quit"),
     ("", ""),
@@ -44,7 +45,7 @@ fn centered(area: Rect, percent_x: u16, percent_y: u16, min: (u16, u16)) -> Rect
     rect
 }
 
-fn draw(frame: &mut Frame, area: Rect, view: &View, title: &str, lines: Vec<Line>) {
+fn draw(frame: &mut Frame, area: Rect, view: &View, title: &str, lines: Vec<Line>, hint: &str) {
     let theme = view.theme;
     let block = Block::bordered()
         .border_type(BorderType::Double)
@@ -54,7 +55,7 @@ fn draw(frame: &mut Frame, area: Rect, view: &View, title: &str, lines: Vec<Line
             theme.title(),
         )))
         .title_bottom(Line::from(Span::styled(
-            " Esc close · j/k scroll ",
+            format!(" Esc close · j/k scroll{hint} "),
             theme.muted(),
         )));
     let paragraph = Paragraph::new(lines)
@@ -80,7 +81,7 @@ pub fn render_help(frame: &mut Frame, area: Rect, view: &View) {
         })
         .collect();
     let rect = centered(area, 60, 80, (66, 24));
-    draw(frame, rect, view, "Keys", lines);
+    draw(frame, rect, view, "Keys", lines, "");
 }
 
 /// The focused pane's selected row, in full.
@@ -126,6 +127,52 @@ fn details_of<'a>(view: &View<'a>) -> (String, Vec<Line<'a>>) {
 
 pub fn render_details(frame: &mut Frame, area: Rect, view: &View) {
     let (title, lines) = details_of(view);
+    let hint = if selected_task_id(view).is_some() {
+        " · l task logs"
+    } else {
+        ""
+    };
     let rect = centered(area, 80, 70, (60, 16));
-    draw(frame, rect, view, &title, lines);
+    draw(frame, rect, view, &title, lines, hint);
+}
+
+/// The task the focused pane's selected row is about, if any: for `l` in details.
+pub fn selected_task_id(view: &View) -> Option<String> {
+    let pane = view.ui.focus;
+    let id = match pane {
+        Pane::Ecs => {
+            let rows = ecs::rows(view);
+            match selected_row(view, pane, rows.len()).map(|i| &rows[i])? {
+                ecs::Row::Task(t) => t.task.task_id().to_string(),
+                ecs::Row::Stopped(g) => g.tasks.first()?.task.task_id().to_string(),
+                _ => return None,
+            }
+        }
+        Pane::Timeline => {
+            let rows = timeline::rows(view);
+            let ring = rows.get(selected_row(view, pane, rows.len())?)?;
+            let e = view.store.timeline.get(ring)?;
+            if e.source != crate::model::Source::EcsTask {
+                return None;
+            }
+            crate::model::task_id_of(&e.resource).to_string()
+        }
+        Pane::Logs => {
+            let rows = logs::rows(view);
+            let ring = rows.get(selected_row(view, pane, rows.len())?)?;
+            crate::model::task_id_of(&view.store.logs.get(ring)?.stream).to_string()
+        }
+        Pane::Targets => {
+            let rows = targets::rows(view);
+            match selected_row(view, pane, rows.len()).map(|i| &rows[i])? {
+                targets::Row::Target(t) => targets::linked_task(view.store, t)?
+                    .task
+                    .task_id()
+                    .to_string(),
+                _ => return None,
+            }
+        }
+        Pane::Resources | Pane::Flags => return None,
+    };
+    (!id.is_empty()).then_some(id)
 }

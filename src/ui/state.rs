@@ -81,6 +81,8 @@ pub enum Action {
     Seek(i64),
     Faster,
     Slower,
+    /// From a details popup: show the logs of the selected row's task.
+    TaskLogs,
 }
 
 /// Per-pane row counts and page height, refreshed by the loop before input is handled, so
@@ -230,6 +232,7 @@ impl UiState {
             KeyCode::PageUp => self.popup_scroll = self.popup_scroll.saturating_sub(10),
             KeyCode::Char('g') => self.popup_scroll = 0,
             KeyCode::Char('p') | KeyCode::Char(' ') => return Action::TogglePause,
+            KeyCode::Char('l') if popup == Popup::Details => return Action::TaskLogs,
             _ => {}
         }
         Action::None
@@ -291,6 +294,18 @@ impl UiState {
                 }
             }
         }
+        self.reset_filtered_selection();
+    }
+
+    /// Jumps to the logs of one task: a filter on its id, the Logs pane, newest line.
+    pub fn show_task_logs(&mut self, task_id: &str) {
+        let pattern = regex::escape(task_id);
+        if let Ok(regex) = regex::Regex::new(&pattern) {
+            self.filter = Some(Filter { pattern, regex });
+        }
+        self.filter_error = None;
+        self.popup = None;
+        self.focus = Pane::Logs;
         self.reset_filtered_selection();
     }
 
@@ -516,8 +531,12 @@ mod tests {
         assert_eq!(ui.popup, None);
         ui.update(key(KeyCode::Enter));
         assert_eq!(ui.popup, Some(Popup::Details));
-        ui.update(key(KeyCode::Enter));
+        assert_eq!(ui.update(key(KeyCode::Char('l'))), Action::TaskLogs);
+        ui.show_task_logs("abc.123");
         assert_eq!(ui.popup, None);
+        assert_eq!(ui.focus, Pane::Logs);
+        assert!(ui.regex().unwrap().is_match("x/abc.123"));
+        assert!(!ui.regex().unwrap().is_match("x/abcx123"));
     }
 
     #[test]

@@ -102,9 +102,38 @@ impl App {
             until = until.min(self.replay.position() + MAX_SPEED_STEP);
         }
         if until > self.replay.position() || !self.replay.finished {
+            let before = self.ring_totals();
             self.replay.advance(until, &mut self.pipeline, |_, _| {})?;
+            self.keep_pinned_rows(before);
         }
         Ok(())
+    }
+
+    /// How many timeline rows and log lines there have ever been.
+    fn ring_totals(&self) -> (u64, u64) {
+        let flags = Vec::new();
+        let view = self.view(&flags);
+        (ui::timeline::total(&view), ui::logs::total(&view))
+    }
+
+    /// Keeps a timeline or log selection the user moved up on the same row as rows arrive.
+    fn keep_pinned_rows(&mut self, (timeline, logs): (u64, u64)) {
+        let flags = Vec::new();
+        let view = self.view(&flags);
+        // Only a selection moved off the newest row needs the count.
+        let pinned = |pane: ui::Pane| self.ui.selected(pane) > 0;
+        let new_timeline = if pinned(ui::Pane::Timeline) {
+            ui::timeline::kept_since(&view, timeline)
+        } else {
+            0
+        };
+        let new_logs = if pinned(ui::Pane::Logs) {
+            ui::logs::kept_since(&view, logs)
+        } else {
+            0
+        };
+        self.ui.rows_arrived(ui::Pane::Timeline, new_timeline);
+        self.ui.rows_arrived(ui::Pane::Logs, new_logs);
     }
 
     /// At `max` the clock is far ahead of the replay; before pausing or slowing down, bring

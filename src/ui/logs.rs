@@ -13,12 +13,28 @@ use crate::model::{LogLine, Severity, task_id_of};
 const GAP: TimeDelta = TimeDelta::seconds(60);
 
 pub fn rows(view: &View) -> RingRows {
-    let logs = &view.store.logs;
     let filtering = view.ui.filter.is_some() || view.ui.faults_only;
-    RingRows::build(logs.len(), filtering, |i| {
-        let l = &logs[i];
-        (!view.ui.faults_only || keyword_level(&l.message) >= Severity::Warn)
-            && filter_keeps(view, &[&l.message, &l.stream, &l.group])
+    RingRows::build(view.store.logs.len(), filtering, |i| keeps(view, i))
+}
+
+fn keeps(view: &View, ring: usize) -> bool {
+    let Some(l) = view.store.logs.get(ring) else {
+        return false;
+    };
+    (!view.ui.faults_only || keyword_level(&l.message) >= Severity::Warn)
+        && filter_keeps(view, &[&l.message, &l.stream, &l.group])
+}
+
+/// Every line the tail has ever held (dropped ones included): a position that only grows.
+pub fn total(view: &View) -> u64 {
+    view.store.dropped_logs + view.store.logs.len() as u64
+}
+
+/// How many lines that passed the filter arrived since the total was `since`.
+pub fn kept_since(view: &View, since: u64) -> usize {
+    let store = view.store;
+    super::count_new_rows(since, store.dropped_logs, store.logs.len(), |i| {
+        keeps(view, i)
     })
 }
 

@@ -10,7 +10,6 @@ use std::borrow::Cow;
 use chrono::{DateTime, TimeDelta, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
@@ -165,6 +164,18 @@ impl RingRows {
     pub fn capped(&self) -> bool {
         matches!(self, RingRows::Matched { capped: true, .. })
     }
+}
+
+/// Of a ring that has dropped `dropped` rows and holds `len`, how many rows arrived after
+/// the ring's total was `since` and pass `keep` (bounded by [`FILTER_SCAN_ROWS`]).
+pub fn count_new_rows(since: u64, dropped: u64, len: usize, keep: impl Fn(usize) -> bool) -> usize {
+    let total = dropped + len as u64;
+    if since >= total {
+        return 0;
+    }
+    let first_new = usize::try_from(since.saturating_sub(dropped)).unwrap_or(len);
+    let first = first_new.max(len.saturating_sub(FILTER_SCAN_ROWS));
+    (first..len).filter(|&i| keep(i)).count()
 }
 
 /// The rows a pane shows: `start..end` of `count`, and which of them is selected.
@@ -357,11 +368,6 @@ pub fn filter_keeps(view: &View, text: &[&str]) -> bool {
     }
 }
 
-/// Style of a row's message at a level.
-pub fn level_style(view: &View, level: crate::model::Severity) -> Style {
-    view.theme.level(level)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +402,16 @@ mod tests {
         );
         assert_eq!(window(0, 3, 5, true).selected, None);
         assert_eq!(window(3, 99, 5, false).selected, Some(2));
+    }
+
+    #[test]
+    fn new_rows_are_counted_across_a_wrapped_ring() {
+        // 10 dropped, 5 held (totals 10..15); the total was 12, so ring rows 2, 3, 4 are new.
+        assert_eq!(count_new_rows(12, 10, 5, |_| true), 3);
+        assert_eq!(count_new_rows(12, 10, 5, |i| i == 4), 1);
+        assert_eq!(count_new_rows(15, 10, 5, |_| true), 0);
+        // Older than anything held: every held row is new.
+        assert_eq!(count_new_rows(3, 10, 5, |_| true), 5);
     }
 
     #[test]

@@ -297,6 +297,15 @@ impl UiState {
         self.reset_filtered_selection();
     }
 
+    /// New rows arrived at the bottom of a bottom-anchored pane. A selection that follows the
+    /// newest row keeps following; one the user moved up stays on its row.
+    pub fn rows_arrived(&mut self, pane: Pane, new_rows: usize) {
+        let sel = &mut self.selected[pane.index()];
+        if *sel > 0 {
+            *sel = sel.saturating_add(new_rows);
+        }
+    }
+
     /// Jumps to the logs of one task: a filter on its id, the Logs pane, newest line.
     pub fn show_task_logs(&mut self, task_id: &str) {
         let pattern = regex::escape(task_id);
@@ -465,6 +474,17 @@ mod tests {
             0,
             "G follows the newest row again"
         );
+    }
+
+    #[test]
+    fn a_selection_moved_up_stays_on_its_row_as_rows_arrive() {
+        let mut ui = with_rows(20);
+        ui.rows_arrived(Pane::Timeline, 5);
+        assert_eq!(ui.selected(Pane::Timeline), 0, "following the newest row");
+        ui.update(key(KeyCode::Char('2')));
+        ui.update(key(KeyCode::Char('k')));
+        ui.rows_arrived(Pane::Timeline, 5);
+        assert_eq!(ui.selected(Pane::Timeline), 6);
     }
 
     #[test]

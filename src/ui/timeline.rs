@@ -9,12 +9,28 @@ use crate::model::{Severity, TimelineEntry};
 
 /// Rows that pass the filter, indexed into `store.timeline`.
 pub fn rows(view: &View) -> RingRows {
-    let timeline = &view.store.timeline;
     let filtering = view.ui.filter.is_some() || view.ui.faults_only;
-    RingRows::build(timeline.len(), filtering, |i| {
-        let e = &timeline[i];
-        (!view.ui.faults_only || e.level >= Severity::Warn)
-            && filter_keeps(view, &[&e.resource, &e.message, e.source.as_str()])
+    RingRows::build(view.store.timeline.len(), filtering, |i| keeps(view, i))
+}
+
+fn keeps(view: &View, ring: usize) -> bool {
+    let Some(e) = view.store.timeline.get(ring) else {
+        return false;
+    };
+    (!view.ui.faults_only || e.level >= Severity::Warn)
+        && filter_keeps(view, &[&e.resource, &e.message, e.source.as_str()])
+}
+
+/// Every row the timeline has ever held (dropped ones included): a position that only grows.
+pub fn total(view: &View) -> u64 {
+    view.store.dropped_timeline + view.store.timeline.len() as u64
+}
+
+/// How many rows that passed the filter arrived since the total was `since`.
+pub fn kept_since(view: &View, since: u64) -> usize {
+    let store = view.store;
+    super::count_new_rows(since, store.dropped_timeline, store.timeline.len(), |i| {
+        keeps(view, i)
     })
 }
 

@@ -187,8 +187,9 @@ pub struct Window {
 }
 
 /// Pages through `count` rows `height` at a time, keeping the selected row on screen.
-/// Bottom-anchored panes (timeline, logs) page from the newest row, so the last page is full;
-/// `selected` then counts up from the newest. Stateless, so render needs no scroll feedback.
+/// For bottom-anchored panes (timeline, logs) `selected` counts up from the newest row, and
+/// while it is on the last screenful that screenful is shown. Stateless, so render needs no
+/// scroll feedback.
 pub fn window(count: usize, selected: usize, height: usize, bottom_anchored: bool) -> Window {
     if count == 0 || height == 0 {
         return Window {
@@ -198,22 +199,27 @@ pub fn window(count: usize, selected: usize, height: usize, bottom_anchored: boo
         };
     }
     let selected = selected.min(count - 1);
-    if bottom_anchored {
-        let page = selected / height;
-        let end = count - page * height;
-        let start = end.saturating_sub(height);
-        Window {
+    if bottom_anchored && selected < height {
+        // Following the newest rows: the last page, full.
+        let start = count.saturating_sub(height);
+        return Window {
             start,
-            end,
+            end: count,
             selected: Some(count - 1 - selected),
-        }
+        };
+    }
+    // Scrolled back (or a top-anchored pane): pages counted from the oldest row, so the page
+    // stays put while new rows arrive below it.
+    let row = if bottom_anchored {
+        count - 1 - selected
     } else {
-        let start = (selected / height) * height;
-        Window {
-            start,
-            end: (start + height).min(count),
-            selected: Some(selected),
-        }
+        selected
+    };
+    let start = (row / height) * height;
+    Window {
+        start,
+        end: (start + height).min(count),
+        selected: Some(row),
     }
 }
 
@@ -396,10 +402,13 @@ mod tests {
             window(12, 11, 5, true),
             Window {
                 start: 0,
-                end: 2,
+                end: 5,
                 selected: Some(0)
             }
         );
+        // Scrolled back: the page does not move when rows arrive (selected grows with count).
+        assert_eq!(window(12, 6, 5, true).start, 5);
+        assert_eq!(window(15, 9, 5, true).start, 5);
         assert_eq!(window(0, 3, 5, true).selected, None);
         assert_eq!(window(3, 99, 5, false).selected, Some(2));
     }

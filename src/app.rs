@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::TimeDelta;
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event, EventStream, MouseEventKind,
+};
 use crossterm::{cursor, execute};
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
@@ -219,7 +221,7 @@ async fn event_loop(
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut next_frame = tokio::time::Instant::now();
     let mut dirty = true;
-    // What the last frame showed: a change of either means a redraw.
+    // What the last frame showed: when it changes, redraw.
     let mut drawn = shown(&app);
     let mut screen = Rect::default();
 
@@ -257,6 +259,12 @@ async fn event_loop(
                         if !app.apply(action, wall)? {
                             break;
                         }
+                    }
+                    // Pointer motion changes nothing on screen; skip the redraw.
+                    Event::Mouse(mouse)
+                        if matches!(mouse.kind, MouseEventKind::Moved | MouseEventKind::Drag(_)) =>
+                    {
+                        continue;
                     }
                     Event::Mouse(mouse) => {
                         app.refresh_counts(screen);

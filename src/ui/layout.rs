@@ -115,7 +115,9 @@ pub fn render_tabs(frame: &mut Frame, area: Rect, view: &View) {
             format!(" {} {} ", pane.index() + 1, pane.title())
         };
         let style = if pane == view.ui.focus {
-            theme.selection().patch(theme.accent())
+            theme
+                .selection()
+                .add_modifier(ratatui::style::Modifier::BOLD)
         } else {
             theme.muted()
         };

@@ -259,7 +259,17 @@ pub fn draw_rows(
         .enumerate()
         .map(|(i, line)| {
             if Some(i) == highlight {
-                line.patch_style(highlight_style)
+                // Every span takes the selection colours (span styles win over the line's),
+                // so the selected row is readable whatever colours its parts had.
+                let spans = line
+                    .spans
+                    .into_iter()
+                    .map(|span| {
+                        let style = span.style.patch(highlight_style);
+                        span.style(style)
+                    })
+                    .collect::<Vec<_>>();
+                Line::from(spans).style(highlight_style)
             } else {
                 line
             }

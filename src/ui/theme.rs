@@ -453,6 +453,97 @@ mod tests {
         }
     }
 
+    /// The colour a terminal most likely shows (xterm's palette for the basic 16).
+    fn approx_rgb(color: Option<Color>, terminal_bg: (u8, u8, u8)) -> (u8, u8, u8) {
+        match color {
+            None | Some(Color::Reset) => terminal_bg,
+            Some(Color::Rgb(r, g, b)) => (r, g, b),
+            Some(Color::Black) => (0, 0, 0),
+            Some(Color::Red) => (205, 0, 0),
+            Some(Color::Green) => (0, 205, 0),
+            Some(Color::Yellow) => (205, 205, 0),
+            Some(Color::Blue) => (0, 0, 238),
+            Some(Color::Magenta) => (205, 0, 205),
+            Some(Color::Cyan) => (0, 205, 205),
+            Some(Color::Gray) => (229, 229, 229),
+            Some(Color::DarkGray) => (127, 127, 127),
+            Some(Color::LightRed) => (255, 0, 0),
+            Some(Color::LightGreen) => (0, 255, 0),
+            Some(Color::LightYellow) => (255, 255, 0),
+            Some(Color::LightBlue) => (92, 92, 255),
+            Some(Color::LightMagenta) => (255, 0, 255),
+            Some(Color::LightCyan) => (0, 255, 255),
+            Some(Color::White) => (255, 255, 255),
+            Some(other) => panic!("no approximation for {other:?}"),
+        }
+    }
+
+    /// WCAG 2 contrast ratio.
+    fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+        fn lum((r, g, b): (u8, u8, u8)) -> f64 {
+            let ch = |x: u8| {
+                let x = f64::from(x) / 255.0;
+                if x <= 0.03928 {
+                    x / 12.92
+                } else {
+                    ((x + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+        }
+        let (hi, lo) = {
+            let (x, y) = (lum(a), lum(b));
+            if x > y { (x, y) } else { (y, x) }
+        };
+        (hi + 0.05) / (lo + 0.05)
+    }
+
+    #[test]
+    fn built_in_text_is_readable_on_its_backgrounds() {
+        // A theme whose bg is `reset` is drawn on the user's dark (or light) terminal.
+        for (name, terminal_bg) in [
+            ("default", (30, 30, 30)),
+            ("light", (255, 255, 255)),
+            ("high-contrast", (0, 0, 0)),
+            ("nord", (46, 52, 64)),
+        ] {
+            let p = built_in(name).unwrap().palette;
+            let rgb = |c| approx_rgb(c, terminal_bg);
+            let text = [
+                ("fg", p.fg),
+                ("title", p.title),
+                ("accent", p.accent),
+                ("ok", p.ok),
+                ("info", p.info),
+                ("warn", p.warn),
+                ("error", p.error),
+                ("fatal", p.fatal),
+                ("in_progress", p.in_progress),
+            ];
+            // Status colours appear on the screen, in the header and on the flags strip.
+            for (bg_name, bg) in [
+                ("bg", p.bg),
+                ("header_bg", p.header_bg),
+                ("flag_bg", p.flag_bg),
+            ] {
+                for (role, fg) in text {
+                    let ratio = contrast(rgb(fg), rgb(bg));
+                    assert!(ratio >= 3.5, "{name}: {role} on {bg_name} is {ratio:.1}:1");
+                }
+                let muted = contrast(rgb(p.muted), rgb(bg));
+                assert!(muted >= 2.8, "{name}: muted on {bg_name} is {muted:.1}:1");
+            }
+            for (what, fg, bg) in [
+                ("selection", p.selection_fg, p.selection_bg),
+                ("header", p.header_fg, p.header_bg),
+                ("flags strip", p.flag_fg, p.flag_bg),
+            ] {
+                let ratio = contrast(rgb(fg), rgb(bg));
+                assert!(ratio >= 4.5, "{name}: {what} text is {ratio:.1}:1");
+            }
+        }
+    }
+
     #[test]
     fn unknown_name_lists_the_available_themes() {
         let err = load_from("nope", None, false).unwrap_err().to_string();

@@ -67,8 +67,17 @@ fn wait_for(screen: &Mutex<Screen>, deadline: Duration, check: impl Fn(&str) -> 
     false
 }
 
-#[test]
-fn dashboard_runs_in_a_real_terminal_and_restores_it() {
+/// How the test ends the dashboard.
+#[derive(Debug, Clone, Copy)]
+enum Quit {
+    /// Bytes typed at the keyboard.
+    Keys(&'static [u8]),
+    Sigterm,
+}
+
+/// Runs `stackwatch demo` in a pty until the panes show, optionally waits for the demo's first
+/// flag, quits as told, and checks the exit status and that the terminal was restored.
+fn run_dashboard(quit: Quit, wait_for_flag: bool) {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows: ROWS,
@@ -116,15 +125,27 @@ fn dashboard_runs_in_a_real_terminal_and_restores_it() {
     );
 
     // Once the detector has rules, the demo opens flags: the strip must show the first one.
-    if let Some((rule, after)) = first_demo_flag() {
+    if wait_for_flag && let Some((rule, after)) = first_demo_flag() {
         let wall = after.div_f64(SPEED) + Duration::from_secs(10);
         let shown = wait_for(&screen, wall, |s| s.contains(rule));
         let contents = screen.lock().unwrap().parser.screen().contents();
         assert!(shown, "flag {rule} never showed:\n{contents}");
     }
 
-    writer.write_all(b"q").unwrap();
-    writer.flush().unwrap();
+    match quit {
+        Quit::Keys(bytes) => {
+            writer.write_all(bytes).unwrap();
+            writer.flush().unwrap();
+        }
+        Quit::Sigterm => {
+            let pid = child.process_id().expect("a child pid");
+            let killed = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+        }
+    }
     let until = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -132,11 +153,11 @@ fn dashboard_runs_in_a_real_terminal_and_restores_it() {
         }
         if Instant::now() > until {
             let _ = child.kill();
-            panic!("stackwatch did not quit on q");
+            panic!("stackwatch did not quit on {quit:?}");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(status.success(), "exit status {status:?}");
+    assert!(status.success(), "{quit:?}: exit status {status:?}");
     drop(writer);
     drop(pty.master);
     let _ = reader_thread.join();
@@ -144,19 +165,34 @@ fn dashboard_runs_in_a_real_terminal_and_restores_it() {
     let s = screen.lock().unwrap();
     assert!(
         !s.parser.screen().alternate_screen(),
-        "still on the alternate screen"
+        "{quit:?}: still on the alternate screen"
     );
     assert!(
         !s.parser.screen().hide_cursor(),
-        "the cursor is still hidden"
+        "{quit:?}: the cursor is still hidden"
     );
     let raw = String::from_utf8_lossy(&s.raw);
     assert!(
         raw.contains("\x1b[?1049l"),
-        "never left the alternate screen"
+        "{quit:?}: never left the alternate screen"
     );
     assert!(
         raw.contains("\x1b[?1000l"),
-        "never turned mouse capture off"
+        "{quit:?}: never turned mouse capture off"
     );
+}
+
+#[test]
+fn dashboard_shows_panes_and_flags_and_quits_on_q() {
+    run_dashboard(Quit::Keys(b"q"), true);
+}
+
+#[test]
+fn ctrl_c_key_quits_and_restores_the_terminal() {
+    run_dashboard(Quit::Keys(b"\x03"), false);
+}
+
+#[test]
+fn sigterm_quits_and_restores_the_terminal() {
+    run_dashboard(Quit::Sigterm, false);
 }

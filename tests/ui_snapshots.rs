@@ -709,8 +709,11 @@ fn tiny_and_odd_sizes_do_not_panic() {
         (300, 100),
     ] {
         for zoom in [false, true] {
-            ui.zoom = zoom;
-            let _ = draw(&played, &flags, &ui, &theme, size);
+            for popup in [None, Some(ui::Popup::Help), Some(ui::Popup::Details)] {
+                ui.zoom = zoom;
+                ui.popup = popup;
+                let _ = draw(&played, &flags, &ui, &theme, size);
+            }
         }
     }
     ui.update(key(KeyCode::Char('?')));

@@ -34,8 +34,10 @@ pub const KEYS: [(&str, &str); 21] = [
 
 /// A centred rectangle `percent_x` by `percent_y` of `area`, at least `min` in size.
 fn centered(area: Rect, percent_x: u16, percent_y: u16, min: (u16, u16)) -> Rect {
-    let width = (area.width * percent_x / 100).max(min.0).min(area.width);
-    let height = (area.height * percent_y / 100).max(min.1).min(area.height);
+    // u32: a wide terminal times a percentage overflows u16.
+    let percent = |side: u16, p: u16| (u32::from(side) * u32::from(p) / 100) as u16;
+    let width = percent(area.width, percent_x).max(min.0).min(area.width);
+    let height = percent(area.height, percent_y).max(min.1).min(area.height);
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);

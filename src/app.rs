@@ -101,7 +101,9 @@ impl App {
     fn advance(&mut self, wall: Instant) -> anyhow::Result<()> {
         let mut until = self.clock.now(wall);
         if self.clock.speed() == Speed::Max {
-            until = until.min(self.replay.position() + MAX_SPEED_STEP);
+            if let Some(step) = self.replay.position().checked_add_signed(MAX_SPEED_STEP) {
+                until = until.min(step);
+            }
         }
         if until > self.replay.position() || !self.replay.finished {
             let before = self.ring_totals();
@@ -163,8 +165,11 @@ impl App {
                 self.clock.set_paused(!paused, wall);
             }
             Action::Seek(secs) => {
-                let target =
-                    (self.replay.position() + TimeDelta::seconds(secs)).max(self.replay.start);
+                let position = self.replay.position();
+                let target = position
+                    .checked_add_signed(TimeDelta::seconds(secs))
+                    .unwrap_or(position)
+                    .max(self.replay.start);
                 self.replay.seek(target, &mut self.pipeline)?;
                 self.clock.jump(self.replay.position(), wall);
             }

@@ -779,3 +779,111 @@ fn export_fixture() {
         std::env::var("FIXTURE_OUT").unwrap_or_else(|_| "/tmp/stackwatch-fixture.jsonl".into());
     stackwatch::session::recording::write_all(std::path::Path::new(&path), &header, &obs).unwrap();
 }
+
+/// AWS text is untrusted: escapes, controls, wide characters, huge numbers and odd times must
+/// render without panics and without raw control characters on screen.
+#[test]
+fn hostile_data_renders_safely() {
+    let far = DateTime::<Utc>::MAX_UTC - TimeDelta::days(1);
+    let nasty = "\u{1b}]0;owned\u{7}\u{1b}[2J名前\u{9b}31m\r\n\t\u{0}x".repeat(300);
+    let mut store = Store::new(StoreCaps::default());
+    let observations = vec![
+        cfn(
+            0,
+            "payments",
+            "payments",
+            "AWS::CloudFormation::Stack",
+            "UPDATE_IN_PROGRESS",
+            Some(&nasty),
+        ),
+        Observation::new(
+            at(1),
+            CfnResource {
+                stack: "payments".into(),
+                logical_id: nasty.clone(),
+                physical_id: Some(nasty.clone()),
+                resource_type: "AWS::CloudFormation::WaitCondition".into(),
+                status: Some("CREATE_IN_PROGRESS".into()),
+                signal: Some(SignalPolicy {
+                    count: u32::MAX,
+                    timeout_s: u64::MAX,
+                }),
+            },
+        ),
+        Observation::new(
+            far,
+            LogEvent {
+                group: nasty.clone(),
+                stream: nasty.clone(),
+                timestamp: far,
+                message: nasty.clone(),
+                event_id: None,
+            },
+        ),
+        Observation::new(
+            DateTime::<Utc>::MIN_UTC,
+            LogEvent {
+                group: String::new(),
+                stream: String::new(),
+                timestamp: DateTime::<Utc>::MIN_UTC,
+                message: String::new(),
+                event_id: None,
+            },
+        ),
+        Observation::new(
+            at(2),
+            TargetHealth {
+                target_group: nasty.clone(),
+                target_id: nasty.clone(),
+                port: Some(u16::MAX),
+                state: nasty.clone(),
+                reason: Some(nasty.clone()),
+                description: Some(nasty.clone()),
+            },
+        ),
+        Observation::new(
+            at(3),
+            SourceStatus {
+                name: nasty.clone(),
+                state: SourceState::CredentialsExpired,
+                calls_per_min: f32::NAN,
+                throttled: u64::MAX,
+                stale_s: u64::MAX,
+            },
+        ),
+    ];
+    for obs in &observations {
+        store.apply(obs);
+    }
+    let mut header = Header::new(vec![], t0());
+    header.account = Some(nasty.clone());
+    let theme = theme::built_in("default").unwrap();
+    for now in [DateTime::<Utc>::MIN_UTC, t0(), far] {
+        for pane in Pane::ALL {
+            let mut ui = UiState::default();
+            ui.update(key(KeyCode::Char((b'1' + pane.index() as u8) as char)));
+            ui.update(key(KeyCode::Enter));
+            let view = View {
+                store: &store,
+                flags: &[],
+                header: &header,
+                start: t0(),
+                now,
+                playback: Playback {
+                    paused: true,
+                    speed: Speed::Max,
+                    finished: false,
+                },
+                ui: &ui,
+                theme: &theme,
+            };
+            let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+            terminal.draw(|frame| ui::render(frame, &view)).unwrap();
+            let screen = text(&terminal);
+            assert!(
+                !screen.chars().any(|c| c.is_control() && c != '\n'),
+                "control character on screen:\n{screen}"
+            );
+        }
+    }
+}

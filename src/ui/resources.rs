@@ -243,7 +243,11 @@ pub fn details<'a>(view: &View, r: &ResourceState) -> Vec<Line<'a>> {
             "signals:     {}/{} within {}",
             r.signals_received,
             signal.count,
-            duration(TimeDelta::seconds(signal.timeout_s as i64))
+            // A recording can hold any number here; never overflow.
+            i64::try_from(signal.timeout_s)
+                .ok()
+                .and_then(TimeDelta::try_seconds)
+                .map_or_else(|| format!("{}s", signal.timeout_s), duration)
         )));
     }
     let (flagged, slow) = is_stalled(view, r);

@@ -220,6 +220,8 @@ async fn event_loop(
         ui: UiState::default(),
         theme,
     };
+    // The first frame already shows what the recording holds at its first second.
+    app.advance(Instant::now())?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -277,7 +277,11 @@ async fn event_loop(
                         app.refresh_counts(screen);
                         let flags = app.pipeline.detector.open_flags().len();
                         let areas = ui::layout::compute(screen, &app.ui, flags);
-                        app.ui.mouse(mouse, &areas.panes);
+                        let mut targets = areas.panes;
+                        if let Some(tabs) = areas.tabs {
+                            targets.extend(ui::layout::tab_areas(tabs, flags));
+                        }
+                        app.ui.mouse(mouse, &targets);
                     }
                     Event::Resize(..) => {
                         screen = Rect::default();

@@ -99,30 +99,45 @@ fn small_panes(body: Rect, focus: Pane) -> Vec<(Pane, Rect)> {
     vec![(focus, main), (Pane::Timeline, timeline)]
 }
 
+fn tab_label(pane: Pane, flags: usize) -> String {
+    if pane == Pane::Flags && flags > 0 {
+        format!(" {} {}({flags}) ", pane.index() + 1, pane.title())
+    } else {
+        format!(" {} {} ", pane.index() + 1, pane.title())
+    }
+}
+
+/// Where each tab sits on the tabs line, so a click can focus it.
+pub fn tab_areas(tabs: Rect, flags: usize) -> Vec<(Pane, Rect)> {
+    let mut x = tabs.x;
+    let mut out = Vec::new();
+    for pane in Pane::ALL {
+        let width = tab_label(pane, flags).chars().count() as u16;
+        let rect = Rect::new(x, tabs.y, width, tabs.height).intersection(tabs);
+        if !rect.is_empty() {
+            out.push((pane, rect));
+        }
+        x = x.saturating_add(width);
+    }
+    out
+}
+
 /// `1 Resources  2 Timeline …`, the focused one highlighted.
 pub fn render_tabs(frame: &mut Frame, area: Rect, view: &View) {
     let theme = view.theme;
-    let mut spans = Vec::new();
-    for pane in Pane::ALL {
-        let label = if pane == Pane::Flags && !view.flags.is_empty() {
-            format!(
-                " {} {}({}) ",
-                pane.index() + 1,
-                pane.title(),
-                view.flags.len()
-            )
-        } else {
-            format!(" {} {} ", pane.index() + 1, pane.title())
-        };
-        let style = if pane == view.ui.focus {
-            theme
-                .selection()
-                .add_modifier(ratatui::style::Modifier::BOLD)
-        } else {
-            theme.muted()
-        };
-        spans.push(Span::styled(label, style));
-    }
+    let spans: Vec<Span> = Pane::ALL
+        .into_iter()
+        .map(|pane| {
+            let style = if pane == view.ui.focus {
+                theme
+                    .selection()
+                    .add_modifier(ratatui::style::Modifier::BOLD)
+            } else {
+                theme.muted()
+            };
+            Span::styled(tab_label(pane, view.flags.len()), style)
+        })
+        .collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -178,4 +193,33 @@ pub fn render_status_line(frame: &mut Frame, area: Rect, view: &View) {
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tabs_sit_side_by_side_and_clip_to_the_line() {
+        let tabs = tab_areas(Rect::new(0, 5, 80, 1), 3);
+        assert_eq!(tabs[0], (Pane::Resources, Rect::new(0, 5, 13, 1)));
+        assert_eq!(tabs[1].1.x, 13);
+        assert_eq!(tabs[5].0, Pane::Flags);
+        let narrow = tab_areas(Rect::new(0, 0, 20, 1), 0);
+        assert!(narrow.iter().all(|(_, r)| r.right() <= 20));
+        assert_eq!(narrow.len(), 2, "tabs past the edge cannot be clicked");
+    }
+
+    #[test]
+    fn grid_only_on_large_terminals_and_zoom_takes_the_body() {
+        let ui = UiState::default();
+        assert_eq!(compute(Rect::new(0, 0, 160, 48), &ui, 0).panes.len(), 5);
+        assert!(compute(Rect::new(0, 0, 160, 48), &ui, 0).tabs.is_none());
+        assert_eq!(compute(Rect::new(0, 0, 80, 24), &ui, 0).panes.len(), 2);
+        let zoomed = UiState {
+            zoom: true,
+            ..UiState::default()
+        };
+        assert_eq!(compute(Rect::new(0, 0, 160, 48), &zoomed, 2).panes.len(), 1);
+    }
 }

@@ -1,3 +1,447 @@
-//! The dashboard: layout, panes, popups and themes. Rendering only reads state.
+//! The dashboard: layout, panes, popups and themes. Rendering only reads: it takes a [`View`]
+//! of the store, the open flags and the [`UiState`], and draws one frame.
+//!
+//! Every pane builds only the rows it can show. The timeline and the log tail are rings of up
+//! to tens of thousands of rows; they are indexed from the newest end, and a filter scans at
+//! most [`FILTER_SCAN_ROWS`] of the newest rows.
 
+use std::borrow::Cow;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+
+use crate::detect::Flag;
+use crate::model::Store;
+use crate::session::recording::Header;
+use crate::session::replay::Speed;
+
+pub mod ecs;
+pub mod flags;
+pub mod header;
+pub mod layout;
+pub mod logs;
+pub mod popup;
+pub mod resources;
+pub mod state;
+pub mod targets;
 pub mod theme;
+pub mod timeline;
+
+pub use state::{Action, Pane, Popup, RowCounts, UiState};
+use theme::Theme;
+
+/// How many of the newest timeline rows or log lines a filter looks at. Filtering the whole
+/// ring on every frame would make a frame cost O(history); the status line says when the
+/// limit was hit.
+pub const FILTER_SCAN_ROWS: usize = 5_000;
+
+/// How the session is playing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Playback {
+    pub paused: bool,
+    pub speed: Speed,
+    /// The recording has no more observations.
+    pub finished: bool,
+}
+
+/// Everything one frame reads.
+pub struct View<'a> {
+    pub store: &'a Store,
+    /// Open flags, worst first.
+    pub flags: &'a [&'a Flag],
+    pub header: &'a Header,
+    /// The first observation's time: elapsed time counts from here.
+    pub start: DateTime<Utc>,
+    /// Virtual now: the replay's position. All timers use it, never the wall clock.
+    pub now: DateTime<Utc>,
+    pub playback: Playback,
+    pub ui: &'a UiState,
+    pub theme: &'a Theme,
+}
+
+/// Draws one frame.
+pub fn render(frame: &mut Frame, view: &View) {
+    let area = frame.area();
+    frame.render_widget(Block::new().style(view.theme.base()), area);
+    if area.width < 20 || area.height < 5 {
+        let msg = Paragraph::new("terminal too small").style(view.theme.warn());
+        frame.render_widget(msg, area);
+        return;
+    }
+    let areas = layout::compute(area, view.ui, view.flags.len());
+    header::render(frame, areas.header, view);
+    if let Some(strip) = areas.flags_strip {
+        flags::render_strip(frame, strip, view);
+    }
+    if let Some(tabs) = areas.tabs {
+        layout::render_tabs(frame, tabs, view);
+    }
+    for (pane, rect) in &areas.panes {
+        render_pane(frame, *pane, *rect, view);
+    }
+    layout::render_status_line(frame, areas.status, view);
+    match view.ui.popup {
+        Some(Popup::Help) => popup::render_help(frame, area, view),
+        Some(Popup::Details) => popup::render_details(frame, area, view),
+        None => {}
+    }
+}
+
+fn render_pane(frame: &mut Frame, pane: Pane, area: Rect, view: &View) {
+    match pane {
+        Pane::Resources => resources::render(frame, area, view),
+        Pane::Timeline => timeline::render(frame, area, view),
+        Pane::Ecs => ecs::render(frame, area, view),
+        Pane::Targets => targets::render(frame, area, view),
+        Pane::Logs => logs::render(frame, area, view),
+        Pane::Flags => flags::render_pane(frame, area, view),
+    }
+}
+
+/// How many rows each pane has now, and the focused pane's page height, for the loop to hand
+/// to [`UiState`] so that moving the selection clamps to real rows.
+pub fn row_counts(view: &View, screen: Rect) -> RowCounts {
+    let areas = layout::compute(screen, view.ui, view.flags.len());
+    let page = areas
+        .panes
+        .iter()
+        .find(|(p, _)| *p == view.ui.focus)
+        .map_or(10, |(_, r)| r.height.saturating_sub(2) as usize);
+    let mut rows = [0; 6];
+    rows[Pane::Resources.index()] = resources::rows(view).len();
+    rows[Pane::Timeline.index()] = timeline::rows(view).len();
+    rows[Pane::Ecs.index()] = ecs::rows(view).len();
+    rows[Pane::Targets.index()] = targets::rows(view).len();
+    rows[Pane::Logs.index()] = logs::rows(view).len();
+    rows[Pane::Flags.index()] = view.flags.len();
+    RowCounts { rows, page }
+}
+
+/// Rows of a ring buffer (timeline or logs) that pass the filter, oldest first.
+pub enum RingRows {
+    /// No filter: every row, by ring index.
+    All(usize),
+    /// Ring indices of matching rows among the newest [`FILTER_SCAN_ROWS`], oldest first.
+    Matched { indices: Vec<usize>, capped: bool },
+}
+
+impl RingRows {
+    /// Scans the newest rows with `keep` when a filter or faults-only is on.
+    pub fn build(len: usize, filtering: bool, keep: impl Fn(usize) -> bool) -> RingRows {
+        if !filtering {
+            return RingRows::All(len);
+        }
+        let first = len.saturating_sub(FILTER_SCAN_ROWS);
+        let indices = (first..len).filter(|&i| keep(i)).collect();
+        RingRows::Matched {
+            indices,
+            capped: first > 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            RingRows::All(n) => *n,
+            RingRows::Matched { indices, .. } => indices.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ring index of the `i`th row (oldest first).
+    pub fn get(&self, i: usize) -> Option<usize> {
+        match self {
+            RingRows::All(n) => (i < *n).then_some(i),
+            RingRows::Matched { indices, .. } => indices.get(i).copied(),
+        }
+    }
+
+    pub fn capped(&self) -> bool {
+        matches!(self, RingRows::Matched { capped: true, .. })
+    }
+}
+
+/// Of a ring that has dropped `dropped` rows and holds `len`, how many rows arrived after
+/// the ring's total was `since` and pass `keep` (bounded by [`FILTER_SCAN_ROWS`]).
+pub fn count_new_rows(since: u64, dropped: u64, len: usize, keep: impl Fn(usize) -> bool) -> usize {
+    let total = dropped + len as u64;
+    if since >= total {
+        return 0;
+    }
+    let first_new = usize::try_from(since.saturating_sub(dropped)).unwrap_or(len);
+    let first = first_new.max(len.saturating_sub(FILTER_SCAN_ROWS));
+    (first..len).filter(|&i| keep(i)).count()
+}
+
+/// The rows a pane shows: `start..end` of `count`, and which of them is selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: usize,
+    pub end: usize,
+    pub selected: Option<usize>,
+}
+
+/// Pages through `count` rows `height` at a time, keeping the selected row on screen.
+/// For bottom-anchored panes (timeline, logs) `selected` counts up from the newest row, and
+/// while it is on the last screenful that screenful is shown. Stateless, so render needs no
+/// scroll feedback.
+pub fn window(count: usize, selected: usize, height: usize, bottom_anchored: bool) -> Window {
+    if count == 0 || height == 0 {
+        return Window {
+            start: 0,
+            end: 0,
+            selected: None,
+        };
+    }
+    let selected = selected.min(count - 1);
+    if bottom_anchored && selected < height {
+        // Following the newest rows: the last page, full.
+        let start = count.saturating_sub(height);
+        return Window {
+            start,
+            end: count,
+            selected: Some(count - 1 - selected),
+        };
+    }
+    // Scrolled back (or a top-anchored pane): pages counted from the oldest row, so the page
+    // stays put while new rows arrive below it.
+    let row = if bottom_anchored {
+        count - 1 - selected
+    } else {
+        selected
+    };
+    let start = (row / height) * height;
+    Window {
+        start,
+        end: (start + height).min(count),
+        selected: Some(row),
+    }
+}
+
+/// A pane's bordered block, its title showing the key that focuses it.
+pub fn pane_block<'a>(pane: Pane, view: &View, extra: String) -> Block<'a> {
+    let focused = view.ui.focus == pane;
+    let theme = view.theme;
+    let mut title = vec![
+        Span::styled(format!(" {} ", pane.index() + 1), theme.muted()),
+        Span::styled(format!("{} ", pane.title()), theme.title()),
+    ];
+    if !extra.is_empty() {
+        title.push(Span::styled(format!("{extra} "), theme.muted()));
+    }
+    Block::new()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(theme.border(focused))
+        .title(Line::from(title))
+}
+
+/// Draws rows into a pane's inner area, the selected one highlighted when focused.
+pub fn draw_rows(
+    frame: &mut Frame,
+    inner: Rect,
+    rows: Vec<Line<'_>>,
+    highlight: Option<usize>,
+    view: &View,
+) {
+    let highlight_style = view.theme.selection();
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            if Some(i) == highlight {
+                // Every span takes the selection colours (span styles win over the line's),
+                // so the selected row is readable whatever colours its parts had.
+                let spans = line
+                    .spans
+                    .into_iter()
+                    .map(|span| {
+                        let style = span.style.patch(highlight_style);
+                        span.style(style)
+                    })
+                    .collect::<Vec<_>>();
+                Line::from(spans).style(highlight_style)
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Renders a list pane: the block, a placeholder when empty, and the visible rows only.
+/// `row` builds one line from a row index; it is called for visible rows only.
+pub fn render_list<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    view: &View,
+    pane: Pane,
+    count: usize,
+    title_extra: String,
+    row: impl Fn(usize) -> Line<'a>,
+) {
+    let block = pane_block(pane, view, title_extra);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if count == 0 {
+        let hint = Paragraph::new(Span::styled(empty_hint(pane), view.theme.muted()));
+        frame.render_widget(hint, inner);
+        return;
+    }
+    let win = window(
+        count,
+        view.ui.selected(pane),
+        inner.height as usize,
+        pane.anchored_at_bottom(),
+    );
+    let lines: Vec<Line> = (win.start..win.end).map(&row).collect();
+    let highlight = (view.ui.focus == pane)
+        .then(|| win.selected.map(|s| s - win.start))
+        .flatten();
+    draw_rows(frame, inner, lines, highlight, view);
+}
+
+/// What an empty pane says.
+fn empty_hint(pane: Pane) -> &'static str {
+    match pane {
+        Pane::Resources => "no resources yet",
+        Pane::Timeline => "nothing yet",
+        Pane::Ecs => "no ECS services",
+        Pane::Targets => "no target groups",
+        Pane::Logs => "no log lines yet",
+        Pane::Flags => "no open flags",
+    }
+}
+
+/// The selected row index (oldest/top first) of a pane with `count` rows.
+pub fn selected_row(view: &View, pane: Pane, count: usize) -> Option<usize> {
+    window(count, view.ui.selected(pane), 1, pane.anchored_at_bottom()).selected
+}
+
+/// Untrusted AWS text, made safe for the terminal.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    crate::sanitize::line(text)
+}
+
+/// `HH:MM:SS`, UTC.
+pub fn clock(at: DateTime<Utc>) -> String {
+    at.format("%H:%M:%S").to_string()
+}
+
+/// A compact duration: `42s`, `4m05s`, `1h02m`.
+pub fn duration(d: TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+/// Pads or cuts `text` to exactly `width` characters (ASCII-width text such as ids).
+pub fn fit(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        format!("{text:<width$}")
+    } else if width == 0 {
+        String::new()
+    } else {
+        let mut out: String = text.chars().take(width - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// A short name for a target group ARN or a log group: its last meaningful segment.
+pub fn short_name(arn_or_path: &str) -> &str {
+    // targetgroup/NAME/ID → NAME
+    if let Some(rest) = arn_or_path.split(":targetgroup/").nth(1) {
+        return rest.split('/').next().unwrap_or(rest);
+    }
+    arn_or_path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(arn_or_path)
+}
+
+/// Whether a row of text passes the filter (faults-only is checked by the caller).
+pub fn filter_keeps(view: &View, text: &[&str]) -> bool {
+    match view.ui.regex() {
+        None => true,
+        Some(re) => text.iter().any(|t| re.is_match(t)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_pages_from_the_right_end() {
+        // Top-anchored: pages of 5 from the top.
+        assert_eq!(
+            window(12, 7, 5, false),
+            Window {
+                start: 5,
+                end: 10,
+                selected: Some(7)
+            }
+        );
+        // Bottom-anchored: selected 0 = newest, the last page is full.
+        assert_eq!(
+            window(12, 0, 5, true),
+            Window {
+                start: 7,
+                end: 12,
+                selected: Some(11)
+            }
+        );
+        assert_eq!(
+            window(12, 11, 5, true),
+            Window {
+                start: 0,
+                end: 5,
+                selected: Some(0)
+            }
+        );
+        // Scrolled back: the page does not move when rows arrive (selected grows with count).
+        assert_eq!(window(12, 6, 5, true).start, 5);
+        assert_eq!(window(15, 9, 5, true).start, 5);
+        assert_eq!(window(0, 3, 5, true).selected, None);
+        assert_eq!(window(3, 99, 5, false).selected, Some(2));
+    }
+
+    #[test]
+    fn new_rows_are_counted_across_a_wrapped_ring() {
+        // 10 dropped, 5 held (totals 10..15); the total was 12, so ring rows 2, 3, 4 are new.
+        assert_eq!(count_new_rows(12, 10, 5, |_| true), 3);
+        assert_eq!(count_new_rows(12, 10, 5, |i| i == 4), 1);
+        assert_eq!(count_new_rows(15, 10, 5, |_| true), 0);
+        // Older than anything held: every held row is new.
+        assert_eq!(count_new_rows(3, 10, 5, |_| true), 5);
+    }
+
+    #[test]
+    fn short_names() {
+        assert_eq!(
+            short_name("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-tg/abc"),
+            "web-tg"
+        );
+        assert_eq!(short_name("/ecs/payments-api"), "payments-api");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("ab", 4), "ab  ");
+        assert_eq!(duration(TimeDelta::seconds(245)), "4m05s");
+    }
+}

@@ -1,0 +1,387 @@
+//! ECS: per service its counts, its deployments (rollout state, failed tasks), its live tasks,
+//! and its stopped tasks grouped by stopped reason with a count and the exit codes seen.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{Pane, View, clean, clock, duration, filter_keeps, fit, render_list};
+use crate::model::{EcsDeployment, ServiceState, TaskState};
+
+/// Stopped tasks that share a stopped reason.
+pub struct StoppedGroup<'a> {
+    pub reason: String,
+    /// Newest first.
+    pub tasks: Vec<&'a TaskState>,
+    pub exit_codes: BTreeSet<i32>,
+}
+
+pub enum Row<'a> {
+    Service(&'a ServiceState),
+    Deployment(&'a EcsDeployment),
+    Task(&'a TaskState),
+    Stopped(StoppedGroup<'a>),
+}
+
+fn task_name(t: &TaskState) -> String {
+    t.task.task_id().chars().take(12).collect()
+}
+
+/// `family:rev` from a task definition ARN.
+fn task_def(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn service_rows<'a>(view: &View<'a>, svc: &'a ServiceState, out: &mut Vec<Row<'a>>) {
+    out.push(Row::Service(svc));
+    for d in &svc.deployments {
+        out.push(Row::Deployment(d));
+    }
+    let mut live: Vec<&TaskState> = Vec::new();
+    let mut stopped: BTreeMap<String, StoppedGroup> = BTreeMap::new();
+    for t in view.store.tasks_of_service(&svc.key.service) {
+        if t.is_stopped() {
+            let reason = t.task.stopped_reason.clone().unwrap_or_default();
+            let group = stopped
+                .entry(reason.clone())
+                .or_insert_with(|| StoppedGroup {
+                    reason,
+                    tasks: Vec::new(),
+                    exit_codes: BTreeSet::new(),
+                });
+            group
+                .exit_codes
+                .extend(t.task.containers.iter().filter_map(|c| c.exit_code));
+            group.tasks.push(t);
+        } else {
+            live.push(t);
+        }
+    }
+    // Tasks come from a hash map: sort so frames are stable.
+    live.sort_by(|a, b| {
+        (a.task.started_at, a.first_seen, &a.task.task_arn).cmp(&(
+            b.task.started_at,
+            b.first_seen,
+            &b.task.task_arn,
+        ))
+    });
+    out.extend(live.into_iter().map(Row::Task));
+    let mut groups: Vec<StoppedGroup> = stopped.into_values().collect();
+    for g in &mut groups {
+        g.tasks.sort_by(|a, b| {
+            (b.task.stopped_at, b.updated_at, &b.task.task_arn).cmp(&(
+                a.task.stopped_at,
+                a.updated_at,
+                &a.task.task_arn,
+            ))
+        });
+    }
+    groups.sort_by(|a, b| {
+        b.tasks
+            .len()
+            .cmp(&a.tasks.len())
+            .then(a.reason.cmp(&b.reason))
+    });
+    out.extend(groups.into_iter().map(Row::Stopped));
+}
+
+fn row_text(row: &Row) -> Vec<String> {
+    match row {
+        Row::Service(s) => vec![s.key.service.clone(), s.status.clone()],
+        Row::Deployment(d) => vec![
+            d.status.clone(),
+            d.rollout_state.clone().unwrap_or_default(),
+            d.rollout_state_reason.clone().unwrap_or_default(),
+        ],
+        Row::Task(t) => vec![t.task.task_arn.clone(), t.task.last_status.clone()],
+        Row::Stopped(g) => vec![g.reason.clone()],
+    }
+}
+
+fn is_fault(row: &Row) -> bool {
+    match row {
+        Row::Service(s) => s.running < s.desired,
+        Row::Deployment(d) => d.failed_tasks > 0 || d.rollout_state.as_deref() == Some("FAILED"),
+        Row::Task(_) => false,
+        Row::Stopped(g) => g.tasks.iter().any(|t| {
+            t.task.stop_code.as_deref() != Some("UserInitiated")
+                && !t
+                    .task
+                    .stopped_reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("Scaling activity initiated by"))
+        }),
+    }
+}
+
+pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
+    let mut out = Vec::new();
+    for svc in view.store.services.values() {
+        service_rows(view, svc, &mut out);
+    }
+    if view.ui.filter.is_none() && !view.ui.faults_only {
+        return out;
+    }
+    // Service rows stay as headings so filtered rows keep their context.
+    out.into_iter()
+        .filter(|row| {
+            matches!(row, Row::Service(_))
+                || ((!view.ui.faults_only || is_fault(row)) && {
+                    let text = row_text(row);
+                    let refs: Vec<&str> = text.iter().map(String::as_str).collect();
+                    filter_keeps(view, &refs)
+                })
+        })
+        .collect()
+}
+
+fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
+    let theme = view.theme;
+    match row {
+        Row::Service(s) => {
+            let counts_style = if s.running < s.desired {
+                theme.warn()
+            } else {
+                theme.ok()
+            };
+            Line::from(vec![
+                Span::styled(format!("{} ", clean(&s.key.service)), theme.title()),
+                Span::styled(format!("{} ", clean(&s.status)), theme.status(&s.status)),
+                Span::styled(
+                    format!(
+                        " desired {} running {} pending {}",
+                        s.desired, s.running, s.pending
+                    ),
+                    counts_style,
+                ),
+                Span::styled(
+                    format!(
+                        "  {}",
+                        clean(task_def(s.task_definition.as_deref().unwrap_or("")))
+                    ),
+                    theme.muted(),
+                ),
+            ])
+        }
+        Row::Deployment(d) => {
+            let state = d.rollout_state.as_deref().unwrap_or("-");
+            let failed_style = if d.failed_tasks > 0 {
+                theme.error()
+            } else {
+                theme.muted()
+            };
+            Line::from(vec![
+                Span::styled(format!("  {} ", fit(&clean(&d.status), 8)), theme.muted()),
+                Span::styled(fit(&clean(state), 12), theme.status(state)),
+                Span::styled(
+                    format!(" run {}/{} pend {} ", d.running, d.desired, d.pending),
+                    theme.text(),
+                ),
+                Span::styled(format!("failed {} ", d.failed_tasks), failed_style),
+                Span::styled(
+                    clean(task_def(&d.task_definition)).into_owned(),
+                    theme.muted(),
+                ),
+            ])
+        }
+        Row::Task(t) => {
+            let up = t
+                .task
+                .started_at
+                .map(|s| format!(" up {}", duration(view.now - s)))
+                .unwrap_or_default();
+            Line::from(vec![
+                Span::styled("  ▶ ", theme.ok()),
+                Span::styled(format!("{} ", clean(&task_name(t))), theme.text()),
+                Span::styled(
+                    fit(&clean(&t.task.last_status), 12),
+                    theme.status(&t.task.last_status),
+                ),
+                Span::styled(up, theme.muted()),
+            ])
+        }
+        Row::Stopped(g) => {
+            let style = if is_fault(row) {
+                theme.error()
+            } else {
+                theme.muted()
+            };
+            let codes = if g.exit_codes.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = g.exit_codes.iter().map(i32::to_string).collect();
+                format!(" exit {}", list.join(","))
+            };
+            let reason = if g.reason.is_empty() {
+                "(no reason)".to_string()
+            } else {
+                clean(&g.reason).into_owned()
+            };
+            Line::from(vec![
+                Span::styled(format!("  ✖ {}× stopped", g.tasks.len()), style),
+                Span::styled(codes, theme.warn()),
+                Span::styled(format!("  {reason}"), style),
+            ])
+        }
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, view: &View) {
+    let rows = rows(view);
+    let services = view.store.services.len();
+    render_list(
+        frame,
+        area,
+        view,
+        Pane::Ecs,
+        rows.len(),
+        format!("{services} services"),
+        |i| row_line(view, &rows[i]),
+    );
+}
+
+fn task_details<'a>(view: &View, t: &TaskState, lines: &mut Vec<Line<'a>>) {
+    let theme = view.theme;
+    let task = &t.task;
+    lines.push(Line::from(Span::styled(
+        format!("task {}", clean(task.task_id())),
+        theme.title(),
+    )));
+    lines.push(Line::from(format!("arn:        {}", clean(&task.task_arn))));
+    lines.push(Line::from(format!(
+        "definition: {}",
+        clean(task_def(&task.task_definition))
+    )));
+    lines.push(Line::from(vec![
+        Span::raw("status:     "),
+        Span::styled(
+            clean(&task.last_status).into_owned(),
+            theme.status(&task.last_status),
+        ),
+        Span::raw(format!(" (desired {})", clean(&task.desired_status))),
+    ]));
+    for (label, at) in [
+        ("created:    ", task.created_at),
+        ("started:    ", task.started_at),
+        ("stopped:    ", task.stopped_at),
+    ] {
+        if let Some(at) = at {
+            lines.push(Line::from(format!("{label}{}", clock(at))));
+        }
+    }
+    if let Some(code) = &task.stop_code {
+        lines.push(Line::from(format!("stop code:  {}", clean(code))));
+    }
+    if let Some(reason) = &task.stopped_reason {
+        lines.push(Line::from(vec![
+            Span::raw("reason:     "),
+            Span::styled(clean(reason).into_owned(), theme.error()),
+        ]));
+    }
+    for c in &task.containers {
+        let exit = c
+            .exit_code
+            .map(|e| format!(" exit {e}"))
+            .unwrap_or_default();
+        let reason = c
+            .reason
+            .as_deref()
+            .map(|r| format!(": {}", clean(r)))
+            .unwrap_or_default();
+        lines.push(Line::from(format!(
+            "  container {} {}{exit}{reason}",
+            clean(&c.name),
+            clean(&c.last_status)
+        )));
+    }
+}
+
+pub fn details<'a>(view: &View, row: &Row) -> Vec<Line<'a>> {
+    let theme = view.theme;
+    let mut lines = Vec::new();
+    match row {
+        Row::Service(s) => {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "service {} ({})",
+                    clean(&s.key.service),
+                    clean(&s.key.cluster)
+                ),
+                theme.title(),
+            )));
+            lines.push(Line::from(format!(
+                "status {}  desired {} running {} pending {}",
+                clean(&s.status),
+                s.desired,
+                s.running,
+                s.pending
+            )));
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                "Recent events (newest last)",
+                theme.title(),
+            )));
+            let skip = s.events.len().saturating_sub(20);
+            for e in s.events.iter().skip(skip) {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{} ", clock(e.created_at)), theme.muted()),
+                    Span::raw(clean(&e.message).into_owned()),
+                ]));
+            }
+        }
+        Row::Deployment(d) => {
+            lines.push(Line::from(Span::styled(
+                format!("deployment {}", clean(&d.id)),
+                theme.title(),
+            )));
+            lines.push(Line::from(format!("status:     {}", clean(&d.status))));
+            lines.push(Line::from(format!(
+                "rollout:    {}",
+                clean(d.rollout_state.as_deref().unwrap_or("-"))
+            )));
+            lines.push(Line::from(format!(
+                "reason:     {}",
+                clean(d.rollout_state_reason.as_deref().unwrap_or("-"))
+            )));
+            lines.push(Line::from(format!(
+                "tasks:      desired {} running {} pending {} failed {}",
+                d.desired, d.running, d.pending, d.failed_tasks
+            )));
+            lines.push(Line::from(format!(
+                "definition: {}",
+                clean(&d.task_definition)
+            )));
+            lines.push(Line::from(format!("created:    {}", clock(d.created_at))));
+        }
+        Row::Task(t) => task_details(view, t, &mut lines),
+        Row::Stopped(g) => {
+            lines.push(Line::from(Span::styled(
+                format!("{} stopped tasks with this reason", g.tasks.len()),
+                theme.title(),
+            )));
+            lines.push(Line::from(clean(&g.reason).into_owned()));
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                "The newest of them:",
+                theme.muted(),
+            )));
+            if let Some(t) = g.tasks.first() {
+                task_details(view, t, &mut lines);
+            }
+            if g.tasks.len() > 1 {
+                lines.push(Line::from(""));
+                let ids: Vec<String> = g
+                    .tasks
+                    .iter()
+                    .skip(1)
+                    .take(20)
+                    .map(|t| task_name(t))
+                    .collect();
+                lines.push(Line::from(format!("others: {}", ids.join(" "))));
+            }
+        }
+    }
+    lines
+}

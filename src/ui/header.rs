@@ -1,0 +1,132 @@
+//! The header: the stack and its status, elapsed time, account and region, replay state and
+//! virtual clock on the first line; the health of each source on the second.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{View, clean, duration};
+use crate::model::SourceState;
+use crate::session::replay::Speed;
+
+pub fn render(frame: &mut Frame, area: Rect, view: &View) {
+    let theme = view.theme;
+    let store = view.store;
+    // Narrow terminals drop the product name and the date, never the status or the clock.
+    let wide = area.width >= 120;
+    let mut first = Vec::new();
+    if wide {
+        first.push(Span::styled(
+            " stackwatch ",
+            theme.header().patch(theme.accent()),
+        ));
+    }
+    match store.root_stack() {
+        Some(stack) => {
+            first.push(Span::raw(" "));
+            first.push(Span::styled(clean(&stack.name).into_owned(), theme.title()));
+            first.push(Span::raw(" "));
+            let status = if stack.status.is_empty() {
+                "…"
+            } else {
+                &stack.status
+            };
+            first.push(Span::styled(
+                clean(status).into_owned(),
+                theme.status(status),
+            ));
+        }
+        None => first.push(Span::styled(" waiting for the stack…", theme.muted())),
+    }
+    let elapsed = view.now - view.start;
+    first.push(Span::styled(
+        format!("  elapsed {}", duration(elapsed)),
+        theme.text(),
+    ));
+    let speed = match view.playback.speed {
+        Speed::Factor(f) => format!("{f}x"),
+        Speed::Max => "max".to_string(),
+    };
+    let (mode, mode_style) = if view.playback.finished {
+        ("REPLAY END", theme.muted())
+    } else if view.playback.paused {
+        ("PAUSED", theme.warn())
+    } else {
+        ("REPLAY", theme.accent())
+    };
+    first.push(Span::raw("  "));
+    first.push(Span::styled(
+        format!(" {mode} {speed} "),
+        mode_style.patch(theme.selection()),
+    ));
+    let clock_format = if wide {
+        "%Y-%m-%d %H:%M:%S UTC"
+    } else {
+        "%H:%M:%SZ"
+    };
+    first.push(Span::styled(
+        format!("  {}", view.now.format(clock_format)),
+        theme.text(),
+    ));
+    let account = view.header.account.as_deref().unwrap_or("-");
+    let region = view.header.region.as_deref().unwrap_or("-");
+    let where_ = Span::styled(
+        format!("  {} {}", clean(account), clean(region)),
+        theme.muted(),
+    );
+    let mut lines = Vec::new();
+    if area.height >= 2 {
+        lines.push(Line::from(first));
+        let mut second = vec![where_];
+        second.extend(sources_line(view).spans);
+        lines.push(Line::from(second));
+    } else {
+        first.push(where_);
+        lines.push(Line::from(first));
+    }
+    frame.render_widget(Paragraph::new(lines).style(theme.header()), area);
+}
+
+/// `sources: cfn 12/min · ecs 30/min throttled 2 · logs stale 40s`.
+fn sources_line(view: &View) -> Line<'static> {
+    let theme = view.theme;
+    let mut spans = vec![Span::styled("  sources:", theme.muted())];
+    if view.store.sources.is_empty() {
+        spans.push(Span::styled(" none reported", theme.muted()));
+    }
+    for (i, source) in view.store.sources.values().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" ·", theme.muted()));
+        }
+        let style = match source.state {
+            SourceState::Ok => theme.ok(),
+            SourceState::Throttled => theme.warn(),
+            _ => theme.error(),
+        };
+        spans.push(Span::styled(format!(" {}", clean(&source.name)), style));
+        spans.push(Span::styled(
+            format!(" {:.0}/min", source.calls_per_min),
+            theme.text(),
+        ));
+        if source.throttled > 0 {
+            spans.push(Span::styled(
+                format!(" throttled {}", source.throttled),
+                theme.warn(),
+            ));
+        }
+        let said = source.state == SourceState::Ok
+            || (source.state == SourceState::Throttled && source.throttled > 0);
+        if !said {
+            spans.push(Span::styled(format!(" {}", source.state.as_str()), style));
+        }
+        // A few seconds between polls is normal; say stale only when it is not.
+        if source.stale_s >= 30 {
+            spans.push(Span::styled(
+                format!(" stale {}s", source.stale_s),
+                theme.warn(),
+            ));
+        }
+    }
+    Line::from(spans)
+}

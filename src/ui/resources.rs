@@ -1,0 +1,317 @@
+//! The resources tree: each stack's resources, a nested stack's resources indented beneath
+//! its `AWS::CloudFormation::Stack` row, with a live timer and stall markers.
+
+use std::collections::BTreeSet;
+
+use chrono::TimeDelta;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{Pane, View, clean, clock, duration, filter_keeps, fit, render_list};
+use crate::model::store::cfn_level;
+use crate::model::{ResourceKey, ResourceState, Severity, Store};
+
+/// In progress longer than this gets the stall marker even without a flag.
+const STALL_AFTER: TimeDelta = TimeDelta::minutes(5);
+/// Nested stacks deeper than this are not followed (paths only grow, but stay safe).
+const MAX_DEPTH: usize = 16;
+
+/// One visible row: a resource and how deep in the nested stacks it is.
+pub struct Row<'a> {
+    pub resource: &'a ResourceState,
+    pub depth: usize,
+}
+
+/// The resources of one stack path, by logical id.
+fn resources_of<'a>(store: &'a Store, path: &str) -> impl Iterator<Item = &'a ResourceState> {
+    let from = ResourceKey {
+        stack: path.to_string(),
+        logical_id: String::new(),
+    };
+    let path = path.to_string();
+    store
+        .resources
+        .range(from..)
+        .take_while(move |(k, _)| k.stack == path)
+        .map(|(_, r)| r)
+}
+
+fn walk<'a>(
+    store: &'a Store,
+    path: &str,
+    depth: usize,
+    visited: &mut BTreeSet<String>,
+    out: &mut Vec<Row<'a>>,
+) {
+    if depth > MAX_DEPTH || !visited.insert(path.to_string()) {
+        return;
+    }
+    for resource in resources_of(store, path) {
+        out.push(Row { resource, depth });
+        if let Some(child) = resource.child_stack_path() {
+            walk(store, &child, depth + 1, visited, out);
+        }
+    }
+}
+
+/// The whole tree, root stack first. Stacks whose parent row is not known yet (a nested stack
+/// seen before its parent's resource) follow at the top level so nothing is hidden.
+pub fn tree(store: &Store) -> Vec<Row<'_>> {
+    let mut out = Vec::new();
+    let mut visited = BTreeSet::new();
+    if let Some(root) = store.root_stack() {
+        walk(store, &root.path, 0, &mut visited, &mut out);
+    }
+    let mut paths: Vec<&str> = store.resources.keys().map(|k| k.stack.as_str()).collect();
+    paths.dedup();
+    for path in paths {
+        if !visited.contains(path) {
+            let depth = path.matches('/').count().min(1);
+            walk(store, path, depth, &mut visited, &mut out);
+        }
+    }
+    out
+}
+
+/// Whether a flag's `resource` names this CloudFormation resource. The detector names
+/// resources several ways: the logical id, its stack path (`stack/Logical`), `service NAME`
+/// for an ECS service, `tg NAME` for a target group; the last two match the physical id.
+pub fn flag_names(flag_resource: &str, r: &ResourceState) -> bool {
+    let id = r.key.logical_id.as_str();
+    if flag_resource == id
+        || flag_resource
+            .strip_suffix(id)
+            .is_some_and(|prefix| prefix.ends_with('/'))
+    {
+        return true;
+    }
+    let Some(physical) = r.physical_id.as_deref() else {
+        return false;
+    };
+    if let Some(service) = flag_resource.strip_prefix("service ") {
+        return r.resource_type == "AWS::ECS::Service"
+            && (physical == service || physical.ends_with(&format!("/{service}")));
+    }
+    if let Some(group) = flag_resource.strip_prefix("tg ") {
+        return physical.contains(&format!(":targetgroup/{group}/"));
+    }
+    false
+}
+
+/// (a flag names it, it has been in progress longer than [`STALL_AFTER`]).
+pub fn is_stalled(view: &View, r: &ResourceState) -> (bool, bool) {
+    let flagged = view.flags.iter().any(|f| flag_names(&f.resource, r));
+    let slow = r.is_in_progress()
+        && r.started_at
+            .is_some_and(|started| view.now - started > STALL_AFTER);
+    (flagged, slow)
+}
+
+fn is_fault(view: &View, r: &ResourceState) -> bool {
+    let (flagged, slow) = is_stalled(view, r);
+    cfn_level(&r.status) >= Severity::Warn || flagged || slow
+}
+
+/// The rows after the filter and faults-only.
+pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
+    let all = tree(view.store);
+    if view.ui.filter.is_none() && !view.ui.faults_only {
+        return all;
+    }
+    all.into_iter()
+        .filter(|row| {
+            let r = row.resource;
+            (!view.ui.faults_only || is_fault(view, r))
+                && filter_keeps(
+                    view,
+                    &[
+                        &r.key.logical_id,
+                        &r.resource_type,
+                        &r.status,
+                        r.reason.as_deref().unwrap_or(""),
+                    ],
+                )
+        })
+        .collect()
+}
+
+/// `AWS::ECS::Service` → `ECS::Service`.
+fn short_type(t: &str) -> &str {
+    t.strip_prefix("AWS::").unwrap_or(t)
+}
+
+/// Live timer while in progress, else how long the last phase took.
+fn timer(view: &View, r: &ResourceState) -> String {
+    match (r.started_at, r.finished_at) {
+        (Some(start), None) if r.is_in_progress() => duration(view.now - start),
+        (Some(start), Some(end)) if end >= start => duration(end - start),
+        _ => String::new(),
+    }
+}
+
+fn row_line<'a>(view: &View, row: &Row, width: usize) -> Line<'a> {
+    let theme = view.theme;
+    let r = row.resource;
+    let (flagged, slow) = is_stalled(view, r);
+    let marker = if flagged {
+        Span::styled("⚠ ", theme.error())
+    } else if slow {
+        Span::styled("⏳", theme.warn())
+    } else {
+        Span::raw("  ")
+    };
+    let indent = "  ".repeat(row.depth);
+    let branch = if r.child_stack_path().is_some() {
+        "▾ "
+    } else {
+        ""
+    };
+    // The type column only on wide panes; the name takes what the others leave.
+    let type_width = match width {
+        0..70 => 0,
+        70..100 => 20,
+        _ => 24,
+    };
+    let name_width = width.saturating_sub(2 + type_width + 8 + 28).clamp(14, 48);
+    let name = format!("{indent}{branch}{}", clean(&r.key.logical_id));
+    let status_style = if r.is_in_progress() {
+        theme.in_progress()
+    } else {
+        theme.status(&r.status)
+    };
+    let mut spans = vec![marker, Span::styled(fit(&name, name_width), theme.text())];
+    if type_width > 0 {
+        spans.push(Span::styled(
+            format!(
+                " {}",
+                fit(&clean(short_type(&r.resource_type)), type_width - 1)
+            ),
+            theme.muted(),
+        ));
+    }
+    spans.push(Span::styled(
+        format!("{:>7} ", timer(view, r)),
+        theme.muted(),
+    ));
+    spans.push(Span::styled(clean(&r.status).into_owned(), status_style));
+    if let Some(reason) = r.reason.as_deref().filter(|s| !s.is_empty())
+        && cfn_level(&r.status) >= Severity::Warn
+    {
+        spans.push(Span::styled(format!("  {}", clean(reason)), theme.error()));
+    }
+    Line::from(spans)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, view: &View) {
+    let rows = rows(view);
+    let in_progress = rows.iter().filter(|r| r.resource.is_in_progress()).count();
+    let extra = format!("{} · {in_progress} in progress", rows.len());
+    let width = area.width.saturating_sub(2) as usize;
+    render_list(frame, area, view, Pane::Resources, rows.len(), extra, |i| {
+        row_line(view, &rows[i], width)
+    });
+}
+
+pub fn details<'a>(view: &View, r: &ResourceState) -> Vec<Line<'a>> {
+    let theme = view.theme;
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!("{} / {}", clean(&r.key.stack), clean(&r.key.logical_id)),
+            theme.title(),
+        )),
+        Line::from(format!("type:        {}", clean(&r.resource_type))),
+        Line::from(vec![
+            Span::raw("status:      "),
+            Span::styled(clean(&r.status).into_owned(), theme.status(&r.status)),
+            Span::raw(format!("  since {}", clock(r.status_since))),
+        ]),
+        Line::from(format!(
+            "physical id: {}",
+            clean(r.physical_id.as_deref().unwrap_or("-"))
+        )),
+    ];
+    if let Some(start) = r.started_at {
+        lines.push(Line::from(format!(
+            "started:     {}   {}",
+            clock(start),
+            timer(view, r)
+        )));
+    }
+    if let Some(signal) = r.signal {
+        lines.push(Line::from(format!(
+            "signals:     {}/{} within {}",
+            r.signals_received,
+            signal.count,
+            // A recording can hold any number here; never overflow.
+            i64::try_from(signal.timeout_s)
+                .ok()
+                .and_then(TimeDelta::try_seconds)
+                .map_or_else(|| format!("{}s", signal.timeout_s), duration)
+        )));
+    }
+    let (flagged, slow) = is_stalled(view, r);
+    if flagged {
+        lines.push(Line::from(Span::styled(
+            "⚠ a flag names this resource",
+            theme.error(),
+        )));
+    } else if slow {
+        lines.push(Line::from(Span::styled(
+            "⏳ in progress for more than 5 minutes",
+            theme.warn(),
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Reason", theme.title())));
+    lines.push(Line::from(
+        clean(r.reason.as_deref().unwrap_or("(none)")).into_owned(),
+    ));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ResourceKey;
+    use chrono::Utc;
+
+    fn resource(logical: &str, rtype: &str, physical: Option<&str>) -> ResourceState {
+        ResourceState {
+            key: ResourceKey {
+                stack: "app/Nested".into(),
+                logical_id: logical.into(),
+            },
+            resource_type: rtype.into(),
+            physical_id: physical.map(str::to_string),
+            status: "CREATE_IN_PROGRESS".into(),
+            reason: None,
+            status_since: Utc::now(),
+            started_at: None,
+            finished_at: None,
+            signal: None,
+            signals_received: 0,
+        }
+    }
+
+    #[test]
+    fn flags_name_resources_by_id_path_service_or_target_group() {
+        let svc = resource(
+            "ApiService",
+            "AWS::ECS::Service",
+            Some("arn:aws:ecs:eu-west-1:1:service/prod/payments-api"),
+        );
+        assert!(flag_names("ApiService", &svc));
+        assert!(flag_names("app/Nested/ApiService", &svc));
+        assert!(flag_names("service payments-api", &svc));
+        assert!(!flag_names("service payments", &svc));
+        assert!(!flag_names("XApiService", &svc));
+        let tg = resource(
+            "TargetGroup",
+            "AWS::ElasticLoadBalancingV2::TargetGroup",
+            Some("arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/api-tg/abc"),
+        );
+        assert!(flag_names("tg api-tg", &tg));
+        assert!(!flag_names("tg api", &tg));
+    }
+}

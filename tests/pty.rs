@@ -1,0 +1,198 @@
+//! A real-terminal check: the dashboard runs in a pseudo-terminal, draws its panes (and the
+//! demo's flags, once the detector raises any), quits on `q` with status 0, and leaves the
+//! terminal as it found it.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+use stackwatch::detect::FlagChange;
+use stackwatch::model::StoreCaps;
+use stackwatch::session::demo;
+use stackwatch::session::replay::{Replay, ReplayInput, Step};
+
+const ROWS: u16 = 40;
+const COLS: u16 = 120;
+const SPEED: f64 = 30.0;
+
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+/// The first flag the demo opens: its rule and how far into the demo (virtual) it opens.
+fn first_demo_flag() -> Option<(&'static str, Duration)> {
+    let (header, observations) = demo::scenario();
+    let mut replay = Replay::open(
+        ReplayInput::Memory(header, observations.into()),
+        StoreCaps::default(),
+    )
+    .unwrap();
+    let start = replay.start;
+    let mut pipeline = replay.new_pipeline();
+    let mut first = None;
+    // Text rules open flags on ingest: they count from the last virtual second ticked.
+    let mut now = start;
+    replay
+        .advance(
+            chrono::DateTime::<chrono::Utc>::MAX_UTC,
+            &mut pipeline,
+            |p, step| {
+                if let Step::Ticked(at) = step {
+                    now = at;
+                }
+                for change in p.detector.take_changes() {
+                    if let (None, FlagChange::Opened(flag)) = (&first, change) {
+                        first = Some((flag.rule, (now - start).to_std().unwrap_or_default()));
+                    }
+                }
+            },
+        )
+        .unwrap();
+    first
+}
+
+/// Polls the parsed screen until `check` holds or the deadline passes.
+fn wait_for(screen: &Mutex<Screen>, deadline: Duration, check: impl Fn(&str) -> bool) -> bool {
+    let until = Instant::now() + deadline;
+    while Instant::now() < until {
+        let contents = screen.lock().unwrap().parser.screen().contents();
+        if check(&contents) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// How the test ends the dashboard.
+#[derive(Debug, Clone, Copy)]
+enum Quit {
+    /// Bytes typed at the keyboard.
+    Keys(&'static [u8]),
+    Sigterm,
+}
+
+/// Runs `stackwatch demo` in a pty until the panes show, optionally waits for the demo's first
+/// flag, quits as told, and checks the exit status and that the terminal was restored.
+fn run_dashboard(quit: Quit, wait_for_flag: bool) {
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("open a pty");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stackwatch"));
+    cmd.args(["demo", "--speed", "30"]);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("NO_COLOR");
+    cmd.env_remove("STACKWATCH_THEME");
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn stackwatch");
+    drop(pty.slave);
+
+    let screen = Arc::new(Mutex::new(Screen {
+        parser: vt100::Parser::new(ROWS, COLS, 0),
+        raw: Vec::new(),
+    }));
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let sink = Arc::clone(&screen);
+    let reader_thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        // Ends with EOF or EIO once the child has exited and the pty closes.
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut s = sink.lock().unwrap();
+            s.parser.process(&buf[..n]);
+            s.raw.extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut writer = pty.master.take_writer().unwrap();
+
+    let panes_shown = wait_for(&screen, Duration::from_secs(20), |s| {
+        s.contains("Resources") && s.contains("Timeline") && s.contains("Logs")
+    });
+    let contents = screen.lock().unwrap().parser.screen().contents();
+    assert!(panes_shown, "the panes never appeared:\n{contents}");
+    assert!(
+        screen.lock().unwrap().parser.screen().alternate_screen(),
+        "the dashboard draws on the alternate screen"
+    );
+
+    // Once the detector has rules, the demo opens flags: the strip must show the first one.
+    if wait_for_flag && let Some((rule, after)) = first_demo_flag() {
+        let wall = after.div_f64(SPEED) + Duration::from_secs(10);
+        let shown = wait_for(&screen, wall, |s| s.contains(rule));
+        let contents = screen.lock().unwrap().parser.screen().contents();
+        assert!(shown, "flag {rule} never showed:\n{contents}");
+    }
+
+    match quit {
+        Quit::Keys(bytes) => {
+            writer.write_all(bytes).unwrap();
+            writer.flush().unwrap();
+        }
+        Quit::Sigterm => {
+            let pid = child.process_id().expect("a child pid");
+            let killed = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+        }
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("stackwatch did not quit on {quit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{quit:?}: exit status {status:?}");
+    drop(writer);
+    drop(pty.master);
+    let _ = reader_thread.join();
+
+    let s = screen.lock().unwrap();
+    assert!(
+        !s.parser.screen().alternate_screen(),
+        "{quit:?}: still on the alternate screen"
+    );
+    assert!(
+        !s.parser.screen().hide_cursor(),
+        "{quit:?}: the cursor is still hidden"
+    );
+    let raw = String::from_utf8_lossy(&s.raw);
+    assert!(
+        raw.contains("\x1b[?1049l"),
+        "{quit:?}: never left the alternate screen"
+    );
+    assert!(
+        raw.contains("\x1b[?1000l"),
+        "{quit:?}: never turned mouse capture off"
+    );
+}
+
+#[test]
+fn dashboard_shows_panes_and_flags_and_quits_on_q() {
+    run_dashboard(Quit::Keys(b"q"), true);
+}
+
+#[test]
+fn ctrl_c_key_quits_and_restores_the_terminal() {
+    run_dashboard(Quit::Keys(b"\x03"), false);
+}
+
+#[test]
+fn sigterm_quits_and_restores_the_terminal() {
+    run_dashboard(Quit::Sigterm, false);
+}

@@ -39,7 +39,7 @@ pub fn kept_since(view: &View, since: u64) -> usize {
 fn resource_label(e: &TimelineEntry) -> String {
     match e.stack.as_deref().and_then(|s| s.rsplit_once('/')) {
         Some((_, child)) => format!("{child}›{}", e.resource),
-        None => e.resource.clone(),
+        None => e.resource.to_string(),
     }
 }
 

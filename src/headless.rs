@@ -91,7 +91,7 @@ impl<W: Write> Headless<W> {
         }
         for change in pipeline.detector.take_changes() {
             match change {
-                FlagChange::Opened(flag) => self.write_flag("flag", &flag, flag.first_seen)?,
+                FlagChange::Opened(flag) => self.write_flag("flag", &flag, flag.last_seen)?,
                 FlagChange::Resolved(flag) => {
                     let at = flag.resolved_at.unwrap_or(flag.last_seen);
                     self.write_flag("resolved", &flag, at)?
@@ -246,7 +246,11 @@ impl<W: Write> Headless<W> {
             outcome.as_str(),
             open.len()
         ));
-        if let Some(flag) = worst {
+        // The root cause says more than the newest error (often the rollback itself).
+        let root_cause = open.iter().find(|f| f.rule == "cfn.root_cause");
+        if let Some(flag) = root_cause {
+            message.push_str(&format!("; root cause: {}", flag.summary));
+        } else if let Some(flag) = worst {
             message.push_str(&format!("; worst: {} {}", flag.rule, flag.summary));
         }
         let message = sanitize::line(&message).into_owned();

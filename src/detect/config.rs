@@ -55,8 +55,12 @@ pub struct DetectConfig {
     pub crash_loop_window_s: i64,
     /// `ecs.not_converging`: a deployment's running < desired for this long.
     pub not_converging_s: i64,
-    /// A replacement task must stay RUNNING this long before task-start flags resolve.
+    /// A replacement task must stay RUNNING this long before task-start flags resolve: long
+    /// enough to outlive a crash at start-up or a first round of failed ELB health checks.
     pub task_stable_s: i64,
+    /// `stall.resource`: an `AWS::ECS::Service` in progress this long while its tasks fail is
+    /// an error at once, whatever its type's thresholds say.
+    pub ecs_failing_stall_s: i64,
     /// Log flags resolve after this long without a new matching line.
     pub log_quiet_s: i64,
     /// API flags (throttling and the like) resolve after this long without a repeat.
@@ -104,7 +108,8 @@ impl Default for DetectConfig {
             crash_loop_stops: 3,
             crash_loop_window_s: 600,
             not_converging_s: 600,
-            task_stable_s: 30,
+            task_stable_s: 120,
+            ecs_failing_stall_s: 60,
             log_quiet_s: 300,
             api_quiet_s: 300,
             no_healthy_grace_s: 60,

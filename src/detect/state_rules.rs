@@ -6,10 +6,23 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::text_rules::{match_rule, short, tg_name};
-use super::{CFN_SUMMARY_RULES, Detector, EVIDENCE_CAP, Evidence, FlagKey, FlagSpec, fmt_duration};
+use super::{
+    CFN_SUMMARY_RULES, Detector, EVIDENCE_CAP, Evidence, Flag, FlagKey, FlagSpec, fmt_duration,
+};
 use crate::model::{
     FailureRecord, ResourceKey, ResourceState, Severity, SignalPolicy, Source, Store, TargetKey,
+    task_id_of,
 };
+
+/// ecs-task rules for tasks that had started: a newer task starting does not show a fix.
+const POST_START_FAILURES: &[&str] = &[
+    "ecs.essential_exited",
+    "ecs.oom",
+    "ecs.task_failed_elb_hc",
+    "ecs.task_failed_container_hc",
+    "ecs.spot_interruption",
+    "ecs.host_terminated",
+];
 
 /// CFN resource types whose children are checked instead.
 const NESTED_STACK: &str = "AWS::CloudFormation::Stack";
@@ -68,8 +81,52 @@ impl Detector {
         }
     }
 
-    /// A resource slower than its type's thresholds (catalogue §1.7).
+    /// The worst open ECS failure flag for the service a CloudFormation `AWS::ECS::Service`
+    /// resource created (its physical id is the service ARN).
+    fn ecs_failure_of(&self, res: &ResourceState) -> Option<&Flag> {
+        if res.resource_type != "AWS::ECS::Service" {
+            return None;
+        }
+        let scope = format!("svc:{}", task_id_of(res.physical_id.as_deref()?));
+        self.open
+            .iter()
+            .filter(|((rule, s), f)| {
+                *s == scope
+                    && !rule.starts_with("stall.")
+                    && f.severity >= Severity::Error
+                    && matches!(f.source, Source::EcsTask | Source::EcsService)
+            })
+            .map(|(_, f)| f)
+            .max_by_key(|f| (f.severity, f.count))
+    }
+
+    /// A resource slower than its type's thresholds (catalogue §1.7). An ECS service whose
+    /// tasks are failing alarms at once: CloudFormation would otherwise wait up to 3 h.
     fn stall(&self, res: &ResourceState, elapsed: i64) -> Option<FlagSpec> {
+        if let Some(failure) = self.ecs_failure_of(res)
+            && elapsed >= self.config.ecs_failing_stall_s
+        {
+            let path = format!("{}/{}", res.key.stack, res.key.logical_id);
+            return Some(FlagSpec {
+                rule: "stall.resource",
+                severity: Severity::Error,
+                source: Source::Cfn,
+                scope: format!("cfn:{path}"),
+                resource: path,
+                summary: format!(
+                    "{} ({}) {} for {} while its tasks fail ({}); CloudFormation waits up to 3 h before it gives up",
+                    res.key.logical_id,
+                    res.resource_type,
+                    res.status,
+                    fmt_duration(elapsed),
+                    failure.rule
+                ),
+                next_step: format!(
+                    "fix what {} says, or cancel the deploy now instead of waiting for the timeout",
+                    failure.rule
+                ),
+            });
+        }
         let threshold = self.config.stall_threshold(&res.resource_type);
         let severity = if elapsed >= threshold.alarm_s {
             Severity::Error
@@ -285,7 +342,12 @@ impl Detector {
         }
         for (group, health) in groups {
             let key: FlagKey = ("elb.no_healthy_targets", format!("tg:{group}"));
-            if !(health.registered > 0 && health.healthy == 0) {
+            // Draining targets keep an open flag open: no healthy target still means no
+            // traffic, and a crash loop deregisters targets as fast as it registers them.
+            let tracking = self.no_healthy_since.contains_key(&group);
+            let no_healthy =
+                health.healthy == 0 && (health.registered > 0 || (tracking && health.present > 0));
+            if !no_healthy {
                 self.no_healthy_since.remove(&group);
                 self.resolve(&key, now);
                 continue;
@@ -473,7 +535,32 @@ impl Detector {
                     Source::Log => quiet >= self.config.log_quiet_s,
                     Source::EcsTask if key.0 != "ecs.crash_loop" => {
                         let last = flag.evidence.back().map_or(flag.last_seen, |e| e.at);
-                        self.task_start_recovered(&key.1, last, flag.last_seen, now, store)
+                        if POST_START_FAILURES.contains(&key.0) {
+                            // While the service crash-loops, one task that starts is not a fix.
+                            let looping =
+                                self.open.contains_key(&("ecs.crash_loop", key.1.clone()));
+                            !looping
+                                && self.task_start_recovered(
+                                    &key.1,
+                                    last,
+                                    flag.last_seen,
+                                    now,
+                                    store,
+                                )
+                        } else {
+                            // A task that failed to start is fixed once a newer one starts: it
+                            // got past the pull, the secrets and the mounts.
+                            self.latest_running
+                                .get(&key.1)
+                                .is_some_and(|(started, _)| *started > last)
+                                || self.task_start_recovered(
+                                    &key.1,
+                                    last,
+                                    flag.last_seen,
+                                    now,
+                                    store,
+                                )
+                        }
                     }
                     Source::Elb if key.0 != "elb.no_healthy_targets" => key
                         .1
@@ -522,7 +609,7 @@ impl Detector {
         if svc.updated_at <= last_seen {
             return false;
         }
-        match svc.primary() {
+        let counts_ok = match svc.primary() {
             Some(d) => {
                 d.desired > 0
                     && d.running >= d.desired
@@ -530,7 +617,18 @@ impl Detector {
                     && d.rollout_state.as_deref() != Some("FAILED")
             }
             None => svc.desired > 0 && svc.running >= svc.desired && svc.pending == 0,
-        }
+        };
+        // Counts can read "2/2 running" for a moment inside a crash loop: the running tasks
+        // must also have stayed up for a while.
+        let stable_since = now - chrono::TimeDelta::seconds(self.config.task_stable_s);
+        let stable = store
+            .tasks_of_service(&svc.key.service)
+            .filter(|t| {
+                t.task.last_status == "RUNNING"
+                    && t.task.started_at.is_some_and(|s| s <= stable_since)
+            })
+            .count();
+        counts_ok && stable as u32 >= svc.desired
     }
 }
 
@@ -562,6 +660,8 @@ pub(super) struct RollbackEpisode {
 
 #[derive(Debug, Default)]
 struct TargetGroupHealth {
+    /// Every target the group still lists, draining ones included.
+    present: usize,
     registered: usize,
     healthy: usize,
     unhealthy: usize,
@@ -569,6 +669,9 @@ struct TargetGroupHealth {
 
 impl TargetGroupHealth {
     fn add(&mut self, state: &str) {
+        if state != "unused" {
+            self.present += 1;
+        }
         match state {
             "healthy" => {
                 self.registered += 1;

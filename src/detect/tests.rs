@@ -311,7 +311,7 @@ fn fifty_tasks_with_one_cause_make_one_flag() {
 }
 
 #[test]
-fn task_start_flag_resolves_once_a_newer_task_stays_up() {
+fn task_start_flag_resolves_once_a_newer_task_starts() {
     let mut sim = Sim::new();
     sim.feed(0, stopped("a", "payments-api", EFS_TIMEOUT, 0));
     sim.tick(1);
@@ -320,47 +320,50 @@ fn task_start_flag_resolves_once_a_newer_task_stays_up() {
     sim.feed(2, running("old", "payments-api", -600));
     sim.run(2, 100);
     assert!(sim.flag("ecs.efs_mount_network").is_some());
+    // A newer task got past the mount: the start failure is fixed, even if it crashes later.
     sim.feed(100, running("b", "payments-api", 100));
-    sim.run(100, 129);
-    assert!(
-        sim.flag("ecs.efs_mount_network").is_some(),
-        "not stable yet"
-    );
-    sim.run(130, 130);
+    sim.tick(100);
     assert!(sim.flag("ecs.efs_mount_network").is_none());
     let resolved = sim.resolved("ecs.efs_mount_network");
     assert_eq!(resolved.len(), 1);
-    assert_eq!(resolved[0].resolved_at, Some(t(130)));
+    assert_eq!(resolved[0].resolved_at, Some(t(100)));
     assert_eq!(sim.p.detector.resolved_flags().count(), 1);
 }
 
 #[test]
-fn task_start_flag_resolves_when_primary_deployment_runs_all_tasks() {
+fn post_start_flag_resolves_only_once_tasks_stay_up() {
     let mut sim = Sim::new();
-    sim.feed(0, stopped("a", "payments-api", EFS_TIMEOUT, 0));
+    let mut crashed = stopped("a", "payments-api", "Essential container in task exited", 0);
+    crashed.stop_code = Some("EssentialContainerExited".into());
+    crashed.started_at = Some(t(-20));
+    sim.feed(0, crashed);
+    sim.tick(1);
+    assert!(sim.flag("ecs.essential_exited").is_some());
     let mut svc = service("payments-api", 2, 2);
     svc.deployments.push(EcsDeployment {
         id: "ecs-svc/1".into(),
         status: "PRIMARY".into(),
         task_definition: "payments:7".into(),
         desired: 2,
-        running: 1,
-        pending: 1,
-        failed_tasks: 1,
+        running: 2,
+        pending: 0,
+        failed_tasks: 0,
         rollout_state: Some("IN_PROGRESS".into()),
         rollout_state_reason: None,
         created_at: t(-60),
         updated_at: None,
     });
-    sim.feed(5, svc.clone());
-    sim.run(0, 20);
-    assert!(sim.flag("ecs.efs_mount_network").is_some());
-    svc.deployments[0].running = 2;
-    svc.deployments[0].pending = 0;
-    svc.deployments[0].failed_tasks = 0;
-    sim.feed(21, svc);
-    sim.tick(21);
-    assert!(sim.flag("ecs.efs_mount_network").is_none());
+    sim.feed(10, running("b", "payments-api", 10));
+    sim.feed(10, running("c", "payments-api", 10));
+    sim.feed(11, svc);
+    // "2/2 running" alone is not a fix: crashing apps read like that between crashes.
+    sim.run(11, 129);
+    assert!(
+        sim.flag("ecs.essential_exited").is_some(),
+        "not up long enough"
+    );
+    sim.run(130, 131);
+    assert!(sim.flag("ecs.essential_exited").is_none());
 }
 
 #[test]

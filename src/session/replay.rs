@@ -125,6 +125,8 @@ pub struct Replay {
     lookahead: Option<Observation>,
     /// The last virtual time the state rules ran at.
     last_tick: Option<DateTime<Utc>>,
+    /// The time of the last observation ingested.
+    last_seen: Option<DateTime<Utc>>,
     pub header: Header,
     pub start: DateTime<Utc>,
     pub finished: bool,
@@ -147,6 +149,7 @@ impl Replay {
             reader,
             lookahead,
             last_tick: None,
+            last_seen: None,
             header,
             start,
             caps,
@@ -194,15 +197,17 @@ impl Replay {
             self.tick_up_to(due, pipeline, &mut after_step);
             let obs = self.lookahead.take().expect("checked above");
             let added_row = pipeline.ingest(&obs);
+            self.last_seen = Some(obs.at);
             after_step(pipeline, Step::Ingested { added_row });
             ingested += 1;
             self.lookahead = self.reader.next_observation()?;
         }
-        // Time moves on between observations too: stalls are found in the silence.
-        let horizon = if self.finished {
-            until.min(self.last_tick.unwrap_or(self.start))
-        } else {
-            until
+        // Time moves on between observations too: stalls are found in the silence. At the end
+        // of the recording the clock stops one tick after the last observation, so the state
+        // rules see the final state.
+        let horizon = match self.last_seen {
+            Some(last) if self.finished => until.min(last + TICK_STEP),
+            _ => until,
         };
         self.tick_up_to(horizon, pipeline, &mut after_step);
         Ok(ingested)
@@ -244,6 +249,7 @@ impl Replay {
             self.reader = open_reader(&self.input)?;
             self.lookahead = self.reader.next_observation()?;
             self.last_tick = None;
+            self.last_seen = None;
             self.finished = self.lookahead.is_none();
             *pipeline = self.new_pipeline();
         }

@@ -1,0 +1,213 @@
+//! The detector on the demo: the expected rule ids open (and resolve) at the expected virtual
+//! times. The replay's virtual clock is the fake clock: no sleeps, no wall time.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use stackwatch::detect::FlagChange;
+use stackwatch::model::{Severity, StoreCaps};
+use stackwatch::session::demo::{self, DEMO_START, at};
+use stackwatch::session::replay::{Replay, ReplayInput, Step};
+
+#[derive(Debug, Clone)]
+struct Seen {
+    rule: &'static str,
+    severity: Severity,
+    resource: String,
+    opened: bool,
+    at: DateTime<Utc>,
+}
+
+/// Plays a scenario to its end and returns every flag change with the virtual time it happened.
+fn play(
+    scenario: (
+        stackwatch::session::recording::Header,
+        Vec<stackwatch::model::Observation>,
+    ),
+) -> Vec<Seen> {
+    let (header, observations) = scenario;
+    let mut replay = Replay::open(
+        ReplayInput::Memory(header, observations.into()),
+        StoreCaps::default(),
+    )
+    .unwrap();
+    let mut pipeline = replay.new_pipeline();
+    let mut seen = Vec::new();
+    let mut now = DEMO_START;
+    replay
+        .advance(DateTime::<Utc>::MAX_UTC, &mut pipeline, |p, step| {
+            if let Step::Ticked(t) = step {
+                now = t;
+            }
+            for change in p.detector.take_changes() {
+                let (flag, opened) = match change {
+                    FlagChange::Opened(f) => (f, true),
+                    FlagChange::Resolved(f) => (f, false),
+                };
+                seen.push(Seen {
+                    rule: flag.rule,
+                    severity: flag.severity,
+                    resource: flag.resource.clone(),
+                    opened,
+                    at: now,
+                });
+            }
+        })
+        .unwrap();
+    seen
+}
+
+fn first_open<'a>(seen: &'a [Seen], rule: &str) -> &'a Seen {
+    seen.iter()
+        .find(|s| s.opened && s.rule == rule)
+        .unwrap_or_else(|| panic!("{rule} never opened: {seen:#?}"))
+}
+
+fn resolved<'a>(seen: &'a [Seen], rule: &str) -> Option<&'a Seen> {
+    seen.iter().find(|s| !s.opened && s.rule == rule)
+}
+
+/// Asserts `when` lies in `[DEMO_START + from, DEMO_START + to]`.
+fn within(when: DateTime<Utc>, from: TimeDelta, to: TimeDelta, what: &str) {
+    assert!(
+        when >= DEMO_START + from && when <= DEMO_START + to,
+        "{what} at {when}, expected between +{}s and +{}s",
+        from.num_seconds(),
+        to.num_seconds()
+    );
+}
+
+#[test]
+fn demo_raises_the_expected_flags_at_the_expected_times() {
+    let seen = play(demo::scenario());
+    let s = TimeDelta::seconds;
+
+    // Act 1: tasks die mounting EFS; within a poll it is a flag on the service.
+    let efs = first_open(&seen, "ecs.efs_mount_network");
+    assert_eq!(efs.severity, Severity::Error);
+    assert_eq!(efs.resource, "service payments-api");
+    within(
+        efs.at,
+        at::FIRST_EFS_FAILURE,
+        at::FIRST_EFS_FAILURE + s(15),
+        "efs",
+    );
+
+    // The service sits in CREATE_IN_PROGRESS while its tasks fail: flagged in about a minute,
+    // not after CloudFormation's three hours.
+    let stall = first_open(&seen, "stall.resource");
+    assert_eq!(stall.resource, "payments-prod/ApiService");
+    assert_eq!(stall.severity, Severity::Error);
+    within(
+        stall.at,
+        at::SERVICE_CREATE + s(60),
+        at::FIRST_EFS_FAILURE + s(90),
+        "stall",
+    );
+
+    // The CreationPolicy countdown: warn at half of the 10 min timeout, error at 80 %.
+    let countdown: Vec<&Seen> = seen
+        .iter()
+        .filter(|x| x.opened && x.rule == "stall.signal_countdown")
+        .collect();
+    assert_eq!(countdown.len(), 2, "{countdown:#?}");
+    assert_eq!(countdown[0].severity, Severity::Warn);
+    within(
+        countdown[0].at,
+        at::MIGRATION_HOST_CREATE + s(300),
+        at::MIGRATION_HOST_CREATE + s(302),
+        "countdown warn",
+    );
+    assert_eq!(countdown[1].severity, Severity::Error);
+    within(
+        countdown[1].at,
+        at::MIGRATION_HOST_CREATE + s(480),
+        at::MIGRATION_HOST_CREATE + s(482),
+        "countdown error",
+    );
+
+    // The port is opened and a task starts: the EFS flag resolves.
+    let efs_fixed = resolved(&seen, "ecs.efs_mount_network").expect("efs resolves");
+    within(
+        efs_fixed.at,
+        at::FIRST_RUNNING,
+        at::FIRST_RUNNING + s(10),
+        "efs resolved",
+    );
+
+    // Act 2: the app crashes at start-up, its targets fail, the service crash-loops.
+    let module = first_open(&seen, "log.node_module_not_found");
+    within(
+        module.at,
+        at::FIRST_CRASH,
+        at::FIRST_CRASH + s(10),
+        "module not found",
+    );
+    let exited = first_open(&seen, "ecs.essential_exited");
+    within(
+        exited.at,
+        at::FIRST_CRASH,
+        at::FIRST_CRASH + s(30),
+        "essential exited",
+    );
+    let unhealthy = first_open(&seen, "elb.failed_health_checks");
+    within(
+        unhealthy.at,
+        at::FIRST_RUNNING,
+        at::SIGNAL_TIMEOUT,
+        "unhealthy targets",
+    );
+    let no_healthy = first_open(&seen, "elb.no_healthy_targets");
+    within(
+        no_healthy.at,
+        at::FIRST_RUNNING,
+        at::SIGNAL_TIMEOUT,
+        "no healthy targets",
+    );
+    let crash_loop = first_open(&seen, "ecs.crash_loop");
+    within(
+        crash_loop.at,
+        at::FIRST_CRASH,
+        at::SIGNAL_TIMEOUT,
+        "crash loop",
+    );
+    assert!(
+        resolved(&seen, "ecs.essential_exited")
+            .is_none_or(|r| r.at > DEMO_START + at::SIGNAL_TIMEOUT),
+        "no flapping while the service crash-loops: {seen:#?}"
+    );
+
+    // The signal timeout fails the stack: it is the root cause, not the cancelled service.
+    let timeout = first_open(&seen, "cfn.signal_timeout");
+    within(
+        timeout.at,
+        at::SIGNAL_TIMEOUT,
+        at::SIGNAL_TIMEOUT + s(5),
+        "signal timeout",
+    );
+    let root = first_open(&seen, "cfn.root_cause");
+    assert_eq!(root.resource, "payments-prod/MigrationHost");
+    within(
+        root.at,
+        at::SIGNAL_TIMEOUT,
+        at::ROLLBACK_START + s(5),
+        "root cause",
+    );
+    assert!(seen.iter().all(|x| x.rule != "cfn.cascade_cancelled"));
+
+    let rolled_back = first_open(&seen, "deploy.rolled_back");
+    within(
+        rolled_back.at,
+        at::ROLLBACK_COMPLETE,
+        at::END + s(5),
+        "rolled back",
+    );
+}
+
+#[test]
+fn the_healthy_deploy_raises_no_flag_above_info() {
+    let seen = play(demo::healthy_scenario());
+    let loud: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.severity > Severity::Info)
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}");
+}

@@ -52,6 +52,7 @@ fn sample() -> Vec<Observation> {
                 created_at: Some(t(2)),
                 started_at: Some(t(3)),
                 stopped_at: Some(t(4)),
+                private_ip: None,
             },
         ),
         Observation::new(

@@ -97,6 +97,7 @@ fn task(secs: i64, n: u32, status: &str, reason: Option<&str>, exit: Option<i32>
             created_at: Some(at(secs - 20)),
             started_at: (status == "RUNNING").then(|| at(secs - 5)),
             stopped_at: (status == "STOPPED").then(|| at(secs)),
+            private_ip: None,
         },
     )
 }

@@ -54,6 +54,7 @@ pub fn observation(i: u64) -> Observation {
                 created_at: Some(at),
                 started_at: Some(at),
                 stopped_at: Some(at),
+                private_ip: None,
             },
         ),
         3 => Observation::new(

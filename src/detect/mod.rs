@@ -489,6 +489,11 @@ impl Detector {
             target_id: t.target_id.clone(),
             port: t.port,
         };
+        if t.is_gone() {
+            // Gone from the group: forget it, so the seen-set stays as small as the group.
+            self.targets_seen.remove(&key);
+            return;
+        }
         let now_seen = (t.state.clone(), t.reason.clone());
         if self.targets_seen.get(&key) == Some(&now_seen) {
             return;

@@ -199,6 +199,7 @@ fn task(id: &str, service: &str, status: &str) -> EcsTask {
         created_at: None,
         started_at: None,
         stopped_at: None,
+        private_ip: None,
     }
 }
 

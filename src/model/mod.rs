@@ -272,6 +272,10 @@ pub struct EcsTask {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<DateTime<Utc>>,
+    /// The awsvpc network interface's private IPv4 address (`attachments[].details`
+    /// `privateIPv4Address`): the id of the task's target in an `ip` target group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<String>,
 }
 
 impl EcsTask {
@@ -303,7 +307,9 @@ pub struct EcsContainer {
     pub reason: Option<String>,
 }
 
-/// One target's health in one target group, as DescribeTargetHealth reports it.
+/// One target's health in one target group, as DescribeTargetHealth reports it. A target that
+/// has left the group is reported once more as `unused` / `Target.NotRegistered`, AWS's own
+/// words for it, and the store forgets it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetHealth {
     pub target_group: String,
@@ -315,6 +321,13 @@ pub struct TargetHealth {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+impl TargetHealth {
+    /// The target has left the group (deregistered and drained, or its task is gone).
+    pub fn is_gone(&self) -> bool {
+        self.state == "unused" && self.reason.as_deref() == Some("Target.NotRegistered")
+    }
 }
 
 /// One CloudWatch Logs event.

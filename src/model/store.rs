@@ -661,6 +661,21 @@ impl Store {
             target_id: t.target_id.clone(),
             port: t.port,
         };
+        if t.is_gone() {
+            if self.targets.remove(&key).is_some() {
+                let resource = target_label(t);
+                self.push_row(Row {
+                    at,
+                    source: Source::Elb,
+                    resource: &resource,
+                    stack: None,
+                    id: None,
+                    message: Text::from("deregistered (Target.NotRegistered)"),
+                    level: Severity::Info,
+                });
+            }
+            return;
+        }
         let changed = match self.targets.get_mut(&key) {
             Some(existing) => {
                 let changed = existing.state != t.state || existing.reason != t.reason;
@@ -700,10 +715,7 @@ impl Store {
                 "unavailable" => Severity::Warn,
                 _ => Severity::Info,
             };
-            let resource = match t.port {
-                Some(port) => format!("{}:{}", t.target_id, port),
-                None => t.target_id.clone(),
-            };
+            let resource = target_label(t);
             self.push_row(Row {
                 at,
                 source: Source::Elb,
@@ -769,6 +781,14 @@ impl Store {
     }
 }
 
+/// `10.0.1.5:3000`, or the id alone when the target has no port.
+fn target_label(t: &TargetHealth) -> String {
+    match t.port {
+        Some(port) => format!("{}:{}", t.target_id, port),
+        None => t.target_id.clone(),
+    }
+}
+
 fn with_reason(status: &str, reason: Option<&str>) -> String {
     match reason {
         Some(r) if !r.is_empty() => format!("{status}: {r}"),
@@ -800,5 +820,73 @@ pub fn keyword_level(text: &str) -> Severity {
         Severity::Warn
     } else {
         Severity::Info
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn target(state: &str, reason: &str) -> Observation {
+        Observation::new(
+            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+            TargetHealth {
+                target_group: "arn:tg".into(),
+                target_id: "10.0.1.5".into(),
+                port: Some(3000),
+                state: state.into(),
+                reason: Some(reason.into()),
+                description: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_target_that_left_its_group_is_forgotten() {
+        let mut store = Store::new(StoreCaps::default());
+        store.apply(&target("draining", "Target.DeregistrationInProgress"));
+        assert_eq!(store.targets.len(), 1);
+        assert!(store.apply(&target("unused", "Target.NotRegistered")));
+        assert!(store.targets.is_empty());
+        assert_eq!(
+            &*store.timeline.back().unwrap().message,
+            "deregistered (Target.NotRegistered)"
+        );
+        // Said again by the next poll: nothing more to say.
+        assert!(!store.apply(&target("unused", "Target.NotRegistered")));
+    }
+
+    #[test]
+    fn rings_are_bounded_by_their_caps() {
+        let caps = StoreCaps {
+            timeline_rows: 3,
+            log_lines: 2,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        for i in 0..10 {
+            store.apply(&Observation::new(
+                Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, i).unwrap(),
+                LogEvent {
+                    group: "g".into(),
+                    stream: "s".into(),
+                    timestamp: Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, i).unwrap(),
+                    message: format!("line {i}"),
+                    event_id: None,
+                },
+            ));
+        }
+        assert_eq!(store.timeline.len(), 3);
+        assert_eq!(store.logs.len(), 2);
+        assert_eq!(store.dropped_logs, 8);
+        assert_eq!(store.dropped_timeline, 7);
+        assert_eq!(&*store.logs.back().unwrap().message, "line 9");
+        // Log text is held once, shared by the log tail and the timeline.
+        assert!(Arc::ptr_eq(
+            &store.logs.back().unwrap().message,
+            &store.timeline.back().unwrap().message
+        ));
     }
 }

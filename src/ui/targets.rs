@@ -1,8 +1,7 @@
 //! Target health per target group, each target with its state, reason and description.
 //!
-//! Linking a target to its task: an awsvpc target id is the task's private IP, which the
-//! observation model does not carry yet, so the link is best effort: a task whose ARN or id
-//! contains the target id (instance and task-id targets).
+//! Linking a target to its task: an awsvpc (`ip`) target's id is the task's private IP; other
+//! targets link when the task's ARN contains the target id.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -24,16 +23,22 @@ fn is_fault(t: &TargetState) -> bool {
     !matches!(t.state.as_str(), "healthy" | "initial")
 }
 
-/// The task a target belongs to, where the ids allow it (see the module note).
+/// The task a target belongs to: by private IP (the newest task with it, running ones first,
+/// since IPs are reused), else by a task ARN that contains the target id.
 pub fn linked_task<'a>(store: &'a Store, t: &TargetState) -> Option<&'a TaskState> {
-    let id = &t.key.target_id;
-    if id.len() < 8 {
-        return None;
+    let id = t.key.target_id.as_str();
+    let by_ip = store
+        .tasks
+        .values()
+        .filter(|task| task.task.private_ip.as_deref() == Some(id))
+        .max_by_key(|task| (!task.is_stopped(), task.first_seen));
+    if by_ip.is_some() || id.len() < 8 {
+        return by_ip;
     }
     store
         .tasks
         .values()
-        .filter(|task| !task.is_stopped() && task.task.task_arn.contains(id.as_str()))
+        .filter(|task| !task.is_stopped() && task.task.task_arn.contains(id))
         .min_by(|a, b| a.task.task_arn.cmp(&b.task.task_arn))
 }
 
@@ -173,7 +178,7 @@ pub fn details<'a>(view: &View, row: &Row) -> Vec<Line<'a>> {
             ];
             let task = linked_task(view.store, t)
                 .map(|task| clean(&task.task.task_arn).into_owned())
-                .unwrap_or_else(|| "not linked (the task's IP is not observed)".to_string());
+                .unwrap_or_else(|| "no task seen with this IP or id".to_string());
             lines.push(Line::from(format!("task:        {task}")));
             lines
         }

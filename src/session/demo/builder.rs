@@ -784,6 +784,7 @@ impl ScenarioBuilder {
             created_at: Some(at),
             started_at: None,
             stopped_at: None,
+            private_ip: None,
         };
         self.tasks.push(TaskRecord {
             deployment: dep,
@@ -822,6 +823,11 @@ impl ScenarioBuilder {
     }
 
     /// The task reaches `RUNNING` at `t` (`startedAt` set).
+    /// The task's awsvpc private IP, carried by every later snapshot of it.
+    pub fn task_ip(&mut self, task: TaskId, ip: &str) {
+        self.tasks[task.0].task.private_ip = Some(ip.to_string());
+    }
+
     pub fn task_running(&mut self, t: TimeDelta, task: TaskId) {
         let at = self.time(t);
         let rec = &mut self.tasks[task.0];

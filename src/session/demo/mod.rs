@@ -584,6 +584,8 @@ fn crash_cycle(
     let ip = target_ip(n);
     let id = b.task_id(task).to_string();
     let stream = format!("ecs/{CONTAINER}/{id}");
+    // awsvpc: the ENI, and so the target id, is there from PENDING on.
+    b.task_ip(task, &ip);
     b.task_status(t + mmss(0, 5), task, "PENDING");
     let running = t + mmss(0, 18);
     b.task_running(running, task);
@@ -698,6 +700,16 @@ fn crash_cycle(
         &format!(
             "(service {svc_name}) deregistered 1 targets in (target-group {TARGET_GROUP_ARN})"
         ),
+    );
+    // The template sets a 60 s deregistration delay; then the target leaves the group.
+    b.target(
+        stopped + mmss(1, 1),
+        TARGET_GROUP_ARN,
+        &ip,
+        APP_PORT,
+        "unused",
+        Some("Target.NotRegistered"),
+        Some("Target is not registered to the target group"),
     );
     stopped
 }

@@ -1,0 +1,95 @@
+//! Frame cost against history size (it should be flat: panes build only visible rows), and the
+//! time from `stackwatch demo` to its first frame.
+
+mod common;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use stackwatch::model::StoreCaps;
+use stackwatch::pipeline::Pipeline;
+use stackwatch::session::demo;
+use stackwatch::session::recording::Header;
+use stackwatch::session::replay::{Replay, ReplayInput, Speed};
+use stackwatch::ui::theme;
+use stackwatch::ui::{self, Playback, UiState, View};
+
+fn draw(
+    terminal: &mut Terminal<TestBackend>,
+    pipeline: &Pipeline,
+    header: &Header,
+    ui: &UiState,
+    theme: &theme::Theme,
+) {
+    let flags = pipeline.detector.open_flags();
+    let now = pipeline.store.last_at.unwrap_or_else(common::start);
+    let view = View {
+        store: &pipeline.store,
+        flags: &flags,
+        header,
+        start: common::start(),
+        now,
+        playback: Playback {
+            paused: false,
+            speed: Speed::Factor(16.0),
+            finished: false,
+        },
+        ui,
+        theme,
+    };
+    terminal.draw(|frame| ui::render(frame, &view)).unwrap();
+}
+
+fn frame_cost(c: &mut Criterion) {
+    let theme = theme::load_from("default", None, false).unwrap();
+    let header = Header::new(vec!["bench".into()], common::start());
+    let mut group = c.benchmark_group("frame");
+    group.sample_size(20);
+    for n in [1_000u64, 100_000, 1_000_000] {
+        // Caps as large as the history, so every event stays stored.
+        let caps = StoreCaps {
+            timeline_rows: n as usize,
+            log_lines: n as usize,
+            ..StoreCaps::default()
+        };
+        let mut pipeline = Pipeline::new(caps);
+        for i in 0..n {
+            pipeline.ingest(&common::observation(i));
+        }
+        pipeline.tick(pipeline.store.last_at.unwrap());
+        let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        let ui = UiState::default();
+        group.bench_with_input(BenchmarkId::new("160x48", n), &n, |b, _| {
+            b.iter(|| draw(&mut terminal, &pipeline, &header, &ui, &theme))
+        });
+    }
+    group.finish();
+}
+
+fn demo_first_frame(c: &mut Criterion) {
+    let theme = theme::load_from("default", None, false).unwrap();
+    c.bench_function("demo_first_frame", |b| {
+        b.iter(|| {
+            let (header, observations) = demo::scenario();
+            let mut replay = Replay::open(
+                ReplayInput::Memory(header, observations.into()),
+                StoreCaps::default(),
+            )
+            .unwrap();
+            let mut pipeline = replay.new_pipeline();
+            let start = replay.start;
+            replay.advance(start, &mut pipeline, |_, _| {}).unwrap();
+            let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+            draw(
+                &mut terminal,
+                &pipeline,
+                &replay.header,
+                &UiState::default(),
+                &theme,
+            );
+        })
+    });
+}
+
+criterion_group!(benches, frame_cost, demo_first_frame);
+criterion_main!(benches);

@@ -28,7 +28,9 @@
 //! countdown, a stall duration, a moved root cause) are not re-emitted; severities never drop
 //! while a flag is open.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -151,6 +153,9 @@ pub struct Detector {
     behind_since: HashMap<String, DateTime<Utc>>,
     /// Per service, the last failed ECS deployment (`deploy.rolled_back`).
     ecs_rollbacks: HashMap<String, state_rules::RollbackEpisode>,
+    /// The last log line classified and its result: crash loops and retry loops print the
+    /// same line again and again, and this skips the captures and summary for the repeats.
+    last_log: Option<(String, Option<Classification>)>,
 }
 
 /// What a rule wants a flag to say; opening, bumping and updating share it.
@@ -535,7 +540,18 @@ impl Detector {
 
     fn observe_log(&mut self, at: DateTime<Utc>, l: &LogEvent) {
         // The common case, a line that matches nothing, costs one RegexSet scan.
-        let Some((_, c)) = classify_ranked(Source::Log, &l.message) else {
+        let c = match &self.last_log {
+            Some((text, c)) if *text == l.message => c.clone(),
+            _ => {
+                let c = classify_ranked(Source::Log, &l.message).map(|(_, c)| c);
+                // Only matches are remembered: most lines match nothing and differ anyway.
+                if c.is_some() {
+                    self.last_log = Some((l.message.clone(), c.clone()));
+                }
+                c
+            }
+        };
+        let Some(c) = c else {
             return;
         };
         if c.severity == Severity::Info {

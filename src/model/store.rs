@@ -4,12 +4,15 @@
 //! History is bounded by [`StoreCaps`]: the timeline and the log tail are ring buffers, and so
 //! are each service's events and the stopped tasks kept for grouping.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use regex::Regex;
+// Fx hashing: the keys are short ids and names from our own sources, and SipHash showed in
+// ingest profiles.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
     CfnEvent, CfnResource, CfnStack, EcsDeployment, EcsService, EcsServiceEvent, EcsTask, LogEvent,

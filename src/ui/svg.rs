@@ -537,7 +537,7 @@ impl Shape {
 
 /// Half the gap between the two lines of a double line, in tenths of a pixel.
 const DOUBLE_GAP: i64 = 16;
-/// The radius of a rounded corner.
+/// The radius of a rounded corner: the curve takes the whole half cell.
 const RADIUS: i64 = CELL_W / 2;
 
 /// The lines of one colour and stroke: straight segments (merged into long lines when
@@ -558,14 +558,15 @@ impl Lines {
         let (right, bottom) = (x + CELL_W, y + CELL_H);
         match shape {
             Shape::Round { right: r, down: d } => {
-                let (hx, vy) = (if r { 1 } else { -1 }, if d { 1 } else { -1 });
-                let hedge = if r { right } else { x };
+                // From the horizontal arm's end, a curve to the vertical arm, then on to the
+                // cell edge.
+                let hx = if r { 1 } else { -1 };
+                let vy = if d { 1 } else { -1 };
                 let vedge = if d { bottom } else { y };
                 self.corners.push(format!(
-                    "M{} {}H{}Q{} {} {} {}V{}",
-                    px(hedge),
-                    px(cy),
+                    "M{} {}Q{} {} {} {}V{}",
                     px(cx + hx * RADIUS),
+                    px(cy),
                     px(cx),
                     px(cy),
                     px(cx),

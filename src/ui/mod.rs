@@ -26,6 +26,7 @@ pub mod logs;
 pub mod popup;
 pub mod resources;
 pub mod state;
+pub mod svg;
 pub mod targets;
 pub mod theme;
 pub mod timeline;

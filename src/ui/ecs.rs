@@ -237,7 +237,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         view,
         Pane::Ecs,
         rows.len(),
-        format!("{services} services"),
+        format!("{services} service{}", if services == 1 { "" } else { "s" }),
         |i| row_line(view, &rows[i]),
     );
 }

@@ -135,7 +135,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         view,
         Pane::Targets,
         rows.len(),
-        format!("{groups} groups"),
+        format!("{groups} group{}", if groups == 1 { "" } else { "s" }),
         |i| row_line(view, &rows[i]),
     );
 }

@@ -11,6 +11,12 @@ use std::borrow::Cow;
 pub const MAX_LINE_CHARS: usize = 2_000;
 
 /// Cleans one line for display: newlines fold to ` ⏎ `, and the result is capped.
+///
+/// ```
+/// // An OSC 52 clipboard write and a screen clear hidden in a log line.
+/// let hostile = "boom\x1b]52;c;cHduZWQ=\x07\x1b[2J done";
+/// assert_eq!(stackwatch::sanitize::line(hostile), "boom done");
+/// ```
 pub fn line(text: &str) -> Cow<'_, str> {
     clean(text, MAX_LINE_CHARS, false)
 }

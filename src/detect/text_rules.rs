@@ -1404,6 +1404,21 @@ fn source_slot(source: Source) -> Option<usize> {
 }
 
 /// Classifies one message of `source`. `None` when no rule matches (later `unknown`).
+///
+/// ```
+/// use stackwatch::detect::classify;
+/// use stackwatch::model::{Severity, Source};
+///
+/// let c = classify(
+///     Source::EcsTask,
+///     "CannotPullContainerError: pull image manifest has been retried 5 time(s): \
+///      failed to resolve ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v2: not found",
+/// )
+/// .unwrap();
+/// assert_eq!(c.rule, "ecs.image_not_found");
+/// assert_eq!(c.severity, Severity::Error);
+/// assert!(classify(Source::Log, "GET /health 200 3ms").is_none());
+/// ```
 pub fn classify(source: Source, text: &str) -> Option<Classification> {
     classify_ranked(source, text).map(|(_, c)| c)
 }

@@ -143,6 +143,8 @@ pub struct Detector {
     latest_running: HashMap<String, (DateTime<Utc>, String)>,
     /// Per service scope, recent stops of started tasks, and how many were seen in total.
     crash_stops: HashMap<String, (VecDeque<CrashStop>, u64)>,
+    /// Per service scope, the (stops in window, total) the open crash-loop flag last showed.
+    crash_reported: HashMap<String, (usize, u64)>,
     /// The root stack's current operation start, to resolve CFN flags on a new operation.
     root_operation: Option<DateTime<Utc>>,
     /// What `cfn.root_cause` last looked at: (failures, newest failure time, root status).

@@ -10,8 +10,7 @@ use super::{
     CFN_SUMMARY_RULES, Detector, EVIDENCE_CAP, Evidence, Flag, FlagKey, FlagSpec, fmt_duration,
 };
 use crate::model::{
-    FailureRecord, ResourceKey, ResourceState, Severity, SignalPolicy, Source, Store, TargetKey,
-    task_id_of,
+    FailureRecord, ResourceKey, ResourceState, Severity, SignalPolicy, Source, Store, task_id_of,
 };
 
 /// ecs-task rules for tasks that had started: a newer task starting does not show a fix.
@@ -221,6 +220,13 @@ impl Detector {
             if stops.is_empty() {
                 empty.push(scope.clone());
             } else if stops.len() >= threshold {
+                // Rebuild the flag only when its stops changed, not on every tick.
+                let key: FlagKey = ("ecs.crash_loop", scope.clone());
+                let shown = (stops.len(), *total);
+                if self.open.contains_key(&key) && self.crash_reported.get(scope) == Some(&shown) {
+                    continue;
+                }
+                self.crash_reported.insert(scope.clone(), shown);
                 let evidence: Vec<Evidence> = stops
                     .iter()
                     .rev()
@@ -258,8 +264,10 @@ impl Detector {
                 find_service(store, name).is_some_and(|s| s.desired > 0 && s.running >= s.desired);
             if !open {
                 self.crash_stops.remove(&scope);
+                self.crash_reported.remove(&scope);
             } else if healthy {
                 self.crash_stops.remove(&scope);
+                self.crash_reported.remove(&scope);
                 self.resolve(&key, now);
             }
         }
@@ -331,16 +339,8 @@ impl Detector {
     /// `elb.no_healthy_targets`: a target group with registered targets, none healthy, past
     /// the grace period. Also resolves the target-health text flags.
     pub(super) fn no_healthy_targets(&mut self, now: DateTime<Utc>, store: &Store) {
-        let mut groups: Vec<(String, TargetGroupHealth)> = Vec::new();
-        for (key, t) in &store.targets {
-            if groups.last().is_none_or(|(g, _)| *g != key.target_group) {
-                groups.push((key.target_group.clone(), TargetGroupHealth::default()));
-            }
-            if let Some((_, h)) = groups.last_mut() {
-                h.add(&t.state);
-            }
-        }
-        for (group, health) in groups {
+        for (group, health) in &store.target_groups {
+            let group = group.clone();
             let key: FlagKey = ("elb.no_healthy_targets", format!("tg:{group}"));
             // Draining targets keep an open flag open: no healthy target still means no
             // traffic, and a crash loop deregisters targets as fast as it registers them.
@@ -658,51 +658,12 @@ pub(super) struct RollbackEpisode {
     open: bool,
 }
 
-#[derive(Debug, Default)]
-struct TargetGroupHealth {
-    /// Every target the group still lists, draining ones included.
-    present: usize,
-    registered: usize,
-    healthy: usize,
-    unhealthy: usize,
-}
-
-impl TargetGroupHealth {
-    fn add(&mut self, state: &str) {
-        if state != "unused" {
-            self.present += 1;
-        }
-        match state {
-            "healthy" => {
-                self.registered += 1;
-                self.healthy += 1;
-            }
-            "unhealthy" | "unhealthy.draining" => {
-                self.registered += 1;
-                self.unhealthy += 1;
-            }
-            "initial" | "unavailable" => self.registered += 1,
-            _ => {}
-        }
-    }
-}
-
 /// The target group has a healthy target and no unhealthy ones.
 fn target_group_recovered(store: &Store, group: &str) -> bool {
-    let start = TargetKey {
-        target_group: group.to_string(),
-        target_id: String::new(),
-        port: None,
-    };
-    let mut health = TargetGroupHealth::default();
-    for (_, t) in store
-        .targets
-        .range(start..)
-        .take_while(|(k, _)| k.target_group == group)
-    {
-        health.add(&t.state);
-    }
-    health.healthy > 0 && health.unhealthy == 0
+    store
+        .target_groups
+        .get(group)
+        .is_some_and(|h| h.healthy > 0 && h.unhealthy == 0)
 }
 
 fn find_service<'a>(store: &'a Store, name: &str) -> Option<&'a crate::model::ServiceState> {

@@ -11,7 +11,8 @@ pub mod store;
 
 pub use store::{
     FailureRecord, LogLine, ResourceKey, ResourceState, ServiceEventRow, ServiceKey, ServiceState,
-    StackState, Store, StoreCaps, TargetKey, TargetState, TaskState, TimelineEntry,
+    StackState, Store, StoreCaps, TargetGroupHealth, TargetKey, TargetState, TaskState,
+    TimelineEntry,
 };
 
 /// Where an observation or timeline row came from. The names are the `source` field of the

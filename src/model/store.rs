@@ -169,6 +169,39 @@ pub struct TargetState {
 /// and repeated names (log groups, streams) are interned.
 pub type Text = Arc<str>;
 
+/// How many of a target group's targets are in which health, kept as targets change so the
+/// detector reads it per tick without walking every target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TargetGroupHealth {
+    /// Every target the group still lists, draining ones included.
+    pub present: usize,
+    /// Healthy, unhealthy, initial or unavailable: registered and checked.
+    pub registered: usize,
+    pub healthy: usize,
+    pub unhealthy: usize,
+}
+
+impl TargetGroupHealth {
+    fn count(&mut self, state: &str, add: bool) {
+        let step = |n: &mut usize| *n = if add { *n + 1 } else { n.saturating_sub(1) };
+        if state != "unused" {
+            step(&mut self.present);
+        }
+        match state {
+            "healthy" => {
+                step(&mut self.registered);
+                step(&mut self.healthy);
+            }
+            "unhealthy" | "unhealthy.draining" => {
+                step(&mut self.registered);
+                step(&mut self.unhealthy);
+            }
+            "initial" | "unavailable" => step(&mut self.registered),
+            _ => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
     pub at: DateTime<Utc>,
@@ -218,6 +251,8 @@ pub struct Store {
     pub services: BTreeMap<ServiceKey, ServiceState>,
     pub tasks: HashMap<String, TaskState>,
     pub targets: BTreeMap<TargetKey, TargetState>,
+    /// Per target group ARN; a group stays (all zero) once its targets are gone.
+    pub target_groups: BTreeMap<String, TargetGroupHealth>,
     pub logs: VecDeque<LogLine>,
     pub timeline: VecDeque<TimelineEntry>,
     pub sources: BTreeMap<String, SourceStatus>,
@@ -663,7 +698,8 @@ impl Store {
             port: t.port,
         };
         if t.is_gone() {
-            if self.targets.remove(&key).is_some() {
+            if let Some(old) = self.targets.remove(&key) {
+                self.count_target(&key.target_group, &old.state, false);
                 let resource = target_label(t);
                 self.push_row(Row {
                     at,
@@ -677,11 +713,13 @@ impl Store {
             }
             return;
         }
+        let mut counts = None;
         let changed = match self.targets.get_mut(&key) {
             Some(existing) => {
                 let changed = existing.state != t.state || existing.reason != t.reason;
                 if existing.state != t.state {
                     existing.since = at;
+                    counts = Some(std::mem::take(&mut existing.state));
                 }
                 existing.state = t.state.clone();
                 existing.reason = t.reason.clone();
@@ -689,6 +727,7 @@ impl Store {
                 changed
             }
             None => {
+                counts = Some(String::new());
                 self.targets.insert(
                     key.clone(),
                     TargetState {
@@ -702,6 +741,12 @@ impl Store {
                 true
             }
         };
+        if let Some(old_state) = counts {
+            if !old_state.is_empty() {
+                self.count_target(&key.target_group, &old_state, false);
+            }
+            self.count_target(&key.target_group, &t.state, true);
+        }
         if changed {
             let mut message = t.state.clone();
             if let Some(reason) = &t.reason {
@@ -726,6 +771,17 @@ impl Store {
                 message: Text::from(message),
                 level,
             });
+        }
+    }
+
+    fn count_target(&mut self, group: &str, state: &str, add: bool) {
+        match self.target_groups.get_mut(group) {
+            Some(health) => health.count(state, add),
+            None => {
+                let mut health = TargetGroupHealth::default();
+                health.count(state, add);
+                self.target_groups.insert(group.to_string(), health);
+            }
         }
     }
 
@@ -881,8 +937,10 @@ mod tests {
         let mut store = Store::new(StoreCaps::default());
         store.apply(&target("draining", "Target.DeregistrationInProgress"));
         assert_eq!(store.targets.len(), 1);
+        assert_eq!(store.target_groups["arn:tg"].present, 1);
         assert!(store.apply(&target("unused", "Target.NotRegistered")));
         assert!(store.targets.is_empty());
+        assert_eq!(store.target_groups["arn:tg"], TargetGroupHealth::default());
         assert_eq!(
             &*store.timeline.back().unwrap().message,
             "deregistered (Target.NotRegistered)"

@@ -96,9 +96,10 @@ fn play(
     output: &OutputArgs,
     caps: CapArgs,
 ) -> anyhow::Result<u8> {
+    // A bad theme name is a bad argument whether or not the dashboard opens.
+    let theme = ui::theme::load(&output.theme)?;
     let mut replay = Replay::open(input, caps.store_caps())?;
     if !is_headless(output) {
-        let theme = ui::theme::load(&output.theme)?;
         app::run(replay, theme, speed)?;
         return Ok(0);
     }

@@ -97,3 +97,28 @@ fn themes_lists_the_built_in_themes() {
         .success()
         .stdout(predicate::str::contains("default"));
 }
+
+#[test]
+fn an_unknown_theme_is_a_clear_error_even_headless() {
+    stackwatch()
+        .args(["demo", "--plain", "--speed", "max", "--theme", "nope"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("nope").and(predicate::str::contains("default")));
+}
+
+#[test]
+fn demo_plain_names_the_root_cause_and_exits_one() {
+    stackwatch()
+        .args(["demo", "--plain", "--speed", "max"])
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("FLAG error  ecs.efs_mount_network")
+                .and(predicate::str::contains(
+                    "root cause: payments-prod/MigrationHost",
+                ))
+                .and(predicate::str::contains("\x1b").not()),
+        );
+}

@@ -78,6 +78,22 @@ pub struct ResourceState {
 }
 
 impl ResourceState {
+    /// A resource seen for the first time, before any status.
+    fn new(key: ResourceKey, resource_type: &str, at: DateTime<Utc>) -> Self {
+        ResourceState {
+            key,
+            resource_type: resource_type.to_string(),
+            physical_id: None,
+            status: String::new(),
+            reason: None,
+            status_since: at,
+            started_at: None,
+            finished_at: None,
+            signal: None,
+            signals_received: 0,
+        }
+    }
+
     pub fn is_in_progress(&self) -> bool {
         cfn_status::is_in_progress(&self.status)
     }
@@ -130,6 +146,22 @@ pub struct ServiceState {
 }
 
 impl ServiceState {
+    /// A service known only by name so far (events can arrive before the first snapshot).
+    fn new(key: ServiceKey, at: DateTime<Utc>) -> Self {
+        ServiceState {
+            key,
+            arn: None,
+            status: String::new(),
+            desired: 0,
+            running: 0,
+            pending: 0,
+            task_definition: None,
+            deployments: Vec::new(),
+            events: VecDeque::new(),
+            updated_at: at,
+        }
+    }
+
     pub fn primary(&self) -> Option<&EcsDeployment> {
         self.deployments.iter().find(|d| d.status == "PRIMARY")
     }
@@ -409,18 +441,7 @@ impl Store {
             let res = self
                 .resources
                 .entry(key.clone())
-                .or_insert_with(|| ResourceState {
-                    key,
-                    resource_type: e.resource_type.clone(),
-                    physical_id: None,
-                    status: String::new(),
-                    reason: None,
-                    status_since: e.timestamp,
-                    started_at: None,
-                    finished_at: None,
-                    signal: None,
-                    signals_received: 0,
-                });
+                .or_insert_with(|| ResourceState::new(key, &e.resource_type, e.timestamp));
             if e.physical_id.as_deref().is_some_and(|p| !p.is_empty()) {
                 res.physical_id = e.physical_id.clone();
             }
@@ -479,18 +500,7 @@ impl Store {
         let res = self
             .resources
             .entry(key.clone())
-            .or_insert_with(|| ResourceState {
-                key,
-                resource_type: r.resource_type.clone(),
-                physical_id: None,
-                status: r.status.clone().unwrap_or_default(),
-                reason: None,
-                status_since: at,
-                started_at: None,
-                finished_at: None,
-                signal: None,
-                signals_received: 0,
-            });
+            .or_insert_with(|| ResourceState::new(key, &r.resource_type, at));
         if r.physical_id.is_some() {
             res.physical_id = r.physical_id.clone();
         }
@@ -515,18 +525,7 @@ impl Store {
         let svc = self
             .services
             .entry(key.clone())
-            .or_insert_with(|| ServiceState {
-                key,
-                arn: None,
-                status: String::new(),
-                desired: 0,
-                running: 0,
-                pending: 0,
-                task_definition: None,
-                deployments: Vec::new(),
-                events: VecDeque::new(),
-                updated_at: at,
-            });
+            .or_insert_with(|| ServiceState::new(key, at));
         for d in &s.deployments {
             let old = svc.deployments.iter().find(|o| o.id == d.id);
             let old_state = old.and_then(|o| o.rollout_state.as_deref());
@@ -574,18 +573,7 @@ impl Store {
         let svc = self
             .services
             .entry(key.clone())
-            .or_insert_with(|| ServiceState {
-                key,
-                arn: None,
-                status: String::new(),
-                desired: 0,
-                running: 0,
-                pending: 0,
-                task_definition: None,
-                deployments: Vec::new(),
-                events: VecDeque::new(),
-                updated_at: at,
-            });
+            .or_insert_with(|| ServiceState::new(key, at));
         // Every poll returns the newest events again; only new ids count. An event newer than
         // all we hold cannot be a repeat, which skips the scan on the common path.
         let maybe_repeat = svc

@@ -71,6 +71,8 @@ impl Outcome {
 pub struct Headless<W: Write> {
     out: W,
     format: Format,
+    /// The seq of the next timeline row to print.
+    next_seq: u64,
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -79,15 +81,30 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 
 impl<W: Write> Headless<W> {
     pub fn new(out: W, format: Format) -> Self {
-        Headless { out, format }
+        Headless {
+            out,
+            format,
+            next_seq: 0,
+        }
     }
 
     /// Writes what one pipeline step produced: a timeline row, then flag changes.
     pub fn on_step(&mut self, pipeline: &mut Pipeline, step: Step) -> io::Result<()> {
-        if let Step::Ingested { added_row: true } = step
-            && let Some(entry) = pipeline.store.timeline.back()
-        {
-            self.write_entry(entry, &pipeline.store)?;
+        if let Step::Ingested { added_row: true } = step {
+            // One observation can add several rows (a service snapshot with two deployment
+            // transitions): print every row newer than the last one printed.
+            let timeline = &pipeline.store.timeline;
+            let new = timeline
+                .iter()
+                .rev()
+                .take_while(|e| e.seq >= self.next_seq)
+                .count();
+            for entry in timeline.iter().skip(timeline.len() - new) {
+                self.write_entry(entry, &pipeline.store)?;
+            }
+            if let Some(last) = timeline.back() {
+                self.next_seq = last.seq + 1;
+            }
         }
         for change in pipeline.detector.take_changes() {
             match change {

@@ -13,7 +13,7 @@ use stackwatch::headless::{Format, Headless};
 use stackwatch::session::demo;
 use stackwatch::session::recording;
 use stackwatch::session::replay::{Replay, ReplayInput, Speed, VirtualClock};
-use stackwatch::{app, ui};
+use stackwatch::{app, sanitize, ui};
 
 // Ingest allocates many small strings; mimalloc roughly halves their cost against glibc's malloc.
 #[global_allocator]
@@ -34,7 +34,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("stackwatch: error: {e:#}");
+            // Errors can quote a recording's or a theme file's bytes: sanitise them too.
+            eprintln!("stackwatch: error: {}", sanitize::line(&format!("{e:#}")));
             ExitCode::from(EXIT_OWN_ERROR)
         }
     }
@@ -74,7 +75,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Themes => {
             for info in ui::theme::list() {
-                println!("{:<20} {}", info.name, info.origin);
+                println!(
+                    "{:<20} {}",
+                    sanitize::line(&info.name),
+                    sanitize::line(&info.origin)
+                );
             }
             Ok(0)
         }

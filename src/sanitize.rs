@@ -1,9 +1,9 @@
 //! Untrusted text (log lines, reasons, names from AWS) made safe for a terminal.
 //!
 //! Strips ESC sequences (CSI, OSC, DCS, SOS, PM, APC, and two-byte escapes), C1 controls
-//! (U+0080–U+009F, which some terminals treat like ESC sequences), and every other control
-//! character; tabs become a space, newlines are kept or folded as the caller asks, and the result
-//! is capped at a number of characters with an ellipsis.
+//! (U+0080–U+009F, which some terminals treat like ESC sequences), bidirectional overrides,
+//! and every other control character; tabs become a space, newlines are kept or folded as the
+//! caller asks, and the result is capped at a number of characters with an ellipsis.
 
 use std::borrow::Cow;
 
@@ -23,10 +23,10 @@ pub fn line(text: &str) -> Cow<'_, str> {
 
 /// Cleans text, keeping `\n` when `keep_newlines` is true, capped at `max_chars` characters.
 pub fn clean(text: &str, max_chars: usize, keep_newlines: bool) -> Cow<'_, str> {
-    let needs_work = text.chars().count() > max_chars
+    let needs_work = text.chars().nth(max_chars).is_some()
         || text
             .chars()
-            .any(|c| c.is_control() && !(keep_newlines && c == '\n'));
+            .any(|c| (c.is_control() || is_bidi_control(c)) && !(keep_newlines && c == '\n'));
     if !needs_work {
         return Cow::Borrowed(text);
     }
@@ -61,7 +61,7 @@ pub fn clean(text: &str, max_chars: usize, keep_newlines: bool) -> Cow<'_, str> 
             '\n' if keep_newlines => push(&mut out, "\n"),
             '\n' => push(&mut out, " ⏎ "),
             '\t' => push(&mut out, " "),
-            c if c.is_control() => true,
+            c if c.is_control() || is_bidi_control(c) => true,
             c => {
                 let mut buf = [0u8; 4];
                 push(&mut out, c.encode_utf8(&mut buf))
@@ -75,6 +75,12 @@ pub fn clean(text: &str, max_chars: usize, keep_newlines: bool) -> Cow<'_, str> 
         }
     }
     Cow::Owned(out)
+}
+
+/// Bidirectional formatting characters: not controls to Unicode, but they reorder what
+/// follows on screen, so a log line could make other text read differently ("Trojan Source").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
@@ -161,6 +167,12 @@ mod tests {
         assert_eq!(out.chars().count(), MAX_LINE_CHARS);
         assert!(out.ends_with('…'));
         assert_eq!(clean("abcdef", 4, false), "abc…");
+    }
+
+    #[test]
+    fn bidi_overrides_are_removed() {
+        assert_eq!(line("user\u{202e}gnp.exe"), "usergnp.exe");
+        assert_eq!(line("a\u{2066}b\u{2069}c\u{200f}"), "abc");
     }
 
     #[test]

@@ -122,3 +122,93 @@ fn demo_plain_names_the_root_cause_and_exits_one() {
                 .and(predicate::str::contains("\x1b").not()),
         );
 }
+
+/// Writes a recording made of a header and the given observation lines.
+fn recording(lines: &[&str]) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let mut text = String::from(
+        r#"{"format":"stackwatch-recording","version":"1.0","stackwatch":"0.1.0","started_at":"2026-11-23T09:00:00Z"}"#,
+    );
+    for line in lines {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text.push('\n');
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+#[test]
+fn timestamps_at_the_end_of_time_do_not_crash_or_hang() {
+    let file = recording(&[
+        r#"{"at":"+262142-12-31T23:58:00Z","kind":"log_event","data":{"group":"g","stream":"s","timestamp":"2026-11-23T09:00:00Z","message":"hi"}}"#,
+        r#"{"at":"+262142-12-31T23:59:59.5Z","kind":"log_event","data":{"group":"g","stream":"s","timestamp":"2026-11-23T09:00:00Z","message":"bye"}}"#,
+    ]);
+    stackwatch()
+        .args(["replay", "--plain"])
+        .arg(file.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("bye"));
+}
+
+#[test]
+fn a_recording_with_a_gap_of_centuries_finishes() {
+    let file = recording(&[
+        r#"{"at":"1900-01-01T00:00:00Z","kind":"log_event","data":{"group":"g","stream":"s","timestamp":"1900-01-01T00:00:00Z","message":"then"}}"#,
+        r#"{"at":"2026-11-23T09:00:00Z","kind":"log_event","data":{"group":"g","stream":"s","timestamp":"2026-11-23T09:00:00Z","message":"now"}}"#,
+    ]);
+    stackwatch()
+        .args(["replay", "--json"])
+        .arg(file.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"message\":\"now\""));
+}
+
+#[test]
+fn error_messages_never_carry_escape_sequences_from_the_file() {
+    let file = recording(&[
+        "{\"at\":\"2026-11-23T09:00:00Z\",\"kind\":\"\\u001b]0;PWNED\\u0007\\u001b[2J\",\"data\":{}}",
+    ]);
+    stackwatch()
+        .args(["replay", "--plain"])
+        .arg(file.path())
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains(":2: not an observation")
+                .and(predicate::str::contains("\x1b").not()),
+        );
+}
+
+#[test]
+fn every_row_an_observation_adds_is_printed() {
+    // One service snapshot with two deployment transitions makes two timeline rows.
+    let file = recording(&[
+        r#"{"at":"2026-11-23T09:00:00Z","kind":"ecs_service","data":{"cluster":"c","service":"api","status":"ACTIVE","desired":1,"running":0,"pending":0,"deployments":[{"id":"ecs-svc/1","status":"PRIMARY","task_definition":"td:2","desired":1,"running":0,"pending":0,"failed_tasks":0,"rollout_state":"IN_PROGRESS","created_at":"2026-11-23T09:00:00Z"},{"id":"ecs-svc/0","status":"ACTIVE","task_definition":"td:1","desired":1,"running":1,"pending":0,"failed_tasks":0,"rollout_state":"COMPLETED","created_at":"2026-11-23T08:00:00Z"}]}}"#,
+    ]);
+    stackwatch()
+        .args(["replay", "--plain"])
+        .arg(file.path())
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("deployment ecs-svc/1 IN_PROGRESS")
+                .and(predicate::str::contains("deployment ecs-svc/0 COMPLETED")),
+        );
+}
+
+#[test]
+fn speeds_that_would_freeze_playback_are_refused() {
+    for speed in ["0.0000001", "1e-320", "0", "-1", "nan", "inf"] {
+        stackwatch()
+            .args(["replay", "x.jsonl", &format!("--speed={speed}")])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("invalid speed"));
+    }
+}

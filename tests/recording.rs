@@ -185,7 +185,7 @@ fn a_future_major_version_is_refused_clearly() {
         "{err:?}"
     );
     assert!(
-        err.to_string().contains("version 2.0 is not supported"),
+        err.to_string().contains("version \"2.0\" is not supported"),
         "{err}"
     );
 }

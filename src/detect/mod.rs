@@ -377,8 +377,8 @@ impl Detector {
             .iter()
             .filter_map(|c| c.exit_code.map(|code| format!("{} exit {code}", c.name)))
             .collect();
-        let user_stop = t.stop_code.as_deref() == Some("UserInitiated");
-        let expected = user_stop || best.as_ref().is_some_and(|c| c.severity == Severity::Info);
+        let expected =
+            t.is_expected_stop() || best.as_ref().is_some_and(|c| c.severity == Severity::Info);
         // Capacity going away is not the app crashing.
         let infrastructure = matches!(
             t.stop_code.as_deref(),

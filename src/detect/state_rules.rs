@@ -620,7 +620,9 @@ impl Detector {
         };
         // Counts can read "2/2 running" for a moment inside a crash loop: the running tasks
         // must also have stayed up for a while.
-        let stable_since = now - chrono::TimeDelta::seconds(self.config.task_stable_s);
+        let stable_since = chrono::TimeDelta::try_seconds(self.config.task_stable_s)
+            .and_then(|d| now.checked_sub_signed(d))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let stable = store
             .tasks_of_service(&svc.key.service)
             .filter(|t| {

@@ -285,6 +285,15 @@ impl EcsTask {
         task_id_of(&self.task_arn)
     }
 
+    /// A stop a user or the scheduler's own scaling asked for: not a failure.
+    pub fn is_expected_stop(&self) -> bool {
+        self.stop_code.as_deref() == Some("UserInitiated")
+            || self
+                .stopped_reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("Scaling activity initiated by"))
+    }
+
     /// The service name, from a `service:NAME` group.
     pub fn service_name(&self) -> Option<&str> {
         self.group

@@ -301,6 +301,9 @@ pub struct Store {
     pub dropped_logs: u64,
     next_seq: u64,
     stopped_order: VecDeque<String>,
+    /// Stopped tasks dropped from the ring, remembered (as many again) so re-reports are ignored.
+    forgotten_tasks: HashSet<String>,
+    forgotten_order: VecDeque<String>,
     names: HashSet<Text>,
 }
 
@@ -603,6 +606,11 @@ impl Store {
     }
 
     fn apply_task(&mut self, at: DateTime<Utc>, t: &EcsTask) {
+        // A stopped task that fell off the ring is still listed by ECS for an hour: a later
+        // poll must not bring it back as new.
+        if self.forgotten_tasks.contains(&t.task_arn) {
+            return;
+        }
         let status_changed = match self.tasks.get_mut(&t.task_arn) {
             Some(existing) => {
                 let changed = existing.task.last_status != t.last_status;
@@ -630,6 +638,13 @@ impl Store {
             while self.stopped_order.len() > self.caps.stopped_tasks.max(1) {
                 if let Some(old) = self.stopped_order.pop_front() {
                     self.tasks.remove(&old);
+                    self.forgotten_tasks.insert(old.clone());
+                    self.forgotten_order.push_back(old);
+                }
+            }
+            while self.forgotten_order.len() > self.caps.stopped_tasks.max(1) {
+                if let Some(old) = self.forgotten_order.pop_front() {
+                    self.forgotten_tasks.remove(&old);
                 }
             }
         }
@@ -647,11 +662,7 @@ impl Store {
                     msg.push_str(&format!(" [{}: {}]", c.name, reason));
                 }
             }
-            let expected = matches!(t.stop_code.as_deref(), Some("UserInitiated"))
-                || t.stopped_reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("Scaling activity initiated by"));
-            let level = if expected {
+            let level = if t.is_expected_stop() {
                 Severity::Info
             } else {
                 Severity::Error
@@ -701,13 +712,14 @@ impl Store {
             }
             return;
         }
-        let mut counts = None;
+        // Some(old state) when the group's counts must move; Some(None) for a new target.
+        let mut recount: Option<Option<String>> = None;
         let changed = match self.targets.get_mut(&key) {
             Some(existing) => {
                 let changed = existing.state != t.state || existing.reason != t.reason;
                 if existing.state != t.state {
                     existing.since = at;
-                    counts = Some(std::mem::take(&mut existing.state));
+                    recount = Some(Some(std::mem::take(&mut existing.state)));
                 }
                 existing.state = t.state.clone();
                 existing.reason = t.reason.clone();
@@ -715,7 +727,7 @@ impl Store {
                 changed
             }
             None => {
-                counts = Some(String::new());
+                recount = Some(None);
                 self.targets.insert(
                     key.clone(),
                     TargetState {
@@ -729,8 +741,8 @@ impl Store {
                 true
             }
         };
-        if let Some(old_state) = counts {
-            if !old_state.is_empty() {
+        if let Some(old_state) = recount {
+            if let Some(old_state) = old_state {
                 self.count_target(&key.target_group, &old_state, false);
             }
             self.count_target(&key.target_group, &t.state, true);
@@ -778,7 +790,7 @@ impl Store {
             self.logs.pop_front();
             self.dropped_logs += 1;
         }
-        let message = Text::from(l.message.as_str());
+        let message = bounded(&l.message);
         let event_id = l.event_id.as_deref().map(Text::from);
         let line = LogLine {
             at: l.timestamp,
@@ -824,6 +836,22 @@ impl Store {
             .values()
             .filter(move |t| t.task.service_name() == Some(service))
     }
+}
+
+/// The most of one log message the store keeps: the caps count lines, so a line's bytes need a
+/// bound of their own (recordings keep the whole message).
+pub const MAX_STORED_TEXT: usize = 64 * 1024;
+
+/// Text cut to [`MAX_STORED_TEXT`] bytes on a character boundary.
+fn bounded(text: &str) -> Text {
+    if text.len() <= MAX_STORED_TEXT {
+        return Text::from(text);
+    }
+    let mut end = MAX_STORED_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Text::from(format!("{}…", &text[..end]))
 }
 
 /// `10.0.1.5:3000`, or the id alone when the target has no port.
@@ -935,6 +963,71 @@ mod tests {
         );
         // Said again by the next poll: nothing more to say.
         assert!(!store.apply(&target("unused", "Target.NotRegistered")));
+    }
+
+    #[test]
+    fn a_target_first_seen_with_an_empty_state_is_counted_right() {
+        let mut store = Store::new(StoreCaps::default());
+        store.apply(&target("", "Elb.RegistrationInProgress"));
+        store.apply(&target("healthy", "Elb.RegistrationInProgress"));
+        let health = store.target_groups["arn:tg"];
+        assert_eq!((health.present, health.healthy), (1, 1));
+    }
+
+    #[test]
+    fn stopped_tasks_dropped_from_the_ring_stay_dropped() {
+        let caps = StoreCaps {
+            stopped_tasks: 2,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        let stopped = |id: &str| {
+            Observation::new(
+                Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+                EcsTask {
+                    cluster: "c".into(),
+                    task_arn: format!("arn:aws:ecs:eu-west-1:1:task/c/{id}"),
+                    group: Some("service:api".into()),
+                    task_definition: "api:1".into(),
+                    last_status: "STOPPED".into(),
+                    desired_status: "STOPPED".into(),
+                    stop_code: None,
+                    stopped_reason: None,
+                    containers: Vec::new(),
+                    created_at: None,
+                    started_at: None,
+                    stopped_at: None,
+                    private_ip: None,
+                },
+            )
+        };
+        for id in ["a", "b", "c"] {
+            store.apply(&stopped(id));
+        }
+        assert_eq!(store.tasks.len(), 2);
+        let rows = store.timeline.len();
+        // The next poll lists "a" again: no new task, no new row.
+        assert!(!store.apply(&stopped("a")));
+        assert_eq!((store.tasks.len(), store.timeline.len()), (2, rows));
+    }
+
+    #[test]
+    fn huge_log_lines_are_bounded_in_memory() {
+        let mut store = Store::new(StoreCaps::default());
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        store.apply(&Observation::new(
+            at,
+            LogEvent {
+                group: "g".into(),
+                stream: "s".into(),
+                timestamp: at,
+                message: "é".repeat(MAX_STORED_TEXT),
+                event_id: None,
+            },
+        ));
+        let kept = &store.logs.back().unwrap().message;
+        assert!(kept.len() <= MAX_STORED_TEXT + '…'.len_utf8());
+        assert!(kept.ends_with('…'));
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub enum RecordingError {
         "{path}:1: not a stackwatch recording (the first line must be a header with \"format\": \"{FORMAT_NAME}\"): {detail}"
     )]
     NotARecording { path: String, detail: String },
-    #[error("{path}:1: recording format version {found} is not supported; this stackwatch {ours} reads version {FORMAT_MAJOR}.x (upgrade stackwatch to replay it)", ours = env!("CARGO_PKG_VERSION"))]
+    #[error("{path}:1: recording format version {found:?} is not supported; this stackwatch {ours} reads version {FORMAT_MAJOR}.x (upgrade stackwatch to replay it)", ours = env!("CARGO_PKG_VERSION"))]
     UnsupportedVersion { path: String, found: String },
     #[error("{path}:{line}: not an observation: {detail}")]
     BadLine {
@@ -71,6 +71,14 @@ pub enum RecordingError {
         line: u64,
         detail: String,
     },
+}
+
+impl RecordingError {
+    /// Wraps an I/O error with the file it happened on: `.map_err(RecordingError::io(path))`.
+    pub fn io(path: impl std::fmt::Display) -> impl FnOnce(io::Error) -> RecordingError {
+        let path = path.to_string();
+        move |source| RecordingError::Io { path, source }
+    }
 }
 
 /// Writes a recording, flushing after each batch so a kill loses at most the last batch.
@@ -81,10 +89,7 @@ pub struct RecordingWriter<W: Write> {
 
 impl RecordingWriter<BufWriter<File>> {
     pub fn create(path: &Path, header: &Header) -> Result<Self, RecordingError> {
-        let io_err = |source| RecordingError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let io_err = |e| RecordingError::io(path.display())(e);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io_err)?;
         }
@@ -137,10 +142,7 @@ pub struct RecordingReader<R: BufRead> {
 
 impl RecordingReader<BufReader<File>> {
     pub fn open(path: &Path) -> Result<Self, RecordingError> {
-        let file = File::open(path).map_err(|source| RecordingError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let file = File::open(path).map_err(RecordingError::io(path.display()))?;
         RecordingReader::new(BufReader::new(file), &path.display().to_string())
     }
 }
@@ -151,10 +153,7 @@ impl<R: BufRead> RecordingReader<R> {
         let mut line = Vec::new();
         let n = input
             .read_until(b'\n', &mut line)
-            .map_err(|source| RecordingError::Io {
-                path: path.to_string(),
-                source,
-            })?;
+            .map_err(RecordingError::io(path))?;
         if n == 0 || line.trim_ascii().is_empty() {
             return Err(RecordingError::Empty {
                 path: path.to_string(),
@@ -216,10 +215,8 @@ impl<R: BufRead> RecordingReader<R> {
             let n = self
                 .input
                 .read_until(b'\n', &mut self.line)
-                .map_err(|source| RecordingError::Io {
-                    path: self.path.clone(),
-                    source,
-                })?;
+                // Lazily: this runs for every line, and the path is only needed on failure.
+                .map_err(|e| RecordingError::io(&self.path)(e))?;
             if n == 0 {
                 return Ok(None);
             }
@@ -272,8 +269,5 @@ pub fn write_all(
     let mut writer = RecordingWriter::create(path, header)?;
     writer
         .write_batch(observations)
-        .map_err(|source| RecordingError::Io {
-            path: path.display().to_string(),
-            source,
-        })
+        .map_err(RecordingError::io(path.display()))
 }

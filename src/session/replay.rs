@@ -27,9 +27,9 @@ impl std::str::FromStr for Speed {
             return Ok(Speed::Max);
         }
         match s.trim_end_matches('x').parse::<f64>() {
-            Ok(f) if f.is_finite() && f > 0.0 && f <= 100_000.0 => Ok(Speed::Factor(f)),
+            Ok(f) if f.is_finite() && (0.01..=100_000.0).contains(&f) => Ok(Speed::Factor(f)),
             _ => Err(format!(
-                "invalid speed {s:?}: use a number above 0 (like 1, 10 or 0.5) or max"
+                "invalid speed {s:?}: use a number from 0.01 to 100000 (like 1, 10 or 0.5) or max"
             )),
         }
     }
@@ -62,8 +62,11 @@ impl VirtualClock {
             Speed::Max => DateTime::<Utc>::MAX_UTC,
             Speed::Factor(f) => {
                 let elapsed = wall.saturating_duration_since(self.anchor_wall);
+                // Saturating: a recording near chrono's last date must not overflow the clock.
                 let virt_ms = (elapsed.as_secs_f64() * f * 1000.0) as i64;
-                self.anchor_virtual + TimeDelta::milliseconds(virt_ms)
+                TimeDelta::try_milliseconds(virt_ms)
+                    .and_then(|d| self.anchor_virtual.checked_add_signed(d))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
             }
         }
     }
@@ -137,6 +140,11 @@ pub struct Replay {
 /// virtual time even at `--speed max`.
 const TICK_STEP: TimeDelta = TimeDelta::seconds(1);
 
+/// Across a longer silence the state rules tick once at its start and then second by second
+/// over its last stretch only: no rule looks further back than this (the longest, a
+/// CreationPolicy, waits 12 h), and a recording with a gap of months must not tick for hours.
+const FINE_TICK_SPAN: TimeDelta = TimeDelta::hours(13);
+
 impl Replay {
     pub fn open(input: ReplayInput, caps: StoreCaps) -> Result<Self, RecordingError> {
         let mut reader = open_reader(&input)?;
@@ -205,9 +213,13 @@ impl Replay {
         // Time moves on between observations too: stalls are found in the silence. At the end
         // of the recording the clock stops one tick after the last observation, so the state
         // rules see the final state.
-        let horizon = match self.last_seen {
-            Some(last) if self.finished => until.min(last + TICK_STEP),
-            _ => until,
+        let horizon = if self.finished {
+            until.min(
+                self.last_seen
+                    .map_or(self.start, |last| plus(last, TICK_STEP)),
+            )
+        } else {
+            until
         };
         self.tick_up_to(horizon, pipeline, &mut after_step);
         Ok(ingested)
@@ -229,8 +241,15 @@ impl Replay {
                 self.start
             }
         };
-        while t + TICK_STEP <= to {
-            t += TICK_STEP;
+        if to - t > FINE_TICK_SPAN {
+            t = to - FINE_TICK_SPAN;
+            pipeline.tick(t);
+            after_step(pipeline, Step::Ticked(t));
+        }
+        while let Some(next) = t.checked_add_signed(TICK_STEP)
+            && next <= to
+        {
+            t = next;
             pipeline.tick(t);
             after_step(pipeline, Step::Ticked(t));
         }
@@ -265,29 +284,25 @@ impl Replay {
     }
 }
 
+/// `t + d`, saturating at chrono's last date instead of panicking.
+fn plus(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 fn open_reader(input: &ReplayInput) -> Result<RecordingReader<Box<dyn BufRead>>, RecordingError> {
     match input {
         ReplayInput::File(path) => {
-            let file = std::fs::File::open(path).map_err(|source| RecordingError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let file = std::fs::File::open(path).map_err(RecordingError::io(path.display()))?;
             let boxed: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, file));
             RecordingReader::new(boxed, &path.display().to_string())
         }
         ReplayInput::Memory(header, observations) => {
             // Serialising the demo once per (re)open keeps one reader path for files and memory.
             let mut writer =
-                RecordingWriter::new(Vec::new(), header).map_err(|source| RecordingError::Io {
-                    path: "<memory>".to_string(),
-                    source,
-                })?;
+                RecordingWriter::new(Vec::new(), header).map_err(RecordingError::io("<memory>"))?;
             writer
                 .write_batch(observations.iter())
-                .map_err(|source| RecordingError::Io {
-                    path: "<memory>".to_string(),
-                    source,
-                })?;
+                .map_err(RecordingError::io("<memory>"))?;
             let boxed: Box<dyn BufRead> = Box::new(Cursor::new(writer.into_inner()));
             RecordingReader::new(boxed, "<demo>")
         }

@@ -63,6 +63,15 @@ kinds!(
     SourceStatus => SourceStatus,
 );
 
+/// `at`, read with the fast RFC 3339 path.
+struct At(chrono::DateTime<chrono::Utc>);
+
+impl<'de> Deserialize<'de> for At {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        super::time::utc(deserializer).map(At)
+    }
+}
+
 impl<'de> Deserialize<'de> for Observation {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(ObservationVisitor)
@@ -85,7 +94,7 @@ impl<'de> Visitor<'de> for ObservationVisitor {
         let mut data_before_kind: Option<serde_json::Value> = None;
         while let Some(field) = map.next_key::<Field>()? {
             match field {
-                Field::At => at = Some(map.next_value()?),
+                Field::At => at = Some(map.next_value::<At>()?.0),
                 Field::Kind => kind = Some(map.next_value::<Kind>()?),
                 Field::Data => match kind {
                     Some(k) => data = Some(next_payload(k, &mut map)?),

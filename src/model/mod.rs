@@ -118,6 +118,7 @@ pub enum ObservationKind {
 }
 
 mod de;
+pub mod time;
 
 macro_rules! into_kind {
     ($($t:ident),*) => {$(
@@ -171,6 +172,7 @@ pub struct CfnEvent {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(deserialize_with = "time::utc")]
     pub timestamp: DateTime<Utc>,
 }
 
@@ -235,8 +237,13 @@ pub struct EcsDeployment {
     pub rollout_state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_state_reason: Option<String>,
+    #[serde(deserialize_with = "time::utc")]
     pub created_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time::utc_opt"
+    )]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -246,6 +253,7 @@ pub struct EcsServiceEvent {
     pub cluster: String,
     pub service: String,
     pub id: String,
+    #[serde(deserialize_with = "time::utc")]
     pub created_at: DateTime<Utc>,
     pub message: String,
 }
@@ -267,11 +275,23 @@ pub struct EcsTask {
     pub stopped_reason: Option<String>,
     #[serde(default)]
     pub containers: Vec<EcsContainer>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time::utc_opt"
+    )]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time::utc_opt"
+    )]
     pub started_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time::utc_opt"
+    )]
     pub stopped_at: Option<DateTime<Utc>>,
     /// The awsvpc network interface's private IPv4 address (`attachments[].details`
     /// `privateIPv4Address`): the id of the task's target in an `ip` target group.
@@ -345,6 +365,7 @@ impl TargetHealth {
 pub struct LogEvent {
     pub group: String,
     pub stream: String,
+    #[serde(deserialize_with = "time::utc")]
     pub timestamp: DateTime<Utc>,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,6 +3,8 @@
 //! second; rendering only reads.
 
 use std::io::stdout;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -10,10 +12,12 @@ use chrono::TimeDelta;
 use crossterm::event::{
     DisableMouseCapture, EnableMouseCapture, Event, EventStream, MouseEventKind,
 };
+use crossterm::terminal::EnterAlternateScreen;
 use crossterm::{cursor, execute};
 use futures::StreamExt;
-use ratatui::DefaultTerminal;
+use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
+use ratatui::{DefaultTerminal, Terminal};
 
 use crate::pipeline::Pipeline;
 use crate::session::replay::{Replay, Speed, VirtualClock};
@@ -30,43 +34,185 @@ const SPEEDS: [f64; 12] = [
     0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
 
-/// Runs the dashboard until the user quits, the terminal closes, or SIGINT/SIGTERM.
+/// Runs the dashboard until the user quits, the terminal closes, or SIGINT, SIGTERM, SIGHUP
+/// or SIGQUIT arrives.
 pub fn run(replay: Replay, theme: Theme, speed: Speed) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // The handlers go in before the terminal changes mode: from then on a signal ends the loop
+    // and the guard restores the terminal, whenever it arrives.
+    let signals = {
+        let _runtime = runtime.enter();
+        Signals::register()?
+    };
     let mut guard = TerminalGuard::enter()?;
-    runtime.block_on(event_loop(&mut guard.terminal, replay, theme, speed))
+    runtime.block_on(event_loop(
+        &mut guard.terminal,
+        replay,
+        theme,
+        speed,
+        signals,
+    ))
+}
+
+/// The signals that end the dashboard, registered up front (replacing their default action,
+/// which would end the process with the terminal still in dashboard mode).
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    /// Needs the runtime's context.
+    fn register() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handle = |kind, name| signal(kind).with_context(|| format!("cannot handle {name}"));
+        Ok(Signals {
+            interrupt: handle(SignalKind::interrupt(), "SIGINT")?,
+            terminate: handle(SignalKind::terminate(), "SIGTERM")?,
+            hangup: handle(SignalKind::hangup(), "SIGHUP")?,
+            quit: handle(SignalKind::quit(), "SIGQUIT")?,
+        })
+    }
+
+    /// Resolves when any of them arrives. Cancel-safe: a signal that arrives while this is not
+    /// being polled is seen by the next call.
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+            _ = self.quit.recv() => {}
+        }
+    }
+}
+
+#[cfg(windows)]
+struct Signals {
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+#[cfg(windows)]
+impl Signals {
+    /// Needs the runtime's context.
+    fn register() -> anyhow::Result<Self> {
+        let ctrl_c = tokio::signal::windows::ctrl_c().context("cannot handle Ctrl-C")?;
+        Ok(Signals { ctrl_c })
+    }
+
+    async fn recv(&mut self) {
+        self.ctrl_c.recv().await;
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+struct Signals;
+
+#[cfg(not(any(unix, windows)))]
+impl Signals {
+    fn register() -> anyhow::Result<Self> {
+        Ok(Signals)
+    }
+
+    async fn recv(&mut self) {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Puts the terminal in dashboard mode and restores it when dropped: on quit, on error and
-/// while unwinding. The panic hook restores it before the panic message prints.
+/// while unwinding. While it lives, a panic hook restores the terminal before the panic
+/// message prints; dropping it puts the previous hook back.
 struct TerminalGuard {
     terminal: DefaultTerminal,
+    _hook: SessionHook,
 }
 
 impl TerminalGuard {
     fn enter() -> anyhow::Result<Self> {
-        // ratatui's init: raw mode, alternate screen, and a panic hook that restores both.
-        let terminal = ratatui::try_init().context("cannot set up the terminal")?;
-        let guard = TerminalGuard { terminal };
+        // The hook goes in before anything changes; on a failure below it comes off again.
+        let hook = SessionHook::install(restore_terminal);
+        // What ratatui's `try_init` does, without the panic hook it would stack on ours.
+        crossterm::terminal::enable_raw_mode().context("cannot set up the terminal")?;
+        let terminal = match Terminal::new(CrosstermBackend::new(stdout())) {
+            Ok(terminal) => terminal,
+            Err(e) => {
+                restore_terminal();
+                return Err(e).context("cannot set up the terminal");
+            }
+        };
+        // From here on the guard undoes everything, on error too.
+        let guard = TerminalGuard {
+            terminal,
+            _hook: hook,
+        };
+        execute!(stdout(), EnterAlternateScreen).context("cannot set up the terminal")?;
         execute!(stdout(), EnableMouseCapture).context("cannot enable mouse capture")?;
-        // Chain ours before ratatui's: mouse capture off and cursor back, then its restore,
-        // then the default report.
-        let ratatui_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let _ = execute!(stdout(), DisableMouseCapture, cursor::Show);
-            ratatui_hook(info);
-        }));
         Ok(guard)
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = execute!(stdout(), DisableMouseCapture, cursor::Show);
-        ratatui::restore();
+        restore_terminal();
+    }
+}
+
+/// Mouse capture off and the cursor back, then raw mode off and the main screen back. Each
+/// step is attempted whatever the others did; none of them fails when already undone.
+fn restore_terminal() {
+    let _ = execute!(stdout(), DisableMouseCapture, cursor::Show);
+    ratatui::restore();
+}
+
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+/// A panic hook that calls `on_panic` before the hook it replaced, for as long as this lives.
+/// Dropping it puts the replaced hook back; while the thread is panicking std forbids that,
+/// so the hook then stays but only hands over to the replaced one.
+struct SessionHook {
+    previous: Option<Arc<PanicHook>>,
+    active: Arc<AtomicBool>,
+}
+
+impl SessionHook {
+    fn install(on_panic: fn()) -> Self {
+        let previous = Arc::new(std::panic::take_hook());
+        let active = Arc::new(AtomicBool::new(true));
+        let (chained, live) = (Arc::clone(&previous), Arc::clone(&active));
+        std::panic::set_hook(Box::new(move |info| {
+            if live.load(Ordering::SeqCst) {
+                on_panic();
+            }
+            chained(info);
+        }));
+        SessionHook {
+            previous: Some(previous),
+            active,
+        }
+    }
+}
+
+impl Drop for SessionHook {
+    fn drop(&mut self) {
+        self.active.store(false, Ordering::SeqCst);
+        if std::thread::panicking() {
+            return;
+        }
+        // Ours comes off (dropping its handle on the previous hook), then the previous goes back.
+        drop(std::panic::take_hook());
+        if let Some(previous) = self.previous.take() {
+            match Arc::try_unwrap(previous) {
+                Ok(previous) => std::panic::set_hook(previous),
+                // A hook set over ours still holds it: chain to the previous one.
+                Err(shared) => std::panic::set_hook(Box::new(move |info| shared(info))),
+            }
+        }
     }
 }
 
@@ -117,7 +263,10 @@ impl App {
     fn ring_totals(&self) -> (u64, u64) {
         let flags = Vec::new();
         let view = self.view(&flags);
-        (ui::timeline::total(&view), ui::logs::total(&view))
+        (
+            ui::timeline::ring(&view).total(),
+            ui::logs::ring(&view).total(),
+        )
     }
 
     /// Keeps a timeline or log selection the user moved up on the same row as rows arrive.
@@ -127,12 +276,12 @@ impl App {
         // Only a selection moved off the newest row needs the count.
         let pinned = |pane: ui::Pane| self.ui.selected(pane) > 0;
         let new_timeline = if pinned(ui::Pane::Timeline) {
-            ui::timeline::kept_since(&view, timeline)
+            ui::timeline::ring(&view).kept_since(timeline)
         } else {
             0
         };
         let new_logs = if pinned(ui::Pane::Logs) {
-            ui::logs::kept_since(&view, logs)
+            ui::logs::ring(&view).kept_since(logs)
         } else {
             0
         };
@@ -210,6 +359,7 @@ async fn event_loop(
     replay: Replay,
     theme: Theme,
     speed: Speed,
+    mut signals: Signals,
 ) -> anyhow::Result<()> {
     let pipeline = replay.new_pipeline();
     let clock = VirtualClock::new(replay.start, Instant::now(), speed);
@@ -232,11 +382,6 @@ async fn event_loop(
     let mut drawn = shown(&app);
     let mut screen = Rect::default();
 
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    #[cfg(unix)]
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-
     loop {
         let now = tokio::time::Instant::now();
         if dirty && now >= next_frame {
@@ -248,11 +393,6 @@ async fn event_loop(
             dirty = false;
             next_frame = now + frame_gap;
         }
-
-        #[cfg(unix)]
-        let terminate = sigterm.recv();
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<Option<()>>();
 
         tokio::select! {
             biased;
@@ -290,8 +430,7 @@ async fn event_loop(
                 }
                 dirty = true;
             }
-            _ = &mut ctrl_c => break,
-            _ = terminate => break,
+            () = signals.recv() => break,
             _ = tick.tick() => {
                 app.advance(Instant::now())?;
                 if shown(&app) != drawn {
@@ -326,5 +465,27 @@ mod tests {
         assert_eq!(next_speed(Speed::Factor(3.0), true), Speed::Factor(4.0));
         assert_eq!(next_speed(Speed::Max, true), Speed::Max);
         assert_eq!(next_speed(Speed::Max, false), Speed::Factor(600.0));
+    }
+
+    #[test]
+    fn the_session_panic_hook_runs_first_and_comes_off_when_dropped() {
+        use std::cell::RefCell;
+        thread_local! {
+            // Hooks run on the panicking thread: other tests' panics do not land here.
+            static SEEN: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+        }
+        fn seen(what: &'static str) {
+            SEEN.with(|s| s.borrow_mut().push(what));
+        }
+        let before = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| seen("previous")));
+        {
+            let _hook = SessionHook::install(|| seen("restore"));
+            let _ = std::panic::catch_unwind(|| panic!("during the session"));
+        }
+        let _ = std::panic::catch_unwind(|| panic!("after the session"));
+        std::panic::set_hook(before);
+        let seen = SEEN.with(|s| s.borrow().clone());
+        assert_eq!(seen, ["restore", "previous", "previous"]);
     }
 }

@@ -1,6 +1,6 @@
 //! A real-terminal check: the dashboard runs in a pseudo-terminal, draws its panes (and the
-//! demo's flags, once the detector raises any), quits on `q` with status 0, and leaves the
-//! terminal as it found it.
+//! demo's flags, once the detector raises any), quits on `q`, Ctrl-c, SIGTERM, SIGHUP and
+//! SIGQUIT with status 0, and leaves the terminal as it found it.
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -72,7 +72,8 @@ fn wait_for(screen: &Mutex<Screen>, deadline: Duration, check: impl Fn(&str) -> 
 enum Quit {
     /// Bytes typed at the keyboard.
     Keys(&'static [u8]),
-    Sigterm,
+    /// A signal sent with `kill`, by name (`TERM`, `HUP`, …).
+    Signal(&'static str),
 }
 
 /// Runs `stackwatch demo` in a pty until the panes show, optionally waits for the demo's first
@@ -137,10 +138,10 @@ fn run_dashboard(quit: Quit, wait_for_flag: bool) {
             writer.write_all(bytes).unwrap();
             writer.flush().unwrap();
         }
-        Quit::Sigterm => {
+        Quit::Signal(name) => {
             let pid = child.process_id().expect("a child pid");
             let killed = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
+                .args([&format!("-{name}"), &pid.to_string()])
                 .status()
                 .unwrap();
             assert!(killed.success());
@@ -194,5 +195,16 @@ fn ctrl_c_key_quits_and_restores_the_terminal() {
 
 #[test]
 fn sigterm_quits_and_restores_the_terminal() {
-    run_dashboard(Quit::Sigterm, false);
+    run_dashboard(Quit::Signal("TERM"), false);
+}
+
+/// The terminal closing: the default action would end the process in raw mode.
+#[test]
+fn sighup_quits_and_restores_the_terminal() {
+    run_dashboard(Quit::Signal("HUP"), false);
+}
+
+#[test]
+fn sigquit_quits_and_restores_the_terminal() {
+    run_dashboard(Quit::Signal("QUIT"), false);
 }

@@ -788,7 +788,7 @@ fn hostile_data_renders_safely() {
     let far = DateTime::<Utc>::MAX_UTC - TimeDelta::days(1);
     let nasty = "\u{1b}]0;owned\u{7}\u{1b}[2J名前\u{9b}31m\r\n\t\u{0}x".repeat(300);
     let mut store = Store::new(StoreCaps::default());
-    let observations = vec![
+    let mut observations = vec![
         cfn(
             0,
             "payments",
@@ -852,7 +852,48 @@ fn hostile_data_renders_safely() {
                 stale_s: u64::MAX,
             },
         ),
+        Observation::new(
+            at(4),
+            EcsService {
+                cluster: nasty.clone(),
+                service: "svc".into(),
+                arn: None,
+                status: nasty.clone(),
+                desired: u32::MAX,
+                running: 0,
+                pending: 0,
+                task_definition: Some(nasty.clone()),
+                deployments: vec![],
+            },
+        ),
     ];
+    // Task ids that are all escapes: a running task the target links to by IP, and two
+    // stopped ones with one reason, so the group's details list the other's id.
+    let hostile_task = |id: &str, status: &str| {
+        Observation::new(
+            at(5),
+            EcsTask {
+                cluster: nasty.clone(),
+                task_arn: format!("arn:aws:ecs:us-east-1:1:task/c/{id}"),
+                group: Some("service:svc".into()),
+                task_definition: nasty.clone(),
+                last_status: status.into(),
+                desired_status: nasty.clone(),
+                stop_code: None,
+                stopped_reason: (status == "STOPPED").then(|| nasty.clone()),
+                containers: vec![],
+                created_at: None,
+                started_at: None,
+                stopped_at: None,
+                private_ip: (status == "RUNNING").then(|| nasty.clone()),
+            },
+        )
+    };
+    observations.extend([
+        hostile_task(&nasty, "RUNNING"),
+        hostile_task(&format!("{nasty}1"), "STOPPED"),
+        hostile_task(&format!("{nasty}2"), "STOPPED"),
+    ]);
     for obs in &observations {
         store.apply(obs);
     }
@@ -885,6 +926,32 @@ fn hostile_data_renders_safely() {
                 !screen.chars().any(|c| c.is_control() && c != '\n'),
                 "control character on screen:\n{screen}"
             );
+            // ratatui drops control characters itself; what the sanitiser also removes is the
+            // rest of the sequence.
+            assert!(
+                !screen.contains("]0;"),
+                "escape sequence on screen:\n{screen}"
+            );
+            // Details popups show only their first lines: check every row's in full.
+            let mut details = Vec::new();
+            for row in ui::ecs::rows(&view) {
+                details.extend(ui::ecs::details(&view, &row));
+            }
+            for row in ui::targets::rows(&view) {
+                details.extend(ui::targets::details(&view, &row));
+            }
+            assert!(
+                details
+                    .iter()
+                    .any(|l| l.to_string().starts_with("others: "))
+            );
+            for line in &details {
+                let line = line.to_string();
+                assert!(
+                    !line.chars().any(char::is_control) && !line.contains("]0;"),
+                    "escape sequence in details: {line:?}"
+                );
+            }
         }
     }
 }

@@ -7,8 +7,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, View, clean, clock, duration, filter_keeps, fit, render_list};
-use crate::model::{EcsDeployment, ServiceState, TaskState};
+use super::{Pane, View, clean, clock, duration, filter_keeps, fit, render_list, short_id};
+// `task_id_of` also gives `family:rev` from a task definition ARN: its last segment.
+use crate::model::{EcsDeployment, ServiceState, TaskState, task_id_of};
 
 /// Stopped tasks that share a stopped reason.
 pub struct StoppedGroup<'a> {
@@ -25,13 +26,9 @@ pub enum Row<'a> {
     Stopped(StoppedGroup<'a>),
 }
 
+/// A task's id, short enough for a row (cleaned).
 fn task_name(t: &TaskState) -> String {
-    t.task.task_id().chars().take(12).collect()
-}
-
-/// `family:rev` from a task definition ARN.
-fn task_def(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
+    short_id(&t.task.task_arn, 12)
 }
 
 fn service_rows<'a>(view: &View<'a>, svc: &'a ServiceState, out: &mut Vec<Row<'a>>) {
@@ -106,6 +103,7 @@ fn is_fault(row: &Row) -> bool {
         Row::Deployment(d) => d.failed_tasks > 0 || d.rollout_state.as_deref() == Some("FAILED"),
         Row::Task(_) => false,
         Row::Stopped(g) => g.tasks.iter().any(|t| {
+            // TODO(main): use EcsTask::is_expected_stop()
             t.task.stop_code.as_deref() != Some("UserInitiated")
                 && !t
                     .task
@@ -159,7 +157,7 @@ fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
                 Span::styled(
                     format!(
                         "  {}",
-                        clean(task_def(s.task_definition.as_deref().unwrap_or("")))
+                        clean(task_id_of(s.task_definition.as_deref().unwrap_or("")))
                     ),
                     theme.muted(),
                 ),
@@ -181,7 +179,7 @@ fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
                 ),
                 Span::styled(format!("failed {} ", d.failed_tasks), failed_style),
                 Span::styled(
-                    clean(task_def(&d.task_definition)).into_owned(),
+                    clean(task_id_of(&d.task_definition)).into_owned(),
                     theme.muted(),
                 ),
             ])
@@ -194,7 +192,7 @@ fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
                 .unwrap_or_default();
             Line::from(vec![
                 Span::styled("  ▶ ", theme.ok()),
-                Span::styled(format!("{} ", clean(&task_name(t))), theme.text()),
+                Span::styled(format!("{} ", task_name(t)), theme.text()),
                 Span::styled(
                     fit(&clean(&t.task.last_status), 12),
                     theme.status(&t.task.last_status),
@@ -252,7 +250,7 @@ fn task_details<'a>(view: &View, t: &TaskState, lines: &mut Vec<Line<'a>>) {
     lines.push(Line::from(format!("arn:        {}", clean(&task.task_arn))));
     lines.push(Line::from(format!(
         "definition: {}",
-        clean(task_def(&task.task_definition))
+        clean(task_id_of(&task.task_definition))
     )));
     lines.push(Line::from(vec![
         Span::raw("status:     "),
@@ -379,6 +377,7 @@ pub fn details<'a>(view: &View, row: &Row) -> Vec<Line<'a>> {
                     .take(20)
                     .map(|t| task_name(t))
                     .collect();
+                // `task_name` cleans each id.
                 lines.push(Line::from(format!("others: {}", ids.join(" "))));
             }
         }

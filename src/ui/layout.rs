@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{Pane, UiState, View};
+use super::{Pane, UiState, View, clean};
 
 pub const GRID_MIN_WIDTH: u16 = 140;
 pub const GRID_MIN_HEIGHT: u16 = 40;
@@ -149,12 +149,12 @@ pub fn render_status_line(frame: &mut Frame, area: Rect, view: &View) {
     let line = if let Some(input) = &ui.filter_input {
         let mut spans = vec![
             Span::styled("/", theme.accent()),
-            Span::styled(input.clone(), theme.text()),
+            Span::styled(clean(input).into_owned(), theme.text()),
             Span::styled("█", theme.muted()),
         ];
         if let Some(err) = &ui.filter_error {
             spans.push(Span::styled(
-                format!("  invalid regex: {err}"),
+                format!("  invalid regex: {}", clean(err)),
                 theme.error(),
             ));
         } else {
@@ -163,9 +163,10 @@ pub fn render_status_line(frame: &mut Frame, area: Rect, view: &View) {
         Line::from(spans)
     } else {
         let mut spans = Vec::new();
+        // `l` in details makes a filter from a task id: AWS text.
         if let Some(filter) = &ui.filter {
             spans.push(Span::styled(
-                format!("/{} ", filter.pattern),
+                format!("/{} ", clean(&filter.pattern)),
                 theme.accent(),
             ));
         }

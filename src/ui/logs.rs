@@ -6,15 +6,26 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, RingRows, View, clean, clock, duration, filter_keeps, fit, render_list};
+use super::{
+    Pane, Ring, RingRows, View, clean, clock, duration, filter_keeps, fit, render_list, short_id,
+};
 use crate::model::store::keyword_level;
 use crate::model::{LogLine, Severity, task_id_of};
 
 const GAP: TimeDelta = TimeDelta::seconds(60);
 
+/// The log tail's ring: its counts, and which lines pass the filter.
+pub fn ring<'v>(view: &'v View) -> Ring<impl Fn(usize) -> bool + 'v> {
+    Ring {
+        dropped: view.store.dropped_logs,
+        len: view.store.logs.len(),
+        keep: move |i| keeps(view, i),
+    }
+}
+
+/// Lines that pass the filter, indexed into `store.logs`.
 pub fn rows(view: &View) -> RingRows {
-    let filtering = view.ui.filter.is_some() || view.ui.faults_only;
-    RingRows::build(view.store.logs.len(), filtering, |i| keeps(view, i))
+    ring(view).rows(view)
 }
 
 fn keeps(view: &View, ring: usize) -> bool {
@@ -23,24 +34,6 @@ fn keeps(view: &View, ring: usize) -> bool {
     };
     (!view.ui.faults_only || keyword_level(&l.message) >= Severity::Warn)
         && filter_keeps(view, &[&l.message, &l.stream, &l.group])
-}
-
-/// Every line the tail has ever held (dropped ones included): a position that only grows.
-pub fn total(view: &View) -> u64 {
-    view.store.dropped_logs + view.store.logs.len() as u64
-}
-
-/// How many lines that passed the filter arrived since the total was `since`.
-pub fn kept_since(view: &View, since: u64) -> usize {
-    let store = view.store;
-    super::count_new_rows(since, store.dropped_logs, store.logs.len(), |i| {
-        keeps(view, i)
-    })
-}
-
-/// The task id an awslogs stream names (`prefix/container/TASKID`), shortened.
-fn task_short(stream: &str) -> String {
-    task_id_of(stream).chars().take(8).collect()
 }
 
 fn row_line<'a>(view: &View, ring: usize) -> Line<'a> {
@@ -57,7 +50,7 @@ fn row_line<'a>(view: &View, ring: usize) -> Line<'a> {
     let mut spans = vec![
         Span::styled(format!("{} ", clock(l.at)), theme.muted()),
         Span::styled(
-            format!("{} ", fit(&clean(&task_short(&l.stream)), 8)),
+            format!("{} ", fit(&short_id(&l.stream, 8), 8)),
             theme.accent(),
         ),
     ];
@@ -76,17 +69,9 @@ fn row_line<'a>(view: &View, ring: usize) -> Line<'a> {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
-    let rows = rows(view);
-    let mut extra = format!("{} lines", rows.len());
-    if rows.capped() {
-        extra.push_str(&format!(
-            " (filter scans the newest {})",
-            super::FILTER_SCAN_ROWS
-        ));
-    }
-    if view.store.dropped_logs > 0 {
-        extra.push_str(&format!(" · {} older dropped", view.store.dropped_logs));
-    }
+    let ring = ring(view);
+    let rows = ring.rows(view);
+    let extra = ring.title(&rows, "lines");
     render_list(
         frame,
         area,

@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use crate::detect::Flag;
-use crate::model::Store;
+use crate::model::{Store, task_id_of};
 use crate::session::recording::Header;
 use crate::session::replay::Speed;
 
@@ -167,16 +167,50 @@ impl RingRows {
     }
 }
 
-/// Of a ring that has dropped `dropped` rows and holds `len`, how many rows arrived after
-/// the ring's total was `since` and pass `keep` (bounded by [`FILTER_SCAN_ROWS`]).
-pub fn count_new_rows(since: u64, dropped: u64, len: usize, keep: impl Fn(usize) -> bool) -> usize {
-    let total = dropped + len as u64;
-    if since >= total {
-        return 0;
+/// A ring buffer the store keeps (the timeline or the log tail): how many rows it has dropped,
+/// how many it holds, and which of those pass the filter. The two panes differ only in these.
+pub struct Ring<K> {
+    pub dropped: u64,
+    pub len: usize,
+    /// Whether the row at a ring index passes the filter and faults-only.
+    pub keep: K,
+}
+
+impl<K: Fn(usize) -> bool> Ring<K> {
+    /// Every row the ring has ever held (dropped ones included): a position that only grows.
+    pub fn total(&self) -> u64 {
+        self.dropped + self.len as u64
     }
-    let first_new = usize::try_from(since.saturating_sub(dropped)).unwrap_or(len);
-    let first = first_new.max(len.saturating_sub(FILTER_SCAN_ROWS));
-    (first..len).filter(|&i| keep(i)).count()
+
+    /// How many rows that pass the filter arrived since [`Ring::total`] was `since` (bounded
+    /// by [`FILTER_SCAN_ROWS`]).
+    pub fn kept_since(&self, since: u64) -> usize {
+        if since >= self.total() {
+            return 0;
+        }
+        let len = self.len;
+        let first_new = usize::try_from(since.saturating_sub(self.dropped)).unwrap_or(len);
+        let first = first_new.max(len.saturating_sub(FILTER_SCAN_ROWS));
+        (first..len).filter(|&i| (self.keep)(i)).count()
+    }
+
+    /// The rows that pass the filter and faults-only, when either is on.
+    pub fn rows(&self, view: &View) -> RingRows {
+        let filtering = view.ui.filter.is_some() || view.ui.faults_only;
+        RingRows::build(self.len, filtering, &self.keep)
+    }
+
+    /// The pane title's counts: `N rows`, whether the filter hit its limit, what was dropped.
+    pub fn title(&self, rows: &RingRows, noun: &str) -> String {
+        let mut extra = format!("{} {noun}", rows.len());
+        if rows.capped() {
+            extra.push_str(&format!(" (filter scans the newest {FILTER_SCAN_ROWS})"));
+        }
+        if self.dropped > 0 {
+            extra.push_str(&format!(" · {} older dropped", self.dropped));
+        }
+        extra
+    }
 }
 
 /// The rows a pane shows: `start..end` of `count`, and which of them is selected.
@@ -333,6 +367,15 @@ pub fn clean(text: &str) -> Cow<'_, str> {
     crate::sanitize::line(text)
 }
 
+/// The id at the end of a task ARN or an awslogs stream (`prefix/container/TASKID`), cleaned
+/// and cut to its first `chars` characters.
+pub fn short_id(arn_or_stream: &str, chars: usize) -> String {
+    clean(task_id_of(arn_or_stream))
+        .chars()
+        .take(chars)
+        .collect()
+}
+
 /// `HH:MM:SS`, UTC.
 pub fn clock(at: DateTime<Utc>) -> String {
     at.format("%H:%M:%S").to_string()
@@ -426,12 +469,28 @@ mod tests {
 
     #[test]
     fn new_rows_are_counted_across_a_wrapped_ring() {
+        let ring = |keep: fn(usize) -> bool| Ring {
+            dropped: 10,
+            len: 5,
+            keep,
+        };
         // 10 dropped, 5 held (totals 10..15); the total was 12, so ring rows 2, 3, 4 are new.
-        assert_eq!(count_new_rows(12, 10, 5, |_| true), 3);
-        assert_eq!(count_new_rows(12, 10, 5, |i| i == 4), 1);
-        assert_eq!(count_new_rows(15, 10, 5, |_| true), 0);
+        assert_eq!(ring(|_| true).total(), 15);
+        assert_eq!(ring(|_| true).kept_since(12), 3);
+        assert_eq!(ring(|i| i == 4).kept_since(12), 1);
+        assert_eq!(ring(|_| true).kept_since(15), 0);
         // Older than anything held: every held row is new.
-        assert_eq!(count_new_rows(3, 10, 5, |_| true), 5);
+        assert_eq!(ring(|_| true).kept_since(3), 5);
+    }
+
+    #[test]
+    fn short_ids_are_the_last_segment_cut_and_cleaned() {
+        assert_eq!(
+            short_id("arn:aws:ecs:us-east-1:1:task/prod/0123456789abcdef", 8),
+            "01234567"
+        );
+        assert_eq!(short_id("/ecs/api/abc", 8), "abc");
+        assert_eq!(short_id("task/c/\u{1b}[2Jab\u{7}cd", 3), "abc");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, View, clean, clock, filter_keeps, fit, render_list, short_name};
+use super::{Pane, View, clean, clock, filter_keeps, fit, render_list, short_id, short_name};
 use crate::model::{Store, TargetState, TaskState};
 
 pub enum Row<'a> {
@@ -109,7 +109,7 @@ fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
                 Span::styled(fit(&clean(&t.state), 10), theme.status(&t.state)),
             ];
             if let Some(task) = linked_task(view.store, t) {
-                let id: String = task.task.task_id().chars().take(8).collect();
+                let id = short_id(&task.task.task_arn, 8);
                 spans.push(Span::styled(format!(" task {id}"), theme.accent()));
             }
             if let Some(reason) = &t.reason {

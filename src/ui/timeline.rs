@@ -4,13 +4,21 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, RingRows, View, clean, clock, filter_keeps, fit, render_list};
+use super::{Pane, Ring, RingRows, View, clean, clock, filter_keeps, fit, render_list};
 use crate::model::{Severity, TimelineEntry};
+
+/// The timeline's ring: its counts, and which rows pass the filter.
+pub fn ring<'v>(view: &'v View) -> Ring<impl Fn(usize) -> bool + 'v> {
+    Ring {
+        dropped: view.store.dropped_timeline,
+        len: view.store.timeline.len(),
+        keep: move |i| keeps(view, i),
+    }
+}
 
 /// Rows that pass the filter, indexed into `store.timeline`.
 pub fn rows(view: &View) -> RingRows {
-    let filtering = view.ui.filter.is_some() || view.ui.faults_only;
-    RingRows::build(view.store.timeline.len(), filtering, |i| keeps(view, i))
+    ring(view).rows(view)
 }
 
 fn keeps(view: &View, ring: usize) -> bool {
@@ -19,19 +27,6 @@ fn keeps(view: &View, ring: usize) -> bool {
     };
     (!view.ui.faults_only || e.level >= Severity::Warn)
         && filter_keeps(view, &[&e.resource, &e.message, e.source.as_str()])
-}
-
-/// Every row the timeline has ever held (dropped ones included): a position that only grows.
-pub fn total(view: &View) -> u64 {
-    view.store.dropped_timeline + view.store.timeline.len() as u64
-}
-
-/// How many rows that passed the filter arrived since the total was `since`.
-pub fn kept_since(view: &View, since: u64) -> usize {
-    let store = view.store;
-    super::count_new_rows(since, store.dropped_timeline, store.timeline.len(), |i| {
-        keeps(view, i)
-    })
 }
 
 /// A nested stack's rows name their stack (`Storage›FileSystem`) so the same logical id in
@@ -58,18 +53,10 @@ pub fn row_line<'a>(view: &View, e: &TimelineEntry, width: usize) -> Line<'a> {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
-    let rows = rows(view);
+    let ring = ring(view);
+    let rows = ring.rows(view);
     let timeline = &view.store.timeline;
-    let mut extra = format!("{} rows", rows.len());
-    if rows.capped() {
-        extra.push_str(&format!(
-            " (filter scans the newest {})",
-            super::FILTER_SCAN_ROWS
-        ));
-    }
-    if view.store.dropped_timeline > 0 {
-        extra.push_str(&format!(" · {} older dropped", view.store.dropped_timeline));
-    }
+    let extra = ring.title(&rows, "rows");
     let width = area.width.saturating_sub(2) as usize;
     render_list(
         frame,

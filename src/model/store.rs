@@ -187,6 +187,16 @@ pub struct TargetKey {
     pub port: Option<u16>,
 }
 
+impl TargetKey {
+    /// `10.0.1.5:3000`, or the id alone when the target has no port.
+    pub fn label(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}:{port}", self.target_id),
+            None => self.target_id.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetState {
     pub key: TargetKey,
@@ -699,7 +709,7 @@ impl Store {
         if t.is_gone() {
             if let Some(old) = self.targets.remove(&key) {
                 self.count_target(&key.target_group, &old.state, false);
-                let resource = target_label(t);
+                let resource = key.label();
                 self.push_row(Row {
                     at,
                     source: Source::Elb,
@@ -761,7 +771,7 @@ impl Store {
                 "unavailable" => Severity::Warn,
                 _ => Severity::Info,
             };
-            let resource = target_label(t);
+            let resource = key.label();
             self.push_row(Row {
                 at,
                 source: Source::Elb,
@@ -852,14 +862,6 @@ fn bounded(text: &str) -> Text {
         end -= 1;
     }
     Text::from(format!("{}…", &text[..end]))
-}
-
-/// `10.0.1.5:3000`, or the id alone when the target has no port.
-fn target_label(t: &TargetHealth) -> String {
-    match t.port {
-        Some(port) => format!("{}:{}", t.target_id, port),
-        None => t.target_id.clone(),
-    }
 }
 
 fn with_reason(status: &str, reason: Option<&str>) -> String {

@@ -102,15 +102,7 @@ fn is_fault(row: &Row) -> bool {
         Row::Service(s) => s.running < s.desired,
         Row::Deployment(d) => d.failed_tasks > 0 || d.rollout_state.as_deref() == Some("FAILED"),
         Row::Task(_) => false,
-        Row::Stopped(g) => g.tasks.iter().any(|t| {
-            // TODO(main): use EcsTask::is_expected_stop()
-            t.task.stop_code.as_deref() != Some("UserInitiated")
-                && !t
-                    .task
-                    .stopped_reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("Scaling activity initiated by"))
-        }),
+        Row::Stopped(g) => g.tasks.iter().any(|t| !t.task.is_expected_stop()),
     }
 }
 

@@ -75,13 +75,6 @@ pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
     out
 }
 
-fn target_name(t: &TargetState) -> String {
-    match t.key.port {
-        Some(port) => format!("{}:{port}", t.key.target_id),
-        None => t.key.target_id.clone(),
-    }
-}
-
 fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
     let theme = view.theme;
     match row {
@@ -103,7 +96,7 @@ fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
         Row::Target(t) => {
             let mut spans = vec![
                 Span::styled(
-                    format!("  {} ", fit(&clean(&target_name(t)), 21)),
+                    format!("  {} ", fit(&clean(&t.key.label()), 21)),
                     theme.text(),
                 ),
                 Span::styled(fit(&clean(&t.state), 10), theme.status(&t.state)),
@@ -158,7 +151,7 @@ pub fn details<'a>(view: &View, row: &Row) -> Vec<Line<'a>> {
         Row::Target(t) => {
             let mut lines = vec![
                 Line::from(Span::styled(
-                    format!("target {}", clean(&target_name(t))),
+                    format!("target {}", clean(&t.key.label())),
                     theme.title(),
                 )),
                 Line::from(format!("group:       {}", clean(&t.key.target_group))),

@@ -369,7 +369,7 @@ impl Store {
 
     fn push_row(&mut self, row: Row<'_>) {
         let entry = TimelineEntry {
-            seq: self.next_seq,
+            seq: 0,
             at: row.at,
             source: row.source,
             resource: self.intern(row.resource),
@@ -378,6 +378,12 @@ impl Store {
             message: row.message,
             level: row.level,
         };
+        self.push_entry(entry);
+    }
+
+    /// Appends a row to the timeline ring, numbering it.
+    fn push_entry(&mut self, mut entry: TimelineEntry) {
+        entry.seq = self.next_seq;
         self.next_seq += 1;
         if self.timeline.len() >= self.caps.timeline_rows.max(1) {
             self.timeline.pop_front();
@@ -802,22 +808,25 @@ impl Store {
         }
         let message = bounded(&l.message);
         let event_id = l.event_id.as_deref().map(Text::from);
+        let stream = self.intern(&l.stream);
         let line = LogLine {
             at: l.timestamp,
             group: self.intern(&l.group),
-            stream: self.intern(&l.stream),
+            stream: stream.clone(),
             message: message.clone(),
             event_id: event_id.clone(),
         };
         self.logs.push_back(line);
-        self.push_row(Row {
+        // Built here rather than by push_row: the stream is interned once for both rings.
+        self.push_entry(TimelineEntry {
+            seq: 0,
             at: l.timestamp,
             source: Source::Log,
-            resource: &l.stream,
+            resource: stream,
             stack: None,
             id: event_id,
-            message,
             level: keyword_level(&l.message),
+            message,
         });
     }
 
@@ -885,25 +894,20 @@ pub fn cfn_level(status: &str) -> Severity {
 /// A cheap keyword level for free text (service events, log lines); the detector's rules say
 /// what a message means, this only decides colour and the faults-only filter.
 pub fn keyword_level(text: &str) -> Severity {
-    // A hand-rolled, ASCII case-insensitive scan: it runs on every log line, and dispatching on
-    // the first letter costs a few nanoseconds a byte, well under a regex's prefilter here.
-    const WORDS: [&[u8]; 8] = [
-        b"error",
-        b"exception",
-        b"fail",
-        b"fatal",
-        b"unhealthy",
-        b"unable",
-        b"panic",
-        b"traceback",
-    ];
+    // A hand-rolled, ASCII case-insensitive scan: it runs on every log line. Dispatching on
+    // the first letter keeps the common letters (e, t) to one or two short compares.
     let bytes = text.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
-        if !matches!(b | 0x20, b'e' | b'f' | b'u' | b'p' | b't') {
-            continue;
-        }
+        let words: &[&[u8]] = match b | 0x20 {
+            b'e' => &[b"error", b"exception"],
+            b'f' => &[b"fail", b"fatal"],
+            b'u' => &[b"unhealthy", b"unable"],
+            b'p' => &[b"panic"],
+            b't' => &[b"traceback"],
+            _ => continue,
+        };
         let rest = &bytes[i..];
-        if WORDS
+        if words
             .iter()
             .any(|w| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w))
         {

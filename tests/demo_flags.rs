@@ -211,3 +211,21 @@ fn the_healthy_deploy_raises_no_flag_above_info() {
         .collect();
     assert!(loud.is_empty(), "{loud:#?}");
 }
+
+#[test]
+fn the_flags_that_explain_most_lead_the_strip() {
+    let (header, observations) = demo::scenario();
+    let mut replay = Replay::open(
+        ReplayInput::Memory(header, observations.into()),
+        StoreCaps::default(),
+    )
+    .unwrap();
+    let pipeline = replay.run_to_end().unwrap();
+    let open = pipeline.detector.open_flags();
+    let rules: Vec<&str> = open.iter().map(|f| f.rule).collect();
+    assert_eq!(rules.first(), Some(&"cfn.root_cause"), "{rules:?}");
+    assert!(
+        open.windows(2).all(|w| w[0].severity >= w[1].severity),
+        "worst first: {rules:?}"
+    );
+}

@@ -112,6 +112,19 @@ pub enum FlagChange {
     Resolved(Flag),
 }
 
+/// Among flags of one severity, those that explain the most come first: on a small screen
+/// the strip shows two or three, and the root cause or a stall says more than the newest
+/// unhealthy target.
+fn explains(rule: &str) -> u8 {
+    match rule {
+        "cfn.root_cause" => 0,
+        "stall.resource" | "stall.signal_countdown" => 1,
+        "ecs.crash_loop" | "elb.no_healthy_targets" | "ecs.not_converging" => 2,
+        "deploy.rolled_back" => 3,
+        _ => 4,
+    }
+}
+
 /// Open flags are keyed by rule and the scope they are about (`svc:payments-api`).
 pub type FlagKey = (&'static str, String);
 
@@ -226,6 +239,7 @@ impl Detector {
         flags.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
+                .then(explains(a.rule).cmp(&explains(b.rule)))
                 .then(b.last_seen.cmp(&a.last_seen))
         });
         flags

@@ -246,10 +246,10 @@ impl App {
     /// Brings the replay up to the virtual clock.
     fn advance(&mut self, wall: Instant) -> anyhow::Result<()> {
         let mut until = self.clock.now(wall);
-        if self.clock.speed() == Speed::Max {
-            if let Some(step) = self.replay.position().checked_add_signed(MAX_SPEED_STEP) {
-                until = until.min(step);
-            }
+        if self.clock.speed() == Speed::Max
+            && let Some(step) = self.replay.position().checked_add_signed(MAX_SPEED_STEP)
+        {
+            until = until.min(step);
         }
         if until > self.replay.position() || !self.replay.finished {
             let before = self.ring_totals();

@@ -18,13 +18,18 @@ pub fn observation(i: u64) -> Observation {
         0 => Observation::new(
             at,
             CfnEvent {
-                stack: if i % 40 == 0 { "bench" } else { "bench/Nested" }.into(),
+                stack: if i.is_multiple_of(40) {
+                    "bench"
+                } else {
+                    "bench/Nested"
+                }
+                .into(),
                 stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/bench/1".into(),
                 event_id: format!("ev-{i}"),
                 logical_id: format!("Resource{}", i % 300),
                 physical_id: Some(format!("phys-{}", i % 300)),
                 resource_type: "AWS::EC2::SecurityGroup".into(),
-                status: if i % 60 == 0 {
+                status: if i.is_multiple_of(60) {
                     "CREATE_IN_PROGRESS"
                 } else {
                     "CREATE_COMPLETE"
@@ -86,7 +91,7 @@ pub fn observation(i: u64) -> Observation {
                 group: "/ecs/api".into(),
                 stream: format!("ecs/api/{task}"),
                 timestamp: at,
-                message: if i % 7 == 0 {
+                message: if i.is_multiple_of(7) {
                     "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'express' imported from /app/server.js".into()
                 } else {
                     format!("GET /health 200 {}ms request_id={i:x}", i % 17)

@@ -12,6 +12,7 @@ use crate::model::{Severity, Source, Store, TimelineEntry, cfn_status};
 use crate::pipeline::Pipeline;
 use crate::sanitize;
 use crate::session::replay::Step;
+use crate::ui::fit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -175,7 +176,7 @@ impl<W: Write> Headless<W> {
                     "{}  {:<11} {:<30} {:<1} {}",
                     rfc3339(entry.at),
                     entry.source.as_str(),
-                    truncate(&nested_resource, 30),
+                    fit(&nested_resource, 30),
                     level,
                     message
                 );
@@ -302,15 +303,5 @@ impl<W: Write> Headless<W> {
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
     }
 }

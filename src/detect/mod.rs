@@ -747,14 +747,12 @@ fn push_evidence(evidence: &mut VecDeque<Evidence>, e: Evidence) {
 }
 
 fn evidence_text(text: &str) -> String {
-    if text.len() <= EVIDENCE_TEXT_MAX {
-        return text.to_string();
+    let kept = crate::model::byte_prefix(text, EVIDENCE_TEXT_MAX);
+    if kept.len() == text.len() {
+        text.to_string()
+    } else {
+        format!("{kept}…")
     }
-    let mut end = EVIDENCE_TEXT_MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 /// `svc:NAME` for service tasks, `family:FAMILY` for the others.

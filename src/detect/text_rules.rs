@@ -1518,14 +1518,7 @@ fn unwrap(text: &str) -> Option<&str> {
 }
 
 fn bounded(text: &str) -> &str {
-    if text.len() <= MAX_TEXT {
-        return text;
-    }
-    let mut end = MAX_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    crate::model::byte_prefix(text, MAX_TEXT)
 }
 
 // ---------------------------------------------------------------- summary helpers

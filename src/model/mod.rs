@@ -322,6 +322,19 @@ impl EcsTask {
     }
 }
 
+/// The longest prefix of `text` of at most `max_bytes` bytes that ends on a character boundary:
+/// how untrusted text is bounded before it is kept.
+pub fn byte_prefix(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// The last `/`-separated segment of an ARN or path.
 pub fn task_id_of(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
@@ -421,5 +434,19 @@ pub mod cfn_status {
     /// A terminal stack status: the operation is over.
     pub fn is_terminal(status: &str) -> bool {
         !is_in_progress(status) && status != "REVIEW_IN_PROGRESS"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_prefix;
+
+    #[test]
+    fn byte_prefix_never_splits_a_character() {
+        assert_eq!(byte_prefix("short", 10), "short");
+        assert_eq!(byte_prefix("abcdef", 3), "abc");
+        // "é" is two bytes: a cut inside it backs off to the character before.
+        assert_eq!(byte_prefix("aé", 2), "a");
+        assert_eq!(byte_prefix("éé", 0), "");
     }
 }

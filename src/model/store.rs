@@ -863,14 +863,12 @@ pub const MAX_STORED_TEXT: usize = 64 * 1024;
 
 /// Text cut to [`MAX_STORED_TEXT`] bytes on a character boundary.
 fn bounded(text: &str) -> Text {
-    if text.len() <= MAX_STORED_TEXT {
-        return Text::from(text);
+    let kept = super::byte_prefix(text, MAX_STORED_TEXT);
+    if kept.len() == text.len() {
+        Text::from(text)
+    } else {
+        Text::from(format!("{kept}…"))
     }
-    let mut end = MAX_STORED_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    Text::from(format!("{}…", &text[..end]))
 }
 
 fn with_reason(status: &str, reason: Option<&str>) -> String {

@@ -33,9 +33,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Playback speed: a factor of real time, or "max"
-    #[arg(long, default_value = "16")]
-    pub speed: Speed,
+    /// Playback speed: a factor of real time, or "max" [default: 16 in the dashboard, max
+    /// headless]
+    #[arg(long)]
+    pub speed: Option<Speed>,
     /// Write the demo recording to FILE and exit
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
@@ -81,6 +82,21 @@ pub struct CapArgs {
     pub max_timeline_rows: usize,
 }
 
+/// The dashboard's demo plays at 16x: the whole deploy in about a minute.
+pub const DEMO_DASHBOARD_SPEED: Speed = Speed::Factor(16.0);
+/// A replay in the dashboard plays in real time.
+pub const REPLAY_DASHBOARD_SPEED: Speed = Speed::Factor(1.0);
+
+/// The speed a playback runs at: the one asked for, else `max` headless (output for scripts and
+/// pipes should not wait on a clock), else the dashboard's default.
+pub fn playback_speed(requested: Option<Speed>, headless: bool, dashboard: Speed) -> Speed {
+    match requested {
+        Some(speed) => speed,
+        None if headless => Speed::Max,
+        None => dashboard,
+    }
+}
+
 impl CapArgs {
     pub fn store_caps(self) -> crate::model::StoreCaps {
         crate::model::StoreCaps {
@@ -95,8 +111,32 @@ impl CapArgs {
 mod tests {
     use clap::CommandFactory;
 
+    use super::*;
+
     #[test]
     fn cli_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn headless_playback_runs_at_max_unless_asked() {
+        let demo = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Demo(d) => d.speed,
+            _ => unreachable!(),
+        };
+        // `demo --json` without --speed: max, so it finishes in seconds, not a minute.
+        let chosen = playback_speed(
+            demo(&["stackwatch", "demo", "--json"]),
+            true,
+            DEMO_DASHBOARD_SPEED,
+        );
+        assert_eq!(chosen, Speed::Max);
+        let chosen = playback_speed(demo(&["stackwatch", "demo"]), false, DEMO_DASHBOARD_SPEED);
+        assert_eq!(chosen, Speed::Factor(16.0));
+        let asked = demo(&["stackwatch", "demo", "--plain", "--speed", "4"]);
+        assert_eq!(
+            playback_speed(asked, true, DEMO_DASHBOARD_SPEED),
+            Speed::Factor(4.0)
+        );
     }
 }

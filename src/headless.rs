@@ -260,9 +260,9 @@ impl<W: Write> Headless<W> {
             None => "no stack".to_string(),
         };
         message.push_str(&format!(
-            "; deploy {}; {} open flag(s)",
+            "; deploy {}; {}",
             outcome.as_str(),
-            open.len()
+            crate::text::count_of(open.len(), "open flag")
         ));
         // The root cause says more than the newest error (often the rollback itself).
         let root_cause = open.iter().find(|f| f.rule == "cfn.root_cause");

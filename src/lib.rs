@@ -12,4 +12,5 @@ pub mod model;
 pub mod pipeline;
 pub mod sanitize;
 pub mod session;
+pub mod text;
 pub mod ui;

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 
-use stackwatch::cli::{CapArgs, Cli, Command, OutputArgs};
+use stackwatch::cli::{
+    CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, OutputArgs, REPLAY_DASHBOARD_SPEED, playback_speed,
+};
 use stackwatch::headless::{Format, Headless};
 use stackwatch::session::demo;
 use stackwatch::session::recording;
@@ -56,15 +58,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 return Ok(0);
             }
             let input = ReplayInput::Memory(header, observations.into());
-            play(input, args.speed, &args.output, args.caps)
+            let headless = is_headless(&args.output);
+            let speed = playback_speed(args.speed, headless, DEMO_DASHBOARD_SPEED);
+            play(input, speed, &args.output, args.caps)
         }
         Command::Replay(args) => {
             let headless = is_headless(&args.output);
-            let speed = args.speed.unwrap_or(if headless {
-                Speed::Max
-            } else {
-                Speed::Factor(1.0)
-            });
+            let speed = playback_speed(args.speed, headless, REPLAY_DASHBOARD_SPEED);
             check_readable(&args.file)?;
             play(
                 ReplayInput::File(args.file.clone()),

@@ -212,3 +212,15 @@ fn speeds_that_would_freeze_playback_are_refused() {
             .stderr(predicate::str::contains("invalid speed"));
     }
 }
+
+#[test]
+fn headless_demo_without_speed_plays_at_max() {
+    // At the dashboard's 16x this takes a minute; headless it runs at max. The timeout only
+    // keeps a regression from hanging CI: the speed chosen is checked in `cli::tests`.
+    stackwatch()
+        .args(["demo", "--json"])
+        .timeout(std::time::Duration::from_secs(45))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"type\":\"summary\""));
+}

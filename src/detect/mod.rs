@@ -46,22 +46,69 @@ mod tests;
 mod text_rules;
 
 pub use config::{DetectConfig, StallThreshold};
-pub use text_rules::{Classification, classify, rule_ids, rule_of};
+pub use text_rules::{Classification, TextRuleInfo, classify, rule_ids, rule_of, text_rules};
 
 use text_rules::{classify_ranked, tg_name};
 
 /// Evidence kept per flag (newest last).
 pub const EVIDENCE_CAP: usize = 20;
 
-/// Ids of the state rules (taxonomy.md) this detector implements.
-pub const STATE_RULE_IDS: &[&str] = &[
-    "stall.resource",
-    "stall.signal_countdown",
-    "ecs.crash_loop",
-    "cfn.root_cause",
-    "elb.no_healthy_targets",
-    "deploy.rolled_back",
-    "ecs.not_converging",
+/// A state rule as the rules document shows it: the detector derives these from the store over
+/// time. Their summaries and next steps are filled in from what they find (a resource type, a
+/// countdown, a root cause), so the text here is the general one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StateRuleInfo {
+    pub id: &'static str,
+    /// The severity it opens with, and what it escalates to.
+    pub severity: &'static str,
+    pub fires_when: &'static str,
+    pub next_step: &'static str,
+}
+
+/// The state rules this detector implements.
+pub const STATE_RULES: &[StateRuleInfo] = &[
+    StateRuleInfo {
+        id: "stall.resource",
+        severity: "warn, then error",
+        fires_when: "a CloudFormation resource stays in an *_IN_PROGRESS state past its type's warn threshold, escalating at the alarm threshold; an ECS service whose tasks keep failing alarms at once",
+        next_step: "depends on the type: for an ECS service, the stopped tasks' reasons; for an instance, its signals; for a custom resource, its Lambda's logs",
+    },
+    StateRuleInfo {
+        id: "stall.signal_countdown",
+        severity: "warn, then error",
+        fires_when: "a resource with a CreationPolicy or WaitCondition waits for signals: shows the count and the time left before the timeout fires",
+        next_step: "if the instance should have signalled by now, read cloud-init-output.log and cfn-init.log on it, and check its route to the CloudFormation endpoint",
+    },
+    StateRuleInfo {
+        id: "ecs.crash_loop",
+        severity: "error",
+        fires_when: "one service keeps starting tasks that run and then stop (several stops within the window)",
+        next_step: "the app starts then dies: read the exit codes and the last log lines of a stopped task",
+    },
+    StateRuleInfo {
+        id: "ecs.not_converging",
+        severity: "warn",
+        fires_when: "running stays below desired for longer than the threshold while a deployment is in progress",
+        next_step: "look at the stopped tasks' reasons and the service events: new tasks are not staying up",
+    },
+    StateRuleInfo {
+        id: "elb.no_healthy_targets",
+        severity: "error",
+        fires_when: "a target group that serves the service has no healthy target past the grace period",
+        next_step: "the service takes no traffic: see the targets' health reasons and the tasks' stopped reasons",
+    },
+    StateRuleInfo {
+        id: "cfn.root_cause",
+        severity: "error, fatal when the rollback fails",
+        fires_when: "the operation has failed: the earliest failure that is not a cascade, nested stacks followed, shown as Parent/Child/Resource",
+        next_step: "the next step of the rule that classifies the failure's reason",
+    },
+    StateRuleInfo {
+        id: "deploy.rolled_back",
+        severity: "error",
+        fires_when: "the operation ends in a rollback state (even when the stack is usable again)",
+        next_step: "the deploy failed even if the stack is healthy: fix the root cause, then deploy again",
+    },
 ];
 
 /// CFN rules that summarise other failures: they never open a flag of their own

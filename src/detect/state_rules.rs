@@ -47,7 +47,7 @@ impl Detector {
 
     /// `stall.resource` and `stall.signal_countdown` over the in-progress resources.
     pub(super) fn stall_rules(&mut self, now: DateTime<Utc>, store: &Store) {
-        let mut wanted: Vec<FlagSpec> = Vec::new();
+        let mut wanted: Vec<(FlagSpec, Vec<Evidence>)> = Vec::new();
         let mut gone: Vec<ResourceKey> = Vec::new();
         for key in &self.in_progress {
             let Some(res) = store.resources.get(key).filter(|r| r.is_in_progress()) else {
@@ -63,14 +63,20 @@ impl Detector {
                 Some(policy) => self.signal_countdown(res, policy, elapsed),
                 None => self.stall(res, elapsed),
             };
-            wanted.extend(spec);
+            if let Some(spec) = spec {
+                let evidence = self.wait_evidence(res, since);
+                wanted.push((spec, evidence));
+            }
         }
         for key in gone {
             self.in_progress.remove(&key);
         }
-        let keep: HashSet<FlagKey> = wanted.iter().map(|s| (s.rule, s.scope.clone())).collect();
-        for spec in wanted {
-            self.set_state_flag(spec, now, None, None);
+        let keep: HashSet<FlagKey> = wanted
+            .iter()
+            .map(|(s, _)| (s.rule, s.scope.clone()))
+            .collect();
+        for (spec, evidence) in wanted {
+            self.set_state_flag(spec, now, Some(evidence), None);
         }
         let over = self.open_keys(|k, _| {
             matches!(k.0, "stall.resource" | "stall.signal_countdown") && !keep.contains(k)
@@ -78,6 +84,47 @@ impl Detector {
         for key in over {
             self.resolve(&key, now);
         }
+    }
+
+    /// What a stall or a signal countdown rests on: the event that started the wait, the
+    /// CreationPolicy or WaitCondition with its count and timeout, and for an ECS service the
+    /// failure of its tasks.
+    fn wait_evidence(&self, res: &ResourceState, since: DateTime<Utc>) -> Vec<Evidence> {
+        let path = format!("{}/{}", res.key.stack, res.key.logical_id);
+        let started = match res.reason.as_deref().filter(|r| !r.is_empty()) {
+            Some(reason) => format!("{} ({}): {reason}", res.status, res.resource_type),
+            None => format!("{} ({})", res.status, res.resource_type),
+        };
+        let mut evidence = vec![Evidence {
+            at: since,
+            source: Source::Cfn,
+            resource: path.clone(),
+            text: super::evidence_text(&started),
+        }];
+        if let Some(policy) = res.signal {
+            let kind = if res.resource_type == "AWS::CloudFormation::WaitCondition" {
+                "WaitCondition"
+            } else {
+                "CreationPolicy"
+            };
+            evidence.push(Evidence {
+                at: since,
+                source: Source::Cfn,
+                resource: path,
+                text: format!(
+                    "{kind}: {} signal{} within {}; {} received",
+                    policy.count,
+                    if policy.count == 1 { "" } else { "s" },
+                    fmt_duration(i64::try_from(policy.timeout_s).unwrap_or(i64::MAX)),
+                    res.signals_received
+                ),
+            });
+        } else if let Some(failure) = self.ecs_failure_of(res)
+            && let Some(last) = failure.evidence.back()
+        {
+            evidence.push(last.clone());
+        }
+        evidence
     }
 
     /// The worst open ECS failure flag for the service a CloudFormation `AWS::ECS::Service`
@@ -378,7 +425,28 @@ impl Detector {
                 summary,
                 next_step: "the service takes no traffic: see the targets' health reasons and the tasks' stopped reasons".to_string(),
             };
-            self.set_state_flag(spec, now, None, None);
+            // The targets' own health reasons (from the open target-health flags of the
+            // group), after the counts the flag rests on.
+            let mut evidence = vec![Evidence {
+                at: since,
+                source: Source::Elb,
+                resource: spec.resource.clone(),
+                text: format!(
+                    "0 healthy of {} registered ({} unhealthy, {} listed)",
+                    health.registered, health.unhealthy, health.present
+                ),
+            }];
+            let mut reasons: Vec<Evidence> = self
+                .open
+                .iter()
+                .filter(|((rule, scope), _)| {
+                    *scope == spec.scope && *rule != "elb.no_healthy_targets"
+                })
+                .filter_map(|(_, f)| f.evidence.back().cloned())
+                .collect();
+            reasons.sort_by_key(|e| e.at);
+            evidence.extend(reasons.into_iter().rev().take(EVIDENCE_CAP - 1).rev());
+            self.set_state_flag(spec, now, Some(evidence), None);
         }
     }
 
@@ -405,6 +473,15 @@ impl Detector {
                             "fix the root cause (cfn.root_cause) and deploy again",
                         )
                     };
+                    let evidence = Evidence {
+                        at: root.updated_at.unwrap_or(now),
+                        source: Source::Cfn,
+                        resource: root.path.clone(),
+                        text: super::evidence_text(&match root.reason.as_deref() {
+                            Some(reason) if !reason.is_empty() => format!("{status}: {reason}"),
+                            _ => status.to_string(),
+                        }),
+                    };
                     let spec = FlagSpec {
                         rule: "deploy.rolled_back",
                         severity: Severity::Error,
@@ -414,7 +491,7 @@ impl Detector {
                         summary,
                         next_step: next.to_string(),
                     };
-                    self.set_state_flag(spec, now, None, None);
+                    self.set_state_flag(spec, now, Some(vec![evidence]), None);
                 }
                 _ => self.resolve(&key, now),
             }
@@ -463,7 +540,19 @@ impl Detector {
                     summary: format!("service {name} deployment {} failed: {}", d.id, short(why, 160)),
                     next_step: "the deploy failed even if the service ends healthy: read the failed tasks' stopped reasons".to_string(),
                 };
-                self.set_state_flag(spec, now, None, None);
+                let evidence = Evidence {
+                    at: d.updated_at.unwrap_or(now),
+                    source: Source::EcsService,
+                    resource: format!("service {name}"),
+                    text: super::evidence_text(&format!(
+                        "deployment {} ({}): rollout {}: {why}; {} failed tasks",
+                        d.id,
+                        d.task_definition,
+                        d.rollout_state.as_deref().unwrap_or("?"),
+                        d.failed_tasks
+                    )),
+                };
+                self.set_state_flag(spec, now, Some(vec![evidence]), None);
                 continue;
             }
             // The rollback itself ends healthy on the old task definition; the failure is over
@@ -519,7 +608,16 @@ impl Detector {
                 ),
                 next_step: "look at the stopped tasks' reasons and the service events: new tasks are not staying up".to_string(),
             };
-            self.set_state_flag(spec, now, None, None);
+            let evidence = Evidence {
+                at: since,
+                source: Source::EcsService,
+                resource: format!("service {name}"),
+                text: super::evidence_text(&format!(
+                    "deployment {} ({}): {} desired, {} running, {} pending, {} failed tasks",
+                    p.id, p.task_definition, p.desired, p.running, p.pending, p.failed_tasks
+                )),
+            };
+            self.set_state_flag(spec, now, Some(vec![evidence]), None);
         }
     }
 

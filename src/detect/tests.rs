@@ -1,9 +1,11 @@
 use super::*;
 
-const CORPUS_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/signals/corpus-known.jsonl"
-);
+/// Real messages labelled with their rule ids, each with its source link.
+const CORPUS: &str = include_str!("../../tests/data/signals-known.jsonl");
+/// A written example for each rule the corpus has no real message for (the rules document).
+const RULE_EXAMPLES: &str = include_str!("../../tests/data/rule-examples.jsonl");
+/// The ids stackwatch promises: a rule dropped from the code fails a test.
+const PROMISED_IDS: &str = include_str!("../../tests/data/rule-ids.txt");
 
 fn source_of(name: &str) -> Source {
     match name {
@@ -22,8 +24,10 @@ fn corpus_known_lines_get_their_rule() {
     let implemented: std::collections::HashSet<&str> = rule_ids().collect();
     let (mut total, mut matched) = (0, 0);
     let mut failures = Vec::new();
-    let corpus = std::fs::read_to_string(CORPUS_PATH).expect("corpus-known.jsonl is readable");
-    for line in corpus.lines().filter(|l| !l.trim().is_empty()) {
+    for line in CORPUS.lines().chain(RULE_EXAMPLES.lines()) {
+        if line.trim().is_empty() {
+            continue;
+        }
         let v: serde_json::Value = serde_json::from_str(line).expect("corpus line is JSON");
         let source = source_of(v["source"].as_str().unwrap());
         let text = v["text"].as_str().unwrap();
@@ -51,8 +55,7 @@ fn corpus_known_lines_get_their_rule() {
 #[test]
 #[ignore]
 fn print_corpus_summaries() {
-    let corpus = std::fs::read_to_string(CORPUS_PATH).unwrap();
-    for line in corpus.lines() {
+    for line in CORPUS.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let c = classify(
             source_of(v["source"].as_str().unwrap()),
@@ -1690,24 +1693,31 @@ fn first_classification_cost() {
 }
 
 #[test]
-fn every_taxonomy_id_is_implemented() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/signals/taxonomy.md");
-    let taxonomy = std::fs::read_to_string(path).expect("taxonomy.md is readable");
-    let (text_part, state_part) = taxonomy
-        .split_once("## State rules")
-        .expect("taxonomy has a state rules section");
-    let id = regex::Regex::new(r"\b(?:cfn|ecs|elb|log|api|stall|deploy)\.[a-z_]+\b").unwrap();
+fn every_promised_rule_id_is_implemented() {
+    let (text_part, state_part) = PROMISED_IDS
+        .split_once("[state]")
+        .expect("rule-ids.txt has a [state] section");
+    let ids = |part: &'static str| {
+        part.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('['))
+    };
     let text_ids: std::collections::BTreeSet<&str> = rule_ids().collect();
-    let missing: Vec<&str> = id
-        .find_iter(text_part)
-        .map(|m| m.as_str())
-        .filter(|i| !text_ids.contains(i))
-        .collect();
+    let missing: Vec<&str> = ids(text_part).filter(|i| !text_ids.contains(i)).collect();
     assert!(missing.is_empty(), "text rules missing: {missing:?}");
-    let missing: Vec<&str> = id
-        .find_iter(state_part)
-        .map(|m| m.as_str())
-        .filter(|i| !STATE_RULE_IDS.contains(i))
+    assert!(ids(text_part).count() >= 114, "the promised list lost ids");
+    let missing: Vec<&str> = ids(state_part)
+        .filter(|i| !STATE_RULES.iter().any(|r| r.id == *i))
         .collect();
     assert!(missing.is_empty(), "state rules missing: {missing:?}");
+    assert_eq!(ids(state_part).count(), 7, "the promised state rules");
+}
+
+#[test]
+fn every_corpus_line_keeps_its_source_link() {
+    for line in CORPUS.lines().chain(RULE_EXAMPLES.lines()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("corpus line is JSON");
+        let link = v["ref"].as_str().unwrap_or_default();
+        assert!(!link.is_empty(), "no ref: {line}");
+    }
 }

@@ -1454,6 +1454,39 @@ pub fn rule_ids() -> impl Iterator<Item = &'static str> {
     RULES.iter().map(|r| r.id)
 }
 
+/// A text rule as the rules document (and `explain`) shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextRuleInfo {
+    pub id: &'static str,
+    /// The sources whose messages it applies to.
+    pub sources: Vec<Source>,
+    pub severity: Severity,
+    pub next_step: &'static str,
+}
+
+/// Every text rule, in table order (most specific first within a source).
+pub fn text_rules() -> impl Iterator<Item = TextRuleInfo> {
+    RULES.iter().map(|r| TextRuleInfo {
+        id: r.id,
+        sources: SOURCE_BITS
+            .iter()
+            .filter(|(bit, _)| r.sources & bit != 0)
+            .map(|&(_, source)| source)
+            .collect(),
+        severity: r.severity,
+        next_step: r.next_step,
+    })
+}
+
+const SOURCE_BITS: [(u8, Source); 6] = [
+    (CFN, Source::Cfn),
+    (TASK, Source::EcsTask),
+    (SVC, Source::EcsService),
+    (ELB, Source::Elb),
+    (LOG, Source::Log),
+    (API, Source::Api),
+];
+
 /// The rule that matches first and the text it matched (the unwrapped message, or the whole).
 /// Allocation-free when nothing matches.
 fn find(source: Source, text: &str) -> Option<(usize, &str)> {

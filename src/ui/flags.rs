@@ -87,10 +87,10 @@ pub fn details<'a>(view: &View, flag: &Flag) -> Vec<Line<'a>> {
         Line::from(format!("resource:   {}", clean(&flag.resource))),
         Line::from(format!("source:     {}", flag.source.as_str())),
         Line::from(format!(
-            "seen:       {} – {} ({} times)",
+            "seen:       {} – {} ({})",
             clock(flag.first_seen),
             clock(flag.last_seen),
-            flag.count
+            crate::text::times(flag.count)
         )),
         Line::from(""),
         Line::from(Span::styled("Summary", theme.title())),

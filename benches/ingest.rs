@@ -19,9 +19,11 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("parse+store+detect", |b| {
         b.iter(|| {
             let mut pipeline = Pipeline::new(StoreCaps::default());
+            let mut changes = Vec::new();
             for line in &lines {
                 let obs: Observation = serde_json::from_str(line).unwrap();
-                pipeline.ingest(&obs);
+                pipeline.feed(&obs, &mut changes);
+                changes.clear();
             }
             pipeline.store.observations
         })
@@ -29,8 +31,10 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("store+detect", |b| {
         b.iter(|| {
             let mut pipeline = Pipeline::new(StoreCaps::default());
+            let mut changes = Vec::new();
             for obs in &parsed {
-                pipeline.ingest(obs);
+                pipeline.feed(obs, &mut changes);
+                changes.clear();
             }
             pipeline.store.observations
         })

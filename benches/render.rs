@@ -6,13 +6,14 @@ mod common;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use stackwatch::clock::{Mode, Speed};
 use stackwatch::model::StoreCaps;
 use stackwatch::pipeline::Pipeline;
 use stackwatch::session::demo;
 use stackwatch::session::recording::Header;
-use stackwatch::session::replay::{Replay, ReplayInput, Speed};
+use stackwatch::session::replay::{Replay, ReplayInput};
 use stackwatch::ui::theme;
-use stackwatch::ui::{self, Playback, UiState, View};
+use stackwatch::ui::{self, UiState, View};
 
 fn draw(
     terminal: &mut Terminal<TestBackend>,
@@ -29,7 +30,7 @@ fn draw(
         header,
         start: common::start(),
         now,
-        playback: Playback {
+        mode: Mode::Replay {
             paused: false,
             speed: Speed::Factor(16.0),
             finished: false,
@@ -53,10 +54,12 @@ fn frame_cost(c: &mut Criterion) {
             ..StoreCaps::default()
         };
         let mut pipeline = Pipeline::new(caps);
+        let mut changes = Vec::new();
         for i in 0..n {
-            pipeline.ingest(&common::observation(i));
+            pipeline.feed(&common::observation(i), &mut changes);
+            changes.clear();
         }
-        pipeline.tick(pipeline.store.last_at.unwrap());
+        pipeline.advance_to(pipeline.store.last_at.unwrap(), &mut changes);
         let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
         let ui = UiState::default();
         group.bench_with_input(BenchmarkId::new("160x48", n), &n, |b, _| {
@@ -78,7 +81,9 @@ fn demo_first_frame(c: &mut Criterion) {
             .unwrap();
             let mut pipeline = replay.new_pipeline();
             let start = replay.start;
-            replay.advance(start, &mut pipeline, |_, _| {}).unwrap();
+            replay
+                .advance(start, &mut pipeline, &mut Vec::new())
+                .unwrap();
             let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
             draw(
                 &mut terminal,

@@ -17,13 +17,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
+use stackwatch::clock::{Mode, Speed};
 use stackwatch::detect::Flag;
 use stackwatch::model::StoreCaps;
 use stackwatch::pipeline::Pipeline;
 use stackwatch::session::demo::{self, mmss};
-use stackwatch::session::replay::{Replay, ReplayInput, Speed};
+use stackwatch::session::replay::{Replay, ReplayInput};
 use stackwatch::ui::theme::{self, Theme};
-use stackwatch::ui::{self, Playback, UiState, View, svg};
+use stackwatch::ui::{self, UiState, View, svg};
 
 /// The demo played up to a virtual time.
 struct Played {
@@ -39,7 +40,7 @@ fn play(offset: TimeDelta) -> anyhow::Result<Played> {
     )?;
     let mut pipeline = replay.new_pipeline();
     let to: DateTime<Utc> = replay.start + offset;
-    replay.advance(to, &mut pipeline, |_, _| {})?;
+    replay.advance(to, &mut pipeline, &mut Vec::new())?;
     Ok(Played { replay, pipeline })
 }
 
@@ -105,9 +106,9 @@ fn view<'a>(
         flags,
         header: &played.replay.header,
         start: played.replay.start,
-        now: played.replay.position(),
+        now: played.pipeline.now().unwrap_or(played.replay.start),
         // As `stackwatch demo` plays by default.
-        playback: Playback {
+        mode: Mode::Replay {
             paused: false,
             speed: Speed::Factor(16.0),
             finished: played.replay.finished,

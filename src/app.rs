@@ -1,64 +1,462 @@
-//! The loop: owns the state, selects over terminal input, a tick that advances the replay,
-//! and a frame deadline. It draws only when something changed, at most [`MAX_FPS`] times a
-//! second; rendering only reads.
+//! The loop: one for every session, live or replayed, on a screen or headless. It owns the
+//! pipeline and the feed, selects over terminal input (biased toward keys), signals, the feed
+//! and a frame deadline, applies what the feed brings and hands the changes to the output. The
+//! dashboard draws only when something changed, at most [`MAX_FPS`] times a second; headless
+//! writes each change as it comes. Rendering only reads.
 
-use std::io::stdout;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::time::Duration;
 
 use anyhow::Context;
-use chrono::TimeDelta;
-use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event, EventStream, MouseEventKind,
-};
-use crossterm::terminal::EnterAlternateScreen;
-use crossterm::{cursor, execute};
+use chrono::{DateTime, Utc};
+use crossterm::event::{Event, EventStream, MouseEventKind};
 use futures::StreamExt;
-use ratatui::backend::CrosstermBackend;
+use ratatui::DefaultTerminal;
 use ratatui::layout::Rect;
-use ratatui::{DefaultTerminal, Terminal};
 
-use crate::pipeline::Pipeline;
-use crate::session::replay::{Replay, Speed, VirtualClock};
+use crate::clock::{Mode, Speed};
+use crate::headless::Headless;
+use crate::pipeline::{Change, Pipeline};
+use crate::session::feed::Feed;
+use crate::ui::terminal::TerminalGuard;
 use crate::ui::theme::Theme;
-use crate::ui::{self, Action, Playback, UiState, View};
+use crate::ui::{self, Action, UiState, View};
 
 const MAX_FPS: u64 = 30;
-/// How often the replay catches up with the virtual clock.
-const TICK: Duration = Duration::from_millis(100);
-/// At `--speed max` the replay moves at most this far per tick, so keys stay responsive.
-const MAX_SPEED_STEP: TimeDelta = TimeDelta::minutes(10);
 /// The speeds `+` and `-` step through.
 const SPEEDS: [f64; 12] = [
     0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
 
-/// Runs the dashboard until the user quits, the terminal closes, or SIGINT, SIGTERM, SIGHUP
-/// or SIGQUIT arrives.
-pub fn run(replay: Replay, theme: Theme, speed: Speed) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The user pressed `q`.
+    Quit,
+    /// SIGINT, SIGTERM, SIGHUP or SIGQUIT (Ctrl-C on Windows).
+    Signal,
+    /// The recording was played to its end, or every live source stopped.
+    FeedFinished,
+    /// The reader of headless output went away (`| head`).
+    OutputClosed,
+    /// The stop rule said the watch is over.
+    Stopped,
+}
+
+/// When a headless session stops besides the end of its feed: `--until` and `--timeout`.
+pub trait StopRule {
+    /// Checked after every change; true ends the session.
+    fn done(&mut self, pipeline: &Pipeline) -> bool;
+}
+
+/// Runs until the feed ends.
+pub struct UntilFeedEnds;
+
+impl StopRule for UntilFeedEnds {
+    fn done(&mut self, _: &Pipeline) -> bool {
+        false
+    }
+}
+
+/// Plays `feed` in the dashboard until the user quits or a signal arrives.
+pub fn run_dashboard(feed: Feed, pipeline: Pipeline, theme: Theme) -> anyhow::Result<Pipeline> {
+    let runtime = runtime()?;
     // The handlers go in before the terminal changes mode: from then on a signal ends the loop
     // and the guard restores the terminal, whenever it arrives.
-    let signals = {
+    let mut signals = {
         let _runtime = runtime.enter();
         Signals::register()?
     };
     let mut guard = TerminalGuard::enter()?;
-    runtime.block_on(event_loop(
-        &mut guard.terminal,
-        replay,
-        theme,
-        speed,
-        signals,
-    ))
+    let mut session = Session { feed, pipeline };
+    let mut output = Output::Dashboard(Box::new(Dashboard::new(&mut guard.terminal, theme)));
+    runtime.block_on(session.run(&mut output, &mut signals, &mut UntilFeedEnds))?;
+    Ok(session.pipeline)
 }
 
-/// The signals that end the dashboard, registered up front (replacing their default action,
-/// which would end the process with the terminal still in dashboard mode).
+/// What a headless run hands back: the session, the output (for the summary) and why it ended.
+pub type HeadlessRun = (Session, Headless<Box<dyn Write>>, Ended);
+
+/// Plays `feed` headless, writing lines to `out`, until the feed ends or `stop` says so.
+pub fn run_headless(
+    feed: Feed,
+    pipeline: Pipeline,
+    out: Headless<Box<dyn Write>>,
+    stop: &mut dyn StopRule,
+) -> anyhow::Result<HeadlessRun> {
+    let runtime = runtime()?;
+    let mut signals = {
+        let _runtime = runtime.enter();
+        Signals::register()?
+    };
+    let mut session = Session { feed, pipeline };
+    let mut output = Output::Headless(out);
+    let ended = runtime.block_on(session.run(&mut output, &mut signals, stop))?;
+    let Output::Headless(out) = output else {
+        unreachable!("the output stays headless")
+    };
+    Ok((session, out, ended))
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// What the loop owns: the feed and the pipeline it plays into.
+pub struct Session {
+    pub feed: Feed,
+    pub pipeline: Pipeline,
+}
+
+impl Session {
+    /// The pipeline's clock, or the session's start before the first tick.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.pipeline.now().unwrap_or_else(|| self.feed.start())
+    }
+
+    async fn run(
+        &mut self,
+        output: &mut Output<'_>,
+        signals: &mut Signals,
+        stop: &mut dyn StopRule,
+    ) -> anyhow::Result<Ended> {
+        let mut changes: Vec<Change> = Vec::new();
+        // The first frame (or line) already shows what the feed holds at its first second.
+        self.feed.pump(&mut self.pipeline, &mut changes)?;
+        if let Some(ended) = output.on_changes(self, &changes)? {
+            return Ok(ended);
+        }
+        changes.clear();
+        loop {
+            output.draw_if_due(self)?;
+            if output.is_headless() && (self.feed.finished() || stop.done(&self.pipeline)) {
+                let ended = if self.feed.finished() {
+                    Ended::FeedFinished
+                } else {
+                    Ended::Stopped
+                };
+                return Ok(ended);
+            }
+            let frame_at = output.frame_deadline();
+            tokio::select! {
+                biased;
+                event = output.next_event() => {
+                    if let Some(ended) = output.on_event(event, self)? {
+                        return Ok(ended);
+                    }
+                }
+                () = signals.recv() => return Ok(Ended::Signal),
+                () = self.feed.wait() => {
+                    self.feed.pump(&mut self.pipeline, &mut changes)?;
+                    let ended = output.on_changes(self, &changes)?;
+                    changes.clear();
+                    if let Some(ended) = ended {
+                        return Ok(ended);
+                    }
+                }
+                () = sleep_until(frame_at), if frame_at.is_some() => {}
+            }
+        }
+    }
+}
+
+/// Where a session shows what happens.
+enum Output<'t> {
+    Dashboard(Box<Dashboard<'t>>),
+    Headless(Headless<Box<dyn Write>>),
+}
+
+impl Output<'_> {
+    fn is_headless(&self) -> bool {
+        matches!(self, Output::Headless(_))
+    }
+
+    /// The next terminal event; never resolves headless.
+    async fn next_event(&mut self) -> Option<std::io::Result<Event>> {
+        match self {
+            Output::Dashboard(d) => d.events.next().await,
+            Output::Headless(_) => std::future::pending().await,
+        }
+    }
+
+    /// When the next frame is due: only when something changed, never headless.
+    fn frame_deadline(&self) -> Option<tokio::time::Instant> {
+        match self {
+            Output::Dashboard(d) if d.dirty => Some(d.next_frame),
+            _ => None,
+        }
+    }
+
+    fn on_event(
+        &mut self,
+        event: Option<std::io::Result<Event>>,
+        session: &mut Session,
+    ) -> anyhow::Result<Option<Ended>> {
+        match self {
+            Output::Dashboard(d) => d.on_event(event, session),
+            Output::Headless(_) => Ok(None),
+        }
+    }
+
+    fn on_changes(
+        &mut self,
+        session: &Session,
+        changes: &[Change],
+    ) -> anyhow::Result<Option<Ended>> {
+        match self {
+            Output::Dashboard(d) => {
+                d.on_changes(session);
+                Ok(None)
+            }
+            Output::Headless(out) => match out.on_changes(&session.pipeline.store, changes) {
+                Ok(()) => {
+                    // Lines go out as they come: waiting would delay a flag.
+                    match out.flush() {
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                            Ok(Some(Ended::OutputClosed))
+                        }
+                        other => other.map(|()| None).map_err(Into::into),
+                    }
+                }
+                // A closed pipe (`| head`) is a normal way to stop reading.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    Ok(Some(Ended::OutputClosed))
+                }
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+
+    fn draw_if_due(&mut self, session: &Session) -> anyhow::Result<()> {
+        match self {
+            Output::Dashboard(d) => d.draw_if_due(session),
+            Output::Headless(_) => Ok(()),
+        }
+    }
+}
+
+/// The dashboard's own state: the terminal, what the user is looking at, and when to draw.
+struct Dashboard<'t> {
+    terminal: &'t mut DefaultTerminal,
+    events: EventStream,
+    ui: UiState,
+    theme: Theme,
+    screen: Rect,
+    dirty: bool,
+    next_frame: tokio::time::Instant,
+    /// What the last frame showed: when it changes, redraw.
+    drawn: Shown,
+    /// The timeline's and the logs' totals when rows were last counted.
+    totals: (u64, u64),
+}
+
+/// What a frame depends on besides the UI state: the store, the clock's second (timers), and
+/// the mode.
+type Shown = (u64, DateTime<Utc>, Mode);
+
+impl<'t> Dashboard<'t> {
+    fn new(terminal: &'t mut DefaultTerminal, theme: Theme) -> Self {
+        Dashboard {
+            terminal,
+            events: EventStream::new(),
+            ui: UiState::default(),
+            theme,
+            screen: Rect::default(),
+            dirty: true,
+            next_frame: tokio::time::Instant::now(),
+            drawn: (
+                u64::MAX,
+                DateTime::<Utc>::MIN_UTC,
+                Mode::Live { paused: false },
+            ),
+            totals: (0, 0),
+        }
+    }
+
+    fn view<'a>(&'a self, session: &'a Session, flags: &'a [&'a crate::detect::Flag]) -> View<'a> {
+        View {
+            store: &session.pipeline.store,
+            flags,
+            header: session.feed.header(),
+            start: session.feed.start(),
+            now: session.now(),
+            mode: session.feed.mode(),
+            ui: &self.ui,
+            theme: &self.theme,
+        }
+    }
+
+    fn shown(session: &Session) -> Shown {
+        (
+            session.pipeline.store.revision,
+            session.now(),
+            session.feed.mode(),
+        )
+    }
+
+    fn draw_if_due(&mut self, session: &Session) -> anyhow::Result<()> {
+        let now = tokio::time::Instant::now();
+        if !self.dirty || now < self.next_frame {
+            return Ok(());
+        }
+        let flags = session.pipeline.detector.open_flags();
+        // Split borrows: the view reads the UI state while the terminal draws.
+        let view = View {
+            store: &session.pipeline.store,
+            flags: &flags,
+            header: session.feed.header(),
+            start: session.feed.start(),
+            now: session.now(),
+            mode: session.feed.mode(),
+            ui: &self.ui,
+            theme: &self.theme,
+        };
+        let frame = self.terminal.draw(|frame| ui::render(frame, &view))?;
+        self.screen = frame.area;
+        self.drawn = Dashboard::shown(session);
+        self.dirty = false;
+        self.next_frame = now + Duration::from_millis(1000 / MAX_FPS);
+        Ok(())
+    }
+
+    fn on_changes(&mut self, session: &Session) {
+        self.keep_pinned_rows(session);
+        // Paused live, the screen stays as it was; the watch goes on underneath.
+        if session.feed.mode() == (Mode::Live { paused: true }) {
+            return;
+        }
+        if Dashboard::shown(session) != self.drawn {
+            self.dirty = true;
+        }
+    }
+
+    /// Keeps a timeline or log selection the user moved up on the same row as rows arrive.
+    fn keep_pinned_rows(&mut self, session: &Session) {
+        let (totals, new_timeline, new_logs) = {
+            let flags = Vec::new();
+            let view = self.view(session, &flags);
+            let (timeline, logs) = (ui::timeline::ring(&view), ui::logs::ring(&view));
+            // Only a selection moved off the newest row needs the count.
+            let pinned = |pane: ui::Pane| self.ui.selected(pane) > 0;
+            let new_timeline = if pinned(ui::Pane::Timeline) {
+                timeline.kept_since(self.totals.0)
+            } else {
+                0
+            };
+            let new_logs = if pinned(ui::Pane::Logs) {
+                logs.kept_since(self.totals.1)
+            } else {
+                0
+            };
+            ((timeline.total(), logs.total()), new_timeline, new_logs)
+        };
+        self.totals = totals;
+        self.ui.rows_arrived(ui::Pane::Timeline, new_timeline);
+        self.ui.rows_arrived(ui::Pane::Logs, new_logs);
+    }
+
+    /// Refreshes the row counts the selection clamps to.
+    fn refresh_counts(&mut self, session: &Session) {
+        let flags = session.pipeline.detector.open_flags();
+        let counts = ui::row_counts(&self.view(session, &flags), self.screen);
+        self.ui.counts = counts;
+    }
+
+    fn on_event(
+        &mut self,
+        event: Option<std::io::Result<Event>>,
+        session: &mut Session,
+    ) -> anyhow::Result<Option<Ended>> {
+        // The terminal closed.
+        let Some(event) = event else {
+            return Ok(Some(Ended::Quit));
+        };
+        match event.context("cannot read the terminal")? {
+            Event::Key(key) => {
+                self.refresh_counts(session);
+                let action = self.ui.update(key);
+                if self.apply(action, session)? {
+                    return Ok(Some(Ended::Quit));
+                }
+            }
+            // Pointer motion changes nothing on screen; skip the redraw.
+            Event::Mouse(mouse)
+                if matches!(mouse.kind, MouseEventKind::Moved | MouseEventKind::Drag(_)) =>
+            {
+                return Ok(None);
+            }
+            Event::Mouse(mouse) => {
+                self.refresh_counts(session);
+                let flags = session.pipeline.detector.open_flags().len();
+                let areas = ui::layout::compute(self.screen, &self.ui, flags);
+                let mut targets = areas.panes;
+                if let Some(tabs) = areas.tabs {
+                    targets.extend(ui::layout::tab_areas(tabs, flags));
+                }
+                self.ui.mouse(mouse, &targets);
+            }
+            Event::Resize(..) => self.screen = Rect::default(),
+            _ => return Ok(None),
+        }
+        self.dirty = true;
+        Ok(None)
+    }
+
+    /// Applies a key's action; true when the user quits.
+    fn apply(&mut self, action: Action, session: &mut Session) -> anyhow::Result<bool> {
+        match action {
+            Action::None => {}
+            Action::Quit => return Ok(true),
+            Action::TogglePause => session.feed.toggle_pause(&session.pipeline),
+            Action::Seek(secs) => {
+                session.feed.seek(secs, &mut session.pipeline)?;
+                self.totals = (0, 0);
+            }
+            Action::TaskLogs => {
+                let flags = session.pipeline.detector.open_flags();
+                let task = ui::popup::selected_task_id(&self.view(session, &flags));
+                if let Some(task) = task {
+                    self.ui.show_task_logs(&task);
+                }
+            }
+            Action::Faster | Action::Slower => {
+                let faster = action == Action::Faster;
+                session
+                    .feed
+                    .set_speed(&session.pipeline, |speed| next_speed(speed, faster));
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The next speed up or down the ladder; `max` stays until slowed.
+fn next_speed(speed: Speed, faster: bool) -> Speed {
+    let current = match speed {
+        Speed::Max if faster => return Speed::Max,
+        Speed::Max => return Speed::Factor(SPEEDS[SPEEDS.len() - 1]),
+        Speed::Factor(f) => f,
+    };
+    let next = if faster {
+        SPEEDS.iter().copied().find(|s| *s > current)
+    } else {
+        SPEEDS.iter().rev().copied().find(|s| *s < current)
+    };
+    Speed::Factor(next.unwrap_or(current))
+}
+
+/// The signals that end a session, registered up front (replacing their default action, which
+/// would end the process with the terminal still in dashboard mode, or a recording unflushed).
 #[cfg(unix)]
 struct Signals {
     interrupt: tokio::signal::unix::Signal,
@@ -125,334 +523,6 @@ impl Signals {
     }
 }
 
-/// Puts the terminal in dashboard mode and restores it when dropped: on quit, on error and
-/// while unwinding. While it lives, a panic hook restores the terminal before the panic
-/// message prints; dropping it puts the previous hook back.
-struct TerminalGuard {
-    terminal: DefaultTerminal,
-    _hook: SessionHook,
-}
-
-impl TerminalGuard {
-    fn enter() -> anyhow::Result<Self> {
-        // The hook goes in before anything changes; on a failure below it comes off again.
-        let hook = SessionHook::install(restore_terminal);
-        // What ratatui's `try_init` does, without the panic hook it would stack on ours.
-        crossterm::terminal::enable_raw_mode().context("cannot set up the terminal")?;
-        let terminal = match Terminal::new(CrosstermBackend::new(stdout())) {
-            Ok(terminal) => terminal,
-            Err(e) => {
-                restore_terminal();
-                return Err(e).context("cannot set up the terminal");
-            }
-        };
-        // From here on the guard undoes everything, on error too.
-        let guard = TerminalGuard {
-            terminal,
-            _hook: hook,
-        };
-        execute!(stdout(), EnterAlternateScreen).context("cannot set up the terminal")?;
-        execute!(stdout(), EnableMouseCapture).context("cannot enable mouse capture")?;
-        Ok(guard)
-    }
-}
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        restore_terminal();
-    }
-}
-
-/// Mouse capture off and the cursor back, then raw mode off and the main screen back. Each
-/// step is attempted whatever the others did; none of them fails when already undone.
-fn restore_terminal() {
-    let _ = execute!(stdout(), DisableMouseCapture, cursor::Show);
-    ratatui::restore();
-}
-
-type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
-
-/// A panic hook that calls `on_panic` before the hook it replaced, for as long as this lives.
-/// Dropping it puts the replaced hook back; while the thread is panicking std forbids that,
-/// so the hook then stays but only hands over to the replaced one.
-struct SessionHook {
-    previous: Option<Arc<PanicHook>>,
-    active: Arc<AtomicBool>,
-}
-
-impl SessionHook {
-    fn install(on_panic: fn()) -> Self {
-        let previous = Arc::new(std::panic::take_hook());
-        let active = Arc::new(AtomicBool::new(true));
-        let (chained, live) = (Arc::clone(&previous), Arc::clone(&active));
-        std::panic::set_hook(Box::new(move |info| {
-            if live.load(Ordering::SeqCst) {
-                on_panic();
-            }
-            chained(info);
-        }));
-        SessionHook {
-            previous: Some(previous),
-            active,
-        }
-    }
-}
-
-impl Drop for SessionHook {
-    fn drop(&mut self) {
-        self.active.store(false, Ordering::SeqCst);
-        if std::thread::panicking() {
-            return;
-        }
-        // Ours comes off (dropping its handle on the previous hook), then the previous goes back.
-        drop(std::panic::take_hook());
-        if let Some(previous) = self.previous.take() {
-            match Arc::try_unwrap(previous) {
-                Ok(previous) => std::panic::set_hook(previous),
-                // A hook set over ours still holds it: chain to the previous one.
-                Err(shared) => std::panic::set_hook(Box::new(move |info| shared(info))),
-            }
-        }
-    }
-}
-
-/// Everything the loop owns.
-struct App {
-    replay: Replay,
-    pipeline: Pipeline,
-    clock: VirtualClock,
-    ui: UiState,
-    theme: Theme,
-}
-
-impl App {
-    fn view<'a>(&'a self, flags: &'a [&'a crate::detect::Flag]) -> View<'a> {
-        View {
-            store: &self.pipeline.store,
-            flags,
-            header: &self.replay.header,
-            start: self.replay.start,
-            now: self.replay.position(),
-            playback: Playback {
-                paused: self.clock.is_paused(),
-                speed: self.clock.speed(),
-                finished: self.replay.finished,
-            },
-            ui: &self.ui,
-            theme: &self.theme,
-        }
-    }
-
-    /// Brings the replay up to the virtual clock.
-    fn advance(&mut self, wall: Instant) -> anyhow::Result<()> {
-        let mut until = self.clock.now(wall);
-        if self.clock.speed() == Speed::Max
-            && let Some(step) = self.replay.position().checked_add_signed(MAX_SPEED_STEP)
-        {
-            until = until.min(step);
-        }
-        if until > self.replay.position() || !self.replay.finished {
-            let before = self.ring_totals();
-            self.replay.advance(until, &mut self.pipeline, |_, _| {})?;
-            self.keep_pinned_rows(before);
-        }
-        Ok(())
-    }
-
-    /// How many timeline rows and log lines there have ever been.
-    fn ring_totals(&self) -> (u64, u64) {
-        let flags = Vec::new();
-        let view = self.view(&flags);
-        (
-            ui::timeline::ring(&view).total(),
-            ui::logs::ring(&view).total(),
-        )
-    }
-
-    /// Keeps a timeline or log selection the user moved up on the same row as rows arrive.
-    fn keep_pinned_rows(&mut self, (timeline, logs): (u64, u64)) {
-        let flags = Vec::new();
-        let view = self.view(&flags);
-        // Only a selection moved off the newest row needs the count.
-        let pinned = |pane: ui::Pane| self.ui.selected(pane) > 0;
-        let new_timeline = if pinned(ui::Pane::Timeline) {
-            ui::timeline::ring(&view).kept_since(timeline)
-        } else {
-            0
-        };
-        let new_logs = if pinned(ui::Pane::Logs) {
-            ui::logs::ring(&view).kept_since(logs)
-        } else {
-            0
-        };
-        self.ui.rows_arrived(ui::Pane::Timeline, new_timeline);
-        self.ui.rows_arrived(ui::Pane::Logs, new_logs);
-    }
-
-    /// At `max` the clock is far ahead of the replay; before pausing or slowing down, bring
-    /// it back to where the replay really is.
-    fn settle_max_speed(&mut self, wall: Instant) {
-        if self.clock.speed() == Speed::Max {
-            self.clock.jump(self.replay.position(), wall);
-        }
-    }
-
-    /// Refreshes the row counts the selection clamps to.
-    fn refresh_counts(&mut self, screen: Rect) {
-        let flags = self.pipeline.detector.open_flags();
-        let counts = ui::row_counts(&self.view(&flags), screen);
-        self.ui.counts = counts;
-    }
-
-    fn apply(&mut self, action: Action, wall: Instant) -> anyhow::Result<bool> {
-        match action {
-            Action::None => {}
-            Action::Quit => return Ok(false),
-            Action::TogglePause => {
-                self.settle_max_speed(wall);
-                let paused = self.clock.is_paused();
-                self.clock.set_paused(!paused, wall);
-            }
-            Action::Seek(secs) => {
-                let position = self.replay.position();
-                let target = position
-                    .checked_add_signed(TimeDelta::seconds(secs))
-                    .unwrap_or(position)
-                    .max(self.replay.start);
-                self.replay.seek(target, &mut self.pipeline)?;
-                self.clock.jump(self.replay.position(), wall);
-            }
-            Action::TaskLogs => {
-                let flags = self.pipeline.detector.open_flags();
-                let task = ui::popup::selected_task_id(&self.view(&flags));
-                if let Some(task) = task {
-                    self.ui.show_task_logs(&task);
-                }
-            }
-            Action::Faster | Action::Slower => {
-                self.settle_max_speed(wall);
-                let speed = next_speed(self.clock.speed(), action == Action::Faster);
-                self.clock.set_speed(speed, wall);
-            }
-        }
-        Ok(true)
-    }
-}
-
-/// The next speed up or down the ladder; `max` stays until slowed.
-fn next_speed(speed: Speed, faster: bool) -> Speed {
-    let current = match speed {
-        Speed::Max if faster => return Speed::Max,
-        Speed::Max => return Speed::Factor(SPEEDS[SPEEDS.len() - 1]),
-        Speed::Factor(f) => f,
-    };
-    let next = if faster {
-        SPEEDS.iter().copied().find(|s| *s > current)
-    } else {
-        SPEEDS.iter().rev().copied().find(|s| *s < current)
-    };
-    Speed::Factor(next.unwrap_or(current))
-}
-
-async fn event_loop(
-    terminal: &mut DefaultTerminal,
-    replay: Replay,
-    theme: Theme,
-    speed: Speed,
-    mut signals: Signals,
-) -> anyhow::Result<()> {
-    let pipeline = replay.new_pipeline();
-    let clock = VirtualClock::new(replay.start, Instant::now(), speed);
-    let mut app = App {
-        replay,
-        pipeline,
-        clock,
-        ui: UiState::default(),
-        theme,
-    };
-    // The first frame already shows what the recording holds at its first second.
-    app.advance(Instant::now())?;
-    let mut events = EventStream::new();
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let frame_gap = Duration::from_millis(1000 / MAX_FPS);
-    let mut next_frame = tokio::time::Instant::now();
-    let mut dirty = true;
-    // What the last frame showed: when it changes, redraw.
-    let mut drawn = shown(&app);
-    let mut screen = Rect::default();
-
-    loop {
-        let now = tokio::time::Instant::now();
-        if dirty && now >= next_frame {
-            let flags = app.pipeline.detector.open_flags();
-            let view = app.view(&flags);
-            let frame = terminal.draw(|frame| ui::render(frame, &view))?;
-            screen = frame.area;
-            drawn = shown(&app);
-            dirty = false;
-            next_frame = now + frame_gap;
-        }
-
-        tokio::select! {
-            biased;
-            event = events.next() => {
-                let Some(event) = event else { break };
-                let wall = Instant::now();
-                match event.context("cannot read the terminal")? {
-                    Event::Key(key) => {
-                        app.refresh_counts(screen);
-                        let action = app.ui.update(key);
-                        if !app.apply(action, wall)? {
-                            break;
-                        }
-                    }
-                    // Pointer motion changes nothing on screen; skip the redraw.
-                    Event::Mouse(mouse)
-                        if matches!(mouse.kind, MouseEventKind::Moved | MouseEventKind::Drag(_)) =>
-                    {
-                        continue;
-                    }
-                    Event::Mouse(mouse) => {
-                        app.refresh_counts(screen);
-                        let flags = app.pipeline.detector.open_flags().len();
-                        let areas = ui::layout::compute(screen, &app.ui, flags);
-                        let mut targets = areas.panes;
-                        if let Some(tabs) = areas.tabs {
-                            targets.extend(ui::layout::tab_areas(tabs, flags));
-                        }
-                        app.ui.mouse(mouse, &targets);
-                    }
-                    Event::Resize(..) => {
-                        screen = Rect::default();
-                    }
-                    _ => continue,
-                }
-                dirty = true;
-            }
-            () = signals.recv() => break,
-            _ = tick.tick() => {
-                app.advance(Instant::now())?;
-                if shown(&app) != drawn {
-                    dirty = true;
-                }
-            }
-            _ = tokio::time::sleep_until(next_frame), if dirty => {}
-        }
-    }
-    Ok(())
-}
-
-/// What a frame depends on besides the UI state: the store, the virtual second (timers), and
-/// whether the recording has ended.
-fn shown(app: &App) -> (u64, chrono::DateTime<chrono::Utc>, bool) {
-    (
-        app.pipeline.store.revision,
-        app.replay.position(),
-        app.replay.finished,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,27 +535,5 @@ mod tests {
         assert_eq!(next_speed(Speed::Factor(3.0), true), Speed::Factor(4.0));
         assert_eq!(next_speed(Speed::Max, true), Speed::Max);
         assert_eq!(next_speed(Speed::Max, false), Speed::Factor(600.0));
-    }
-
-    #[test]
-    fn the_session_panic_hook_runs_first_and_comes_off_when_dropped() {
-        use std::cell::RefCell;
-        thread_local! {
-            // Hooks run on the panicking thread: other tests' panics do not land here.
-            static SEEN: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
-        }
-        fn seen(what: &'static str) {
-            SEEN.with(|s| s.borrow_mut().push(what));
-        }
-        let before = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| seen("previous")));
-        {
-            let _hook = SessionHook::install(|| seen("restore"));
-            let _ = std::panic::catch_unwind(|| panic!("during the session"));
-        }
-        let _ = std::panic::catch_unwind(|| panic!("after the session"));
-        std::panic::set_hook(before);
-        let seen = SEEN.with(|s| s.borrow().clone());
-        assert_eq!(seen, ["restore", "previous", "previous"]);
     }
 }

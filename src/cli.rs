@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::session::replay::Speed;
+use crate::clock::Speed;
 
 #[derive(Debug, Parser)]
 #[command(

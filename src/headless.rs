@@ -9,10 +9,9 @@ use serde_json::{Map, Value, json};
 
 use crate::detect::{Flag, FlagChange};
 use crate::model::{Severity, Source, Store, TimelineEntry, cfn_status};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Change, Pipeline};
 use crate::sanitize;
-use crate::session::replay::Step;
-use crate::ui::fit;
+use crate::text::fit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -72,8 +71,6 @@ impl Outcome {
 pub struct Headless<W: Write> {
     out: W,
     format: Format,
-    /// The seq of the next timeline row to print.
-    next_seq: u64,
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -82,37 +79,37 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 
 impl<W: Write> Headless<W> {
     pub fn new(out: W, format: Format) -> Self {
-        Headless {
-            out,
-            format,
-            next_seq: 0,
-        }
+        Headless { out, format }
     }
 
-    /// Writes what one pipeline step produced: a timeline row, then flag changes.
-    pub fn on_step(&mut self, pipeline: &mut Pipeline, step: Step) -> io::Result<()> {
-        if let Step::Ingested { added_row: true } = step {
-            // One observation can add several rows (a service snapshot with two deployment
-            // transitions): print every row newer than the last one printed.
-            let timeline = &pipeline.store.timeline;
-            let new = timeline
-                .iter()
-                .rev()
-                .take_while(|e| e.seq >= self.next_seq)
-                .count();
-            for entry in timeline.iter().skip(timeline.len() - new) {
-                self.write_entry(entry, &pipeline.store)?;
-            }
-            if let Some(last) = timeline.back() {
-                self.next_seq = last.seq + 1;
-            }
-        }
-        for change in pipeline.detector.take_changes() {
+    /// Writes what the pipeline changed, in order: timeline rows and flag changes.
+    pub fn on_changes(&mut self, store: &Store, changes: &[Change]) -> io::Result<()> {
+        for change in changes {
             match change {
-                FlagChange::Opened(flag) => self.write_flag("flag", &flag, flag.last_seen)?,
-                FlagChange::Resolved(flag) => {
+                &Change::Rows { from_seq, to_seq } => {
+                    // Newest last: the rows this change added that the ring still holds.
+                    let timeline = &store.timeline;
+                    let mut rows: Vec<&TimelineEntry> = timeline
+                        .iter()
+                        .rev()
+                        .take_while(|e| e.seq >= from_seq)
+                        .filter(|e| e.seq < to_seq)
+                        .collect();
+                    rows.reverse();
+                    for entry in rows {
+                        self.write_entry(entry, store)?;
+                    }
+                }
+                Change::Flag {
+                    change: FlagChange::Opened(flag),
+                    ..
+                } => self.write_flag("flag", flag, flag.last_seen)?,
+                Change::Flag {
+                    change: FlagChange::Resolved(flag),
+                    ..
+                } => {
                     let at = flag.resolved_at.unwrap_or(flag.last_seen);
-                    self.write_flag("resolved", &flag, at)?
+                    self.write_flag("resolved", flag, at)?
                 }
             }
         }

@@ -3,18 +3,20 @@
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
 
+use stackwatch::app::{Ended, UntilFeedEnds};
 use stackwatch::cli::{
     CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, OutputArgs, REPLAY_DASHBOARD_SPEED, playback_speed,
 };
+use stackwatch::clock::Speed;
 use stackwatch::headless::{Format, Headless};
 use stackwatch::session::demo;
+use stackwatch::session::feed::Feed;
 use stackwatch::session::recording;
-use stackwatch::session::replay::{Replay, ReplayInput, Speed, VirtualClock};
+use stackwatch::session::replay::{Replay, ReplayInput};
 use stackwatch::{app, sanitize, ui};
 
 // Ingest allocates many small strings; mimalloc roughly halves their cost against glibc's malloc.
@@ -103,47 +105,41 @@ fn play(
 ) -> anyhow::Result<u8> {
     // A bad theme name is a bad argument whether or not the dashboard opens.
     let theme = ui::theme::load(&output.theme)?;
-    let mut replay = Replay::open(input, caps.store_caps())?;
+    let replay = Replay::open(input, caps.store_caps())?;
+    let pipeline = replay.new_pipeline();
+    let feed = Feed::replay(replay, speed);
     if !is_headless(output) {
-        app::run(replay, theme, speed)?;
+        app::run_dashboard(feed, pipeline, theme)?;
         return Ok(0);
     }
-    let format = if output.json {
+    let out = Headless::new(headless_writer(), headless_format(output));
+    let (session, mut out, ended) = app::run_headless(feed, pipeline, out, &mut UntilFeedEnds)?;
+    if ended == Ended::OutputClosed {
+        return Ok(0);
+    }
+    if session.feed.truncated_tail() {
+        eprintln!("stackwatch: note: the recording's last line was cut short and was skipped");
+    }
+    match out.summary(&session.pipeline, session.now()) {
+        Ok(outcome) => Ok(outcome.exit_code()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn headless_format(output: &OutputArgs) -> Format {
+    if output.json {
         Format::Json
     } else {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         Format::Plain { color }
-    };
-    let stdout = std::io::stdout().lock();
-    let mut out = Headless::new(std::io::BufWriter::new(stdout), format);
-    let mut pipeline = replay.new_pipeline();
-    let clock = VirtualClock::new(replay.start, Instant::now(), speed);
-    let mut write_error = None;
-    loop {
-        let until = clock.now(Instant::now());
-        replay.advance(until, &mut pipeline, |p, step| {
-            if write_error.is_none()
-                && let Err(e) = out.on_step(p, step)
-            {
-                write_error = Some(e);
-            }
-        })?;
-        if let Some(e) = write_error.take() {
-            // A closed pipe (`| head`) is a normal way to stop reading.
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(0);
-            }
-            return Err(e.into());
-        }
-        if replay.finished {
-            break;
-        }
-        let _ = out.flush();
-        std::thread::sleep(Duration::from_millis(50));
     }
-    if replay.truncated_tail() {
-        eprintln!("stackwatch: note: the recording's last line was cut short and was skipped");
-    }
-    let outcome = out.summary(&pipeline, replay.position())?;
-    Ok(outcome.exit_code())
+}
+
+/// Standard output, buffered: the loop flushes after each batch of changes.
+fn headless_writer() -> Box<dyn std::io::Write> {
+    Box::new(std::io::BufWriter::with_capacity(
+        1 << 16,
+        std::io::stdout(),
+    ))
 }

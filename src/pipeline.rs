@@ -1,14 +1,47 @@
-//! The pure core in one piece: a store and a detector fed the same observations.
+//! The pure core in one piece: a store and a detector fed the same observations, and the
+//! schedule of the state rules' ticks. A source only produces observations; the pipeline turns
+//! them, and the passing of time, into state and [`Change`]s; outputs read the store and the
+//! changes. Pure: time comes in as an argument (wall clock live, virtual time in replay).
 
-use chrono::{DateTime, Utc};
+// Pure: no clock here (clippy.toml names the methods).
+#![deny(clippy::disallowed_methods)]
 
-use crate::detect::Detector;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::detect::{Detector, FlagChange};
 use crate::model::{Observation, Store, StoreCaps};
+
+/// State rules run once per second of the pipeline's clock, so timers fire at the right time
+/// even when a recording is replayed at `--speed max`.
+pub const TICK_STEP: TimeDelta = TimeDelta::seconds(1);
+
+/// Across a longer silence the state rules tick once at its start and then second by second
+/// over its last stretch only: no rule looks further back than this (the longest, a
+/// CreationPolicy, waits 12 h), and a recording with a gap of months must not tick for hours.
+const FINE_TICK_SPAN: TimeDelta = TimeDelta::hours(13);
+
+/// What feeding an observation or advancing time changed, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// The store's timeline gained the rows numbered `from_seq..to_seq` (one observation
+    /// can add several: a service snapshot with two deployment transitions).
+    Rows { from_seq: u64, to_seq: u64 },
+    /// A flag opened, escalated or resolved at `at` on the pipeline's clock.
+    Flag {
+        at: DateTime<Utc>,
+        change: FlagChange,
+    },
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Pipeline {
     pub store: Store,
     pub detector: Detector,
+    /// The last second of the pipeline's clock: the state rules have run at every second of
+    /// the grid up to it.
+    last_tick: Option<DateTime<Utc>>,
+    /// Observations were fed since the state rules last ran.
+    fed_since_tick: bool,
 }
 
 impl Pipeline {
@@ -16,19 +49,177 @@ impl Pipeline {
         Pipeline {
             store: Store::new(caps),
             detector: Detector::new(),
+            last_tick: None,
+            fed_since_tick: false,
         }
     }
 
-    /// Applies one observation to the store, then runs the text rules on it.
-    /// Returns true when it added a timeline row.
-    pub fn ingest(&mut self, obs: &Observation) -> bool {
-        let added = self.store.apply(obs);
-        self.detector.observe(obs, &self.store);
-        added
+    /// The pipeline's clock: the last second the state rules ran at.
+    pub fn now(&self) -> Option<DateTime<Utc>> {
+        self.last_tick
     }
 
-    /// Runs the time-based rules at `now` (wall clock when live, virtual time in replay).
-    pub fn tick(&mut self, now: DateTime<Utc>) {
+    /// Runs the state rules at each second before the observation's time, then applies it to
+    /// the store and runs the text rules on it; the state rules see it at the next second.
+    /// What changed is appended to `changes`. The first observation starts the clock: the
+    /// first tick lands on its second.
+    pub fn feed(&mut self, obs: &Observation, changes: &mut Vec<Change>) {
+        match self.last_tick {
+            None => self.last_tick = obs.at.checked_sub_signed(TICK_STEP),
+            Some(_) => self.tick_through(obs.at, false, changes),
+        }
+        let from_seq = self.store.next_row_seq();
+        if self.store.apply(obs) {
+            changes.push(Change::Rows {
+                from_seq,
+                to_seq: self.store.next_row_seq(),
+            });
+        }
+        self.detector.observe(obs, &self.store);
+        self.drain_flags(obs.at, changes);
+        self.fed_since_tick = true;
+    }
+
+    /// Runs the state rules once per second up to and including `now` (the first call ticks
+    /// at `now` itself). Time never runs backwards: when `now` brings no new second but
+    /// observations came in since the last tick (live, a poll stamped just before the tick),
+    /// the rules run again at the last second, so they always see the newest state.
+    pub fn advance_to(&mut self, now: DateTime<Utc>, changes: &mut Vec<Change>) {
+        let before = self.last_tick;
+        self.tick_through(now, true, changes);
+        if self.fed_since_tick
+            && self.last_tick == before
+            && let Some(t) = self.last_tick
+        {
+            self.tick(t, changes);
+        }
+    }
+
+    /// Ticks each second of the grid after the last tick, up to `to` (`inclusive`) or up to
+    /// just before it.
+    fn tick_through(&mut self, to: DateTime<Utc>, inclusive: bool, changes: &mut Vec<Change>) {
+        let due = |next: DateTime<Utc>| if inclusive { next <= to } else { next < to };
+        let mut t = match self.last_tick {
+            Some(t) => t,
+            None => {
+                self.tick(to, changes);
+                return;
+            }
+        };
+        if to - t > FINE_TICK_SPAN {
+            t = to - FINE_TICK_SPAN;
+            self.tick(t, changes);
+        }
+        while let Some(next) = t.checked_add_signed(TICK_STEP)
+            && due(next)
+        {
+            t = next;
+            self.tick(t, changes);
+        }
+    }
+
+    fn tick(&mut self, now: DateTime<Utc>, changes: &mut Vec<Change>) {
+        self.last_tick = Some(now);
+        self.fed_since_tick = false;
         self.detector.tick(now, &self.store);
+        self.drain_flags(now, changes);
+    }
+
+    /// The detector's changes are handed on at once, so nothing accumulates inside it however
+    /// long a session runs.
+    fn drain_flags(&mut self, at: DateTime<Utc>, changes: &mut Vec<Change>) {
+        changes.extend(
+            self.detector
+                .take_changes()
+                .into_iter()
+                .map(|change| Change::Flag { at, change }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LogEvent, ObservationKind};
+    use chrono::TimeZone;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap() + TimeDelta::seconds(secs)
+    }
+
+    fn log_line(secs: i64, message: &str) -> Observation {
+        Observation::new(
+            t(secs),
+            ObservationKind::LogEvent(LogEvent {
+                group: "/ecs/app".into(),
+                stream: "app/web/1".into(),
+                timestamp: t(secs),
+                message: message.into(),
+                event_id: Some(format!("e{secs}")),
+            }),
+        )
+    }
+
+    #[test]
+    fn time_ticks_each_second_and_never_backwards() {
+        let mut p = Pipeline::new(StoreCaps::default());
+        let mut changes = Vec::new();
+        p.advance_to(t(0), &mut changes);
+        assert_eq!(p.now(), Some(t(0)));
+        p.advance_to(t(5), &mut changes);
+        assert_eq!(p.now(), Some(t(5)));
+        p.advance_to(t(2), &mut changes);
+        assert_eq!(p.now(), Some(t(5)), "time does not run backwards");
+        // A gap of a year ticks only its last stretch.
+        p.advance_to(t(365 * 86_400), &mut changes);
+        assert_eq!(p.now(), Some(t(365 * 86_400)));
+    }
+
+    #[test]
+    fn feed_reports_rows_and_hands_flag_changes_on() {
+        let mut p = Pipeline::new(StoreCaps::default());
+        let mut changes = Vec::new();
+        p.feed(&log_line(0, "listening on :8080"), &mut changes);
+        assert_eq!(
+            changes,
+            [Change::Rows {
+                from_seq: 0,
+                to_seq: 1
+            }]
+        );
+        changes.clear();
+        p.feed(
+            &log_line(3, "Error: Cannot find module 'express'"),
+            &mut changes,
+        );
+        assert_eq!(
+            changes.first(),
+            Some(&Change::Rows {
+                from_seq: 1,
+                to_seq: 2
+            })
+        );
+        let opened = changes.iter().any(|c| {
+            matches!(c, Change::Flag { at, change: FlagChange::Opened(f) } if f.rule == "log.node_module_not_found" && *at == t(3))
+        });
+        assert!(opened, "the crash opens a flag: {changes:?}");
+        // Handed on, not kept: the detector holds no changes after a feed or a tick.
+        assert!(p.detector.take_changes().is_empty());
+    }
+
+    #[test]
+    fn state_rules_see_an_observation_at_its_own_second() {
+        let mut p = Pipeline::new(StoreCaps::default());
+        let mut changes = Vec::new();
+        p.feed(&log_line(0, "starting"), &mut changes);
+        assert_eq!(
+            p.now(),
+            Some(t(-1)),
+            "the first observation starts the clock"
+        );
+        p.feed(&log_line(2, "still starting"), &mut changes);
+        assert_eq!(p.now(), Some(t(1)), "ticks before the observation's second");
+        p.advance_to(t(2), &mut changes);
+        assert_eq!(p.now(), Some(t(2)), "and at it once it has been applied");
     }
 }

@@ -18,6 +18,20 @@ pub fn count_of(n: usize, noun: &str) -> String {
     }
 }
 
+/// Pads or cuts `text` to exactly `width` characters (ASCII-width text such as ids).
+pub fn fit(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        format!("{text:<width$}")
+    } else if width == 0 {
+        String::new()
+    } else {
+        let mut out: String = text.chars().take(width - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

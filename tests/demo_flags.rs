@@ -4,8 +4,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use stackwatch::detect::FlagChange;
 use stackwatch::model::{Severity, StoreCaps};
+use stackwatch::pipeline::Change;
 use stackwatch::session::demo::{self, DEMO_START, at};
-use stackwatch::session::replay::{Replay, ReplayInput, Step};
+use stackwatch::session::replay::{Replay, ReplayInput};
 
 #[derive(Debug, Clone)]
 struct Seen {
@@ -31,27 +32,26 @@ fn play(
     .unwrap();
     let mut pipeline = replay.new_pipeline();
     let mut seen = Vec::new();
-    let mut now = DEMO_START;
+    let mut changes = Vec::new();
     replay
-        .advance(DateTime::<Utc>::MAX_UTC, &mut pipeline, |p, step| {
-            if let Step::Ticked(t) = step {
-                now = t;
-            }
-            for change in p.detector.take_changes() {
-                let (flag, opened) = match change {
-                    FlagChange::Opened(f) => (f, true),
-                    FlagChange::Resolved(f) => (f, false),
-                };
-                seen.push(Seen {
-                    rule: flag.rule,
-                    severity: flag.severity,
-                    resource: flag.resource.clone(),
-                    opened,
-                    at: now,
-                });
-            }
-        })
+        .advance(DateTime::<Utc>::MAX_UTC, &mut pipeline, &mut changes)
         .unwrap();
+    for change in changes {
+        let Change::Flag { at, change } = change else {
+            continue;
+        };
+        let (flag, opened) = match change {
+            FlagChange::Opened(f) => (f, true),
+            FlagChange::Resolved(f) => (f, false),
+        };
+        seen.push(Seen {
+            rule: flag.rule,
+            severity: flag.severity,
+            resource: flag.resource.clone(),
+            opened,
+            at,
+        });
+    }
     seen
 }
 
@@ -257,11 +257,13 @@ fn every_demo_flag_has_evidence() {
     };
     for minute in [2, 4, 6, 8, 10, 12, 14] {
         let when = DEMO_START + TimeDelta::minutes(minute);
-        replay.advance(when, &mut pipeline, |_, _| {}).unwrap();
+        replay
+            .advance(when, &mut pipeline, &mut Vec::new())
+            .unwrap();
         check(&pipeline, &format!("minute {minute}"));
     }
     replay
-        .advance(DateTime::<Utc>::MAX_UTC, &mut pipeline, |_, _| {})
+        .advance(DateTime::<Utc>::MAX_UTC, &mut pipeline, &mut Vec::new())
         .unwrap();
     check(&pipeline, "the end");
     for rule in [

@@ -10,7 +10,7 @@ use stackwatch::session::recording;
 fn run(observations: &[Observation]) -> Pipeline {
     let mut p = Pipeline::default();
     for obs in observations {
-        p.ingest(obs);
+        p.feed(obs, &mut Vec::new());
     }
     p
 }

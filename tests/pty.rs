@@ -10,8 +10,9 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 use stackwatch::detect::FlagChange;
 use stackwatch::model::StoreCaps;
+use stackwatch::pipeline::Change;
 use stackwatch::session::demo;
-use stackwatch::session::replay::{Replay, ReplayInput, Step};
+use stackwatch::session::replay::{Replay, ReplayInput};
 
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
@@ -33,24 +34,26 @@ fn first_demo_flag() -> Option<(&'static str, Duration)> {
     let start = replay.start;
     let mut pipeline = replay.new_pipeline();
     let mut first = None;
-    // Text rules open flags on ingest: they count from the last virtual second ticked.
-    let mut now = start;
+    let mut changes = Vec::new();
     replay
         .advance(
             chrono::DateTime::<chrono::Utc>::MAX_UTC,
             &mut pipeline,
-            |p, step| {
-                if let Step::Ticked(at) = step {
-                    now = at;
-                }
-                for change in p.detector.take_changes() {
-                    if let (None, FlagChange::Opened(flag)) = (&first, change) {
-                        first = Some((flag.rule, (now - start).to_std().unwrap_or_default()));
-                    }
-                }
-            },
+            &mut changes,
         )
         .unwrap();
+    for change in changes {
+        if let (
+            None,
+            Change::Flag {
+                at,
+                change: FlagChange::Opened(flag),
+            },
+        ) = (&first, change)
+        {
+            first = Some((flag.rule, (at - start).to_std().unwrap_or_default()));
+        }
+    }
     first
 }
 

@@ -104,7 +104,7 @@ fn record_then_replay_gives_the_same_store() {
     let observations = sample();
     let mut direct = Pipeline::new(StoreCaps::default());
     for obs in &observations {
-        direct.ingest(obs);
+        direct.feed(obs, &mut Vec::new());
     }
     let file = write(&observations);
     let mut replay = Replay::from_path(file.path(), StoreCaps::default()).unwrap();

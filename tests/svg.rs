@@ -11,12 +11,13 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Widget};
 
+use stackwatch::clock::{Mode, Speed};
 use stackwatch::model::StoreCaps;
 use stackwatch::session::demo::{self, mmss};
-use stackwatch::session::replay::{Replay, ReplayInput, Speed};
+use stackwatch::session::replay::{Replay, ReplayInput};
 use stackwatch::ui::svg::{Rgb, buffer_to_svg, buffer_to_svg_with};
 use stackwatch::ui::theme;
-use stackwatch::ui::{self, Playback, UiState, View};
+use stackwatch::ui::{self, UiState, View};
 
 const FG: Rgb = Rgb(0xdd, 0xdd, 0xdd);
 const BG: Rgb = Rgb(0x11, 0x11, 0x11);
@@ -181,7 +182,7 @@ fn demo_frame(size: (u16, u16)) -> Terminal<TestBackend> {
     .unwrap();
     let mut pipeline = replay.new_pipeline();
     let to = replay.start + mmss(11, 30);
-    replay.advance(to, &mut pipeline, |_, _| {}).unwrap();
+    replay.advance(to, &mut pipeline, &mut Vec::new()).unwrap();
     let theme = theme::built_in("default").unwrap();
     let flags = pipeline.detector.open_flags();
     let mut ui = UiState::default();
@@ -194,8 +195,8 @@ fn demo_frame(size: (u16, u16)) -> Terminal<TestBackend> {
         flags: &flags,
         header: &replay.header,
         start: replay.start,
-        now: replay.position(),
-        playback: Playback {
+        now: pipeline.now().unwrap_or(replay.start),
+        mode: Mode::Replay {
             paused: false,
             speed: Speed::Factor(16.0),
             finished: replay.finished,

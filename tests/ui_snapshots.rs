@@ -12,14 +12,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+use stackwatch::clock::{Mode, Speed};
 use stackwatch::detect::{Evidence, Flag};
 use stackwatch::model::*;
 use stackwatch::pipeline::Pipeline;
 use stackwatch::session::demo;
 use stackwatch::session::recording::Header;
-use stackwatch::session::replay::{Replay, ReplayInput, Speed};
+use stackwatch::session::replay::{Replay, ReplayInput};
 use stackwatch::ui::theme::{self, Theme};
-use stackwatch::ui::{self, Pane, Playback, UiState, View};
+use stackwatch::ui::{self, Pane, UiState, View};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
@@ -413,6 +414,12 @@ struct Played {
     pipeline: Pipeline,
 }
 
+impl Played {
+    fn position(&self) -> DateTime<Utc> {
+        self.pipeline.now().unwrap_or(self.replay.start)
+    }
+}
+
 fn play(scenario: (Header, Vec<Observation>), offset: Option<TimeDelta>) -> Played {
     let (header, observations) = scenario;
     let mut replay = Replay::open(
@@ -425,7 +432,7 @@ fn play(scenario: (Header, Vec<Observation>), offset: Option<TimeDelta>) -> Play
         Some(d) => replay.start + d,
         None => DateTime::<Utc>::MAX_UTC,
     };
-    replay.advance(to, &mut pipeline, |_, _| {}).unwrap();
+    replay.advance(to, &mut pipeline, &mut Vec::new()).unwrap();
     Played { replay, pipeline }
 }
 
@@ -446,8 +453,8 @@ fn draw(
         flags: &open,
         header: &played.replay.header,
         start: played.replay.start,
-        now: played.replay.position(),
-        playback: Playback {
+        now: played.position(),
+        mode: Mode::Replay {
             paused: false,
             speed: Speed::Factor(16.0),
             finished: played.replay.finished,
@@ -512,7 +519,7 @@ fn demo_frames() {
 #[test]
 fn fixture_frames() {
     let played = play(fixture(), Some(TimeDelta::minutes(10)));
-    let flags = sample_flags(played.replay.position());
+    let flags = sample_flags(played.position());
     for (theme_name, theme) in themes() {
         for size in [(80, 24), (160, 48)] {
             let terminal = draw(&played, &flags, &UiState::default(), &theme, size);
@@ -569,7 +576,7 @@ fn key(code: KeyCode) -> KeyEvent {
 #[test]
 fn fixture_each_pane_focused_at_80x24() {
     let played = play(fixture(), Some(TimeDelta::minutes(10)));
-    let flags = sample_flags(played.replay.position());
+    let flags = sample_flags(played.position());
     let theme = theme::built_in("default").unwrap();
     for pane in Pane::ALL {
         let mut ui = UiState::default();
@@ -585,7 +592,7 @@ fn fixture_each_pane_focused_at_80x24() {
 #[test]
 fn popups() {
     let played = play(fixture(), Some(TimeDelta::minutes(10)));
-    let flags = sample_flags(played.replay.position());
+    let flags = sample_flags(played.position());
     let theme = theme::built_in("default").unwrap();
     let mut ui = UiState::default();
     ui.update(key(KeyCode::Char('?')));
@@ -620,8 +627,8 @@ fn popups() {
         flags: &open,
         header: &played.replay.header,
         start: played.replay.start,
-        now: played.replay.position(),
-        playback: Playback {
+        now: played.position(),
+        mode: Mode::Replay {
             paused: false,
             speed: Speed::Factor(16.0),
             finished: false,
@@ -696,7 +703,7 @@ fn filter_and_faults_only() {
 #[test]
 fn tiny_and_odd_sizes_do_not_panic() {
     let played = play(fixture(), Some(TimeDelta::minutes(10)));
-    let flags = sample_flags(played.replay.position());
+    let flags = sample_flags(played.position());
     let theme = theme::built_in("default").unwrap();
     let mut ui = UiState::default();
     for size in [
@@ -730,7 +737,7 @@ fn tiny_and_odd_sizes_do_not_panic() {
 #[test]
 fn no_color_theme_has_no_colours() {
     let played = play(fixture(), Some(TimeDelta::minutes(10)));
-    let flags = sample_flags(played.replay.position());
+    let flags = sample_flags(played.position());
     let theme = theme::monochrome();
     let terminal = draw(&played, &flags, &UiState::default(), &theme, (80, 24));
     let buffer = terminal.backend().buffer();
@@ -911,7 +918,7 @@ fn hostile_data_renders_safely() {
                 header: &header,
                 start: t0(),
                 now,
-                playback: Playback {
+                mode: Mode::Replay {
                     paused: true,
                     speed: Speed::Max,
                     finished: false,

@@ -28,6 +28,9 @@
 //! countdown, a stall duration, a moved root cause) are not re-emitted; severities never drop
 //! while a flag is open.
 
+// Pure: no clock here (clippy.toml names the methods).
+#![deny(clippy::disallowed_methods)]
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};

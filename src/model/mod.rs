@@ -4,6 +4,9 @@
 //! [`Observation`]s. They are what recordings hold, so their serde shape is the recording format
 //! (see `docs/recording-format.md`): change a field and you change the format version.
 
+// Pure: no clock here (clippy.toml names the methods).
+#![deny(clippy::disallowed_methods)]
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,7 @@
-//! Sessions: the recording format, replay on a virtual clock, and the demo scenario.
+//! Sessions: the recording format, replay on a virtual clock, the feed the loop plays (a
+//! replay or live sources), and the demo scenario.
 
 pub mod demo;
+pub mod feed;
 pub mod recording;
 pub mod replay;

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{View, clean, duration};
+use crate::clock::{Mode, Speed};
 use crate::model::SourceState;
-use crate::session::replay::Speed;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let theme = view.theme;
@@ -44,20 +44,28 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         format!("  elapsed {}", duration(elapsed)),
         theme.text(),
     ));
-    let speed = match view.playback.speed {
-        Speed::Factor(f) => format!("{f}x"),
-        Speed::Max => "max".to_string(),
+    let speed = |speed| match speed {
+        Speed::Factor(f) => format!(" {f}x"),
+        Speed::Max => " max".to_string(),
     };
-    let (mode, mode_style) = if view.playback.finished {
-        ("REPLAY END", theme.muted())
-    } else if view.playback.paused {
-        ("PAUSED", theme.warn())
-    } else {
-        ("REPLAY", theme.accent())
+    let (mode, speed, mode_style) = match view.mode {
+        Mode::Live { paused: true } => ("LIVE PAUSED", String::new(), theme.warn()),
+        Mode::Live { paused: false } => ("LIVE", String::new(), theme.accent()),
+        Mode::Replay {
+            finished: true,
+            speed: s,
+            ..
+        } => ("REPLAY END", speed(s), theme.muted()),
+        Mode::Replay {
+            paused: true,
+            speed: s,
+            ..
+        } => ("PAUSED", speed(s), theme.warn()),
+        Mode::Replay { speed: s, .. } => ("REPLAY", speed(s), theme.accent()),
     };
     first.push(Span::raw("  "));
     first.push(Span::styled(
-        format!(" {mode} {speed} "),
+        format!(" {mode}{speed} "),
         mode_style.patch(theme.selection()),
     ));
     let clock_format = if wide {

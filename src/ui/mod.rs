@@ -13,10 +13,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
+use crate::clock::Mode;
 use crate::detect::Flag;
 use crate::model::{Store, task_id_of};
 use crate::session::recording::Header;
-use crate::session::replay::Speed;
+pub use crate::text::fit;
 
 pub mod ecs;
 pub mod flags;
@@ -28,6 +29,7 @@ pub mod resources;
 pub mod state;
 pub mod svg;
 pub mod targets;
+pub mod terminal;
 pub mod theme;
 pub mod timeline;
 
@@ -39,15 +41,6 @@ use theme::Theme;
 /// limit was hit.
 pub const FILTER_SCAN_ROWS: usize = 5_000;
 
-/// How the session is playing.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Playback {
-    pub paused: bool,
-    pub speed: Speed,
-    /// The recording has no more observations.
-    pub finished: bool,
-}
-
 /// Everything one frame reads.
 pub struct View<'a> {
     pub store: &'a Store,
@@ -56,9 +49,10 @@ pub struct View<'a> {
     pub header: &'a Header,
     /// The first observation's time: elapsed time counts from here.
     pub start: DateTime<Utc>,
-    /// Virtual now: the replay's position. All timers use it, never the wall clock.
+    /// The pipeline's clock: the wall clock live, virtual time in replay. All timers use it.
     pub now: DateTime<Utc>,
-    pub playback: Playback,
+    /// Live or replay, paused, speed.
+    pub mode: Mode,
     pub ui: &'a UiState,
     pub theme: &'a Theme,
 }
@@ -390,20 +384,6 @@ pub fn duration(d: TimeDelta) -> String {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    }
-}
-
-/// Pads or cuts `text` to exactly `width` characters (ASCII-width text such as ids).
-pub fn fit(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count <= width {
-        format!("{text:<width$}")
-    } else if width == 0 {
-        String::new()
-    } else {
-        let mut out: String = text.chars().take(width - 1).collect();
-        out.push('…');
-        out
     }
 }
 

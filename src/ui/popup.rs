@@ -73,12 +73,19 @@ pub fn render_help(frame: &mut Frame, area: Rect, view: &View) {
     let theme = view.theme;
     let lines: Vec<Line> = KEYS
         .iter()
-        .map(|(key, what)| {
+        .map(|&(key, what)| {
+            // Live, time is the wall clock's: only the screen can be frozen.
+            let what = match key {
+                _ if !view.mode.is_live() => what,
+                "p / Space" => "freeze the screen / show the present (the watch goes on)",
+                "[ / ]" | "+ / -" => "seek and speed: replays only",
+                _ => what,
+            };
             // Pad by display width: ⏳ takes two columns.
-            let pad = 17usize.saturating_sub(Line::from(*key).width());
+            let pad = 17usize.saturating_sub(Line::from(key).width());
             Line::from(vec![
                 Span::styled(format!(" {key}{}", " ".repeat(pad)), theme.accent()),
-                Span::styled(*what, theme.text()),
+                Span::styled(what, theme.text()),
             ])
         })
         .collect();

@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Play the bundled recording of a failing deploy (no AWS account needed)
     Demo(DemoArgs),
+    /// Watch a live deploy: a stack (and what it runs), or ECS services, log groups, target groups
+    Watch(WatchArgs),
     /// Play a recording in the dashboard, or headless with --plain/--json
     Replay(ReplayArgs),
     /// List the built-in and user themes
@@ -44,6 +46,70 @@ pub struct DemoArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub caps: CapArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  stackwatch watch --stack my-app                 # beside `cdk deploy`\n  stackwatch watch --stack my-app --json --until complete --timeout 30m\n  stackwatch watch --cluster prod --service api --log-group /ecs/api\n\nRecordings go to the state directory ($XDG_STATE_HOME/stackwatch/recordings); the newest 50\nare kept. Exit codes headless: 0 completed, 1 failed or rolled back, 2 stuck or timed out,\n3 stackwatch's own error."
+)]
+pub struct WatchArgs {
+    /// A CloudFormation stack to watch, with its nested stacks and what it runs (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub stack: Vec<String>,
+    /// An ECS cluster: every service in it, or only those given with --service
+    #[arg(long, value_name = "C")]
+    pub cluster: Option<String>,
+    /// An ECS service of --cluster (repeatable)
+    #[arg(long, value_name = "S", requires = "cluster")]
+    pub service: Vec<String>,
+    /// A CloudWatch log group to tail (repeatable)
+    #[arg(long, value_name = "G")]
+    pub log_group: Vec<String>,
+    /// A target group whose health to watch (repeatable)
+    #[arg(long, value_name = "ARN")]
+    pub target_group: Vec<String>,
+    /// AWS profile (default: the standard chain, AWS_PROFILE)
+    #[arg(long, value_name = "P")]
+    pub profile: Option<String>,
+    /// AWS region (default: the profile's, AWS_REGION)
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// Another endpoint, such as moto or LocalStack (AWS_ENDPOINT_URL is honoured too)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Record to FILE instead of the state directory
+    #[arg(long, value_name = "FILE", conflicts_with = "no_record")]
+    pub record: Option<PathBuf>,
+    /// Do not record this session
+    #[arg(long)]
+    pub no_record: bool,
+    /// When a headless watch ends [default: complete with a stack, else never]
+    #[arg(long, value_enum)]
+    pub until: Option<Until>,
+    /// Give up after this long (90s, 20m, 1h): exit 2
+    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Wait for a stack that does not exist yet (a first deploy started after the watch)
+    #[arg(long)]
+    pub wait: bool,
+    /// Ring the terminal bell when the deploy ends or a new error opens
+    #[arg(long)]
+    pub bell: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub caps: CapArgs,
+}
+
+/// When a watch ends by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Until {
+    /// The watched operation ends (or, with no stack, every service's deployment ends)
+    Complete,
+    /// As complete, and every service is steady with healthy targets
+    Stable,
+    /// Only on Ctrl-C, `q` or --timeout
+    Never,
 }
 
 #[derive(Debug, Args)]

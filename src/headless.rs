@@ -247,7 +247,18 @@ impl<W: Write> Headless<W> {
 
     /// The closing line: outcome, root stack, open flags.
     pub fn summary(&mut self, pipeline: &Pipeline, at: DateTime<Utc>) -> io::Result<Outcome> {
-        let outcome = Outcome::of(pipeline);
+        self.summary_as(pipeline, at, Outcome::of(pipeline), None)
+    }
+
+    /// The closing line with an outcome decided elsewhere (`--timeout` ran out: stuck), and a
+    /// note on why the watch ended.
+    pub fn summary_as(
+        &mut self,
+        pipeline: &Pipeline,
+        at: DateTime<Utc>,
+        outcome: Outcome,
+        note: Option<&str>,
+    ) -> io::Result<Outcome> {
         let store = &pipeline.store;
         let stack = store.root_stack();
         let open = pipeline.detector.open_flags();
@@ -262,6 +273,9 @@ impl<W: Write> Headless<W> {
             crate::text::count_of(open.len(), "open flag")
         ));
         // The root cause says more than the newest error (often the rollback itself).
+        if let Some(note) = note {
+            message.push_str(&format!("; {note}"));
+        }
         let root_cause = open.iter().find(|f| f.rule == "cfn.root_cause");
         if let Some(flag) = root_cause {
             message.push_str(&format!("; root cause: {}", flag.summary));
@@ -285,6 +299,7 @@ impl<W: Write> Headless<W> {
                     "exit_code": outcome.exit_code(),
                     "observations": store.observations,
                     "open_flags": flags,
+                    "root_cause": root_cause.map(|f| sanitize::line(&f.summary).into_owned()),
                 }))?;
             }
             Format::Plain { .. } => writeln!(self.out, "{}  SUMMARY  {}", rfc3339(at), message)?,

@@ -5,10 +5,12 @@
 //! `headless`) read that state.
 
 pub mod app;
+pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod detect;
 pub mod headless;
+pub mod logging;
 pub mod model;
 pub mod pipeline;
 pub mod sanitize;

@@ -1,23 +1,34 @@
 //! CLI dispatch only.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 
 use stackwatch::app::{Ended, UntilFeedEnds};
+use stackwatch::aws::AwsTarget;
+use stackwatch::aws::watch::{Watch, WatchPlan, session_stamp};
 use stackwatch::cli::{
-    CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, OutputArgs, REPLAY_DASHBOARD_SPEED, playback_speed,
+    CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, OutputArgs, REPLAY_DASHBOARD_SPEED, Until,
+    WatchArgs, playback_speed,
 };
 use stackwatch::clock::Speed;
+use stackwatch::headless::Outcome;
 use stackwatch::headless::{Format, Headless};
+use stackwatch::pipeline::Pipeline;
 use stackwatch::session::demo;
 use stackwatch::session::feed::Feed;
+use stackwatch::session::feed::Recorder;
+use stackwatch::session::recorder;
 use stackwatch::session::recording;
+use stackwatch::session::recording::Header;
 use stackwatch::session::replay::{Replay, ReplayInput};
-use stackwatch::{app, sanitize, ui};
+use stackwatch::session::until::UntilRule;
+use stackwatch::{app, logging, sanitize, ui};
 
 // Ingest allocates many small strings; mimalloc roughly halves their cost against glibc's malloc.
 #[global_allocator]
@@ -64,6 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let speed = playback_speed(args.speed, headless, DEMO_DASHBOARD_SPEED);
             play(input, speed, &args.output, args.caps)
         }
+        Command::Watch(args) => watch(args),
         Command::Replay(args) => {
             let headless = is_headless(&args.output);
             let speed = playback_speed(args.speed, headless, REPLAY_DASHBOARD_SPEED);
@@ -86,6 +98,129 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+fn watch(args: WatchArgs) -> anyhow::Result<u8> {
+    // A bad theme name is a bad argument whether or not the dashboard opens.
+    let theme = ui::theme::load(&args.output.theme)?;
+    let plan = WatchPlan {
+        stacks: args.stack.clone(),
+        clusters: args.cluster.iter().cloned().collect(),
+        services: args
+            .service
+            .iter()
+            .filter_map(|s| Some((args.cluster.clone()?, s.clone())))
+            .collect(),
+        log_groups: args.log_group.clone(),
+        target_groups: args.target_group.clone(),
+        wait: args.wait,
+    };
+    if plan.stacks.is_empty()
+        && plan.clusters.is_empty()
+        && plan.log_groups.is_empty()
+        && plan.target_groups.is_empty()
+    {
+        anyhow::bail!(
+            "nothing to watch: give --stack NAME, or --cluster C [--service S], --log-group G, --target-group ARN"
+        );
+    }
+    let _log = logging::init();
+    let target = AwsTarget {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    };
+    let (watch, observations) = match Watch::start(&target, &plan) {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("stackwatch: error: {}", sanitize::line(&e.to_string()));
+            return Ok(EXIT_OWN_ERROR);
+        }
+    };
+    let started = Utc::now();
+    let mut header = Header::new(std::env::args().collect(), started);
+    header.account.clone_from(&watch.account);
+    header.region = Some(watch.region.clone());
+    let (record_path, recorder) = open_recording(&args, &plan, &header)?;
+    let feed = Feed::live(header, observations, recorder);
+    let pipeline = Pipeline::new(args.caps.store_caps());
+    let code = if is_headless(&args.output) {
+        let until = args.until.unwrap_or(if plan.stacks.is_empty() {
+            Until::Never
+        } else {
+            Until::Complete
+        });
+        let deadline = args
+            .timeout
+            .and_then(|d| chrono::TimeDelta::from_std(d).ok())
+            .and_then(|d| started.checked_add_signed(d));
+        let mut rule = UntilRule::new(until, &plan.stacks, deadline);
+        let out = Headless::new(headless_writer(), headless_format(&args.output));
+        let run = app::run_headless(feed, pipeline, out, &mut rule);
+        watch.stop();
+        let (session, mut out, ended) = run?;
+        if ended == Ended::OutputClosed {
+            return Ok(0);
+        }
+        let (outcome, note) = if rule.timed_out() {
+            let after = args.timeout.map(humantime::format_duration);
+            let note = after.map(|a| format!("timed out after {a}"));
+            (Outcome::Stuck, note)
+        } else {
+            (Outcome::of(&session.pipeline), None)
+        };
+        match out.summary_as(&session.pipeline, session.now(), outcome, note.as_deref()) {
+            Ok(outcome) => outcome.exit_code(),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        let run = app::run_dashboard(feed, pipeline, theme);
+        watch.stop();
+        run?;
+        0
+    };
+    if let Some(path) = record_path {
+        eprintln!(
+            "stackwatch: recorded to {}\nreplay it with: stackwatch replay {}",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(code)
+}
+
+/// The recording for this session: `--record FILE`, none with `--no-record`, else a new file
+/// in the state directory (whose oldest recordings beyond the newest 50 are removed).
+fn open_recording(
+    args: &WatchArgs,
+    plan: &WatchPlan,
+    header: &Header,
+) -> anyhow::Result<(Option<PathBuf>, Option<Recorder>)> {
+    if args.no_record {
+        return Ok((None, None));
+    }
+    let name = plan
+        .stacks
+        .first()
+        .or(plan.clusters.first())
+        .map_or("watch", String::as_str);
+    let in_state_dir = args.record.is_none();
+    let Some(path) = args
+        .record
+        .clone()
+        .or_else(|| recorder::default_path(name, &session_stamp(header.started_at)))
+    else {
+        eprintln!(
+            "stackwatch: note: no state directory on this platform; not recording (use --record FILE)"
+        );
+        return Ok((None, None));
+    };
+    let writer = recorder::create(&path, header)?;
+    if in_state_dir && let Some(dir) = path.parent() {
+        let _ = recorder::prune(dir, recorder::KEEP_RECORDINGS);
+    }
+    Ok((Some(path), Some(writer)))
 }
 
 fn check_readable(path: &Path) -> anyhow::Result<()> {

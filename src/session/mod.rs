@@ -3,5 +3,7 @@
 
 pub mod demo;
 pub mod feed;
+pub mod recorder;
 pub mod recording;
 pub mod replay;
+pub mod until;

@@ -1,0 +1,116 @@
+//! Live AWS: the user's own configuration, one client per service, typed source errors, and
+//! the sources themselves, each an async task that sends normalised observations into one
+//! bounded channel. No source touches the store or the screen.
+
+pub mod cfn;
+pub mod discovery;
+pub mod ecs;
+pub mod elb;
+pub mod error;
+pub mod logs;
+pub mod source;
+pub mod watch;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
+
+pub use error::SourceError;
+
+/// Every call gives up after this long: a live session must never hang on the network.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where and as whom to talk to AWS: the standard chain, or what the user named.
+#[derive(Debug, Clone, Default)]
+pub struct AwsTarget {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// moto, LocalStack; `AWS_ENDPOINT_URL` is honoured by aws-config itself.
+    pub endpoint_url: Option<String>,
+}
+
+/// The clients every source shares (they are cheap handles over one connection pool).
+#[derive(Clone)]
+pub struct Clients {
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub region: String,
+    /// The profile the user named, or the one the environment selects, for messages.
+    pub profile: String,
+}
+
+impl AwsTarget {
+    /// Loads the user's configuration and checks that credentials resolve, so a missing or
+    /// expired login is one clear line before the screen opens.
+    pub async fn connect(&self) -> Result<Clients, SourceError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            // stackwatch decides how long to wait and shows it; the SDK does not retry.
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .build(),
+            );
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &self.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        let profile = self.profile_name();
+        let region =
+            config
+                .region()
+                .map(|r| r.to_string())
+                .ok_or_else(|| SourceError::NoRegion {
+                    profile: profile.clone(),
+                })?;
+        check_credentials(&config, &profile).await?;
+        let loopback = config
+            .endpoint_url()
+            .is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"));
+        Ok(Clients {
+            cfn: aws_sdk_cloudformation::Client::new(&config),
+            ecs: aws_sdk_ecs::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            logs: logs::client(&config, loopback),
+            region,
+            profile,
+        })
+    }
+
+    fn profile_name(&self) -> String {
+        self.profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok())
+            .unwrap_or_else(|| "default".to_string())
+    }
+}
+
+async fn check_credentials(config: &SdkConfig, profile: &str) -> Result<(), SourceError> {
+    let Some(provider) = config.credentials_provider() else {
+        return Err(SourceError::NoCredentials {
+            profile: profile.to_string(),
+            detail: "no credentials provider is configured".to_string(),
+        });
+    };
+    match tokio::time::timeout(OPERATION_TIMEOUT, provider.provide_credentials()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(error::from_credentials(&e, profile)),
+        Err(_) => Err(SourceError::NoCredentials {
+            profile: profile.to_string(),
+            detail: "loading credentials timed out".to_string(),
+        }),
+    }
+}

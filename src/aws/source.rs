@@ -1,0 +1,196 @@
+//! What every source shares: its channel to the loop, the token that ends it, a pace that
+//! backs off on failure, and its health (calls per minute, throttles, the last good read),
+//! reported as a `source_status` observation when it changes and at least once a minute.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::SourceError;
+use crate::model::{Observation, ObservationKind, SourceState, SourceStatus};
+
+/// Health is reported at least this often, so `status` lines come once a minute.
+const STATUS_EVERY: Duration = Duration::from_secs(60);
+/// Backoff after failures: doubles from the poll interval up to this, with jitter.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The loop went away: the source ends.
+#[derive(Debug)]
+pub struct Closed;
+
+pub struct SourceCtx {
+    pub name: String,
+    tx: mpsc::Sender<Observation>,
+    cancel: CancellationToken,
+    /// When each call of the last minute was made (bounded by the pace: a few per second).
+    calls: VecDeque<Instant>,
+    state: SourceState,
+    throttled: u64,
+    failures: u32,
+    last_ok: Option<DateTime<Utc>>,
+    last_report: Option<(Instant, SourceState)>,
+    jitter: u64,
+}
+
+impl SourceCtx {
+    pub fn new(name: &str, tx: mpsc::Sender<Observation>, cancel: CancellationToken) -> Self {
+        SourceCtx {
+            name: name.to_string(),
+            tx,
+            cancel,
+            calls: VecDeque::new(),
+            state: SourceState::Ok,
+            throttled: 0,
+            failures: 0,
+            last_ok: None,
+            last_report: None,
+            // Sources started together must not retry in step.
+            jitter: seed(name),
+        }
+    }
+
+    /// Sends one observation stamped now. A full channel slows the source down (the loop is
+    /// behind); a closed one ends it.
+    pub async fn send(&self, kind: impl Into<ObservationKind>) -> Result<(), Closed> {
+        let obs = Observation::new(Utc::now(), kind);
+        tokio::select! {
+            sent = self.tx.send(obs) => sent.map_err(|_| Closed),
+            () = self.cancel.cancelled() => Err(Closed),
+        }
+    }
+
+    /// Counts one API call for the calls-per-minute figure.
+    pub fn called(&mut self) {
+        let now = Instant::now();
+        self.calls.push_back(now);
+        while self
+            .calls
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            self.calls.pop_front();
+        }
+    }
+
+    /// A poll succeeded.
+    pub fn ok(&mut self) {
+        self.state = SourceState::Ok;
+        self.failures = 0;
+        self.last_ok = Some(Utc::now());
+    }
+
+    /// A poll failed: health follows the error, and the pace backs off.
+    pub fn failed(&mut self, error: &SourceError) {
+        tracing::warn!(source = %self.name, %error, "poll failed");
+        self.state = error.health();
+        if self.state == SourceState::Throttled {
+            self.throttled += 1;
+        }
+        self.failures = self.failures.saturating_add(1);
+    }
+
+    pub fn state(&self) -> SourceState {
+        self.state
+    }
+
+    /// Sends the source's health when it changed, and at least once a minute.
+    pub async fn report(&mut self) -> Result<(), Closed> {
+        let now = Instant::now();
+        let due = match self.last_report {
+            None => true,
+            Some((at, state)) => state != self.state || now.duration_since(at) >= STATUS_EVERY,
+        };
+        if !due {
+            return Ok(());
+        }
+        self.last_report = Some((now, self.state));
+        let stale_s = self
+            .last_ok
+            .map_or(0, |t| (Utc::now() - t).num_seconds().max(0) as u64);
+        self.send(SourceStatus {
+            name: self.name.clone(),
+            state: self.state,
+            calls_per_min: self.calls.len() as f32,
+            throttled: self.throttled,
+            stale_s,
+        })
+        .await
+    }
+
+    /// How long to wait before the next poll: `interval` while healthy, then doubling with
+    /// jitter after each failure, up to a minute.
+    pub fn next_wait(&mut self, interval: Duration) -> Duration {
+        if self.failures == 0 {
+            return interval;
+        }
+        let doubled = interval
+            .saturating_mul(1 << self.failures.min(6))
+            .min(MAX_BACKOFF);
+        // xorshift: enough to spread retries, no need for a random crate.
+        self.jitter ^= self.jitter << 13;
+        self.jitter ^= self.jitter >> 7;
+        self.jitter ^= self.jitter << 17;
+        let spread = doubled.as_millis() as u64 / 4 + 1;
+        doubled - Duration::from_millis(self.jitter % spread)
+    }
+
+    /// Waits `wait`; false when the session is ending.
+    pub async fn sleep(&self, wait: Duration) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => true,
+            () = self.cancel.cancelled() => false,
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}
+
+fn seed(name: &str) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.subsec_nanos() as u64);
+    name.bytes()
+        .fold(nanos | 1, |h, b| h.rotate_left(5) ^ u64::from(b))
+        .max(1)
+}
+
+/// An AWS timestamp as chrono's.
+pub fn utc(t: &aws_smithy_types::DateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> SourceCtx {
+        let (tx, _rx) = mpsc::channel(1);
+        SourceCtx::new("test", tx, CancellationToken::new())
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_a_minute_and_resets_on_success() {
+        let mut ctx = ctx();
+        let interval = Duration::from_secs(5);
+        assert_eq!(ctx.next_wait(interval), interval);
+        let throttled = SourceError::Throttled("Rate exceeded".into());
+        ctx.failed(&throttled);
+        let first = ctx.next_wait(interval);
+        assert!(first > Duration::from_secs(7) && first <= Duration::from_secs(10));
+        for _ in 0..10 {
+            ctx.failed(&throttled);
+        }
+        let capped = ctx.next_wait(interval);
+        assert!(capped <= MAX_BACKOFF && capped > Duration::from_secs(44));
+        assert_eq!(ctx.state(), SourceState::Throttled);
+        assert_eq!(ctx.throttled, 11);
+        ctx.ok();
+        assert_eq!(ctx.next_wait(interval), interval);
+        assert_eq!(ctx.state(), SourceState::Ok);
+    }
+}

@@ -1,0 +1,229 @@
+//! `stackwatch watch` against a real AWS API peer: each test starts its own moto (through the
+//! scenario driver, on free loopback ports, stopped by PID when the test ends, pass or fail),
+//! builds a stack from a real template, plays what moto cannot produce step by step, and reads
+//! the binary's `--json` lines as they come.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use moto::Moto;
+use serde_json::Value;
+
+/// Longest wait for a line the test expects: a few polls.
+const LINE_WAIT: Duration = Duration::from_secs(30);
+
+fn stackwatch(moto: &Moto) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackwatch"));
+    cmd.envs(moto.env())
+        .env(
+            "STACKWATCH_STATE_DIR",
+            std::env::temp_dir().join("stackwatch-live-tests"),
+        )
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// A `watch --json` child whose lines arrive on a channel as it prints them.
+struct Watching {
+    child: Child,
+    lines: Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Watching {
+    fn start(moto: &Moto, args: &[&str]) -> Watching {
+        let mut child = stackwatch(moto)
+            .args(["watch", "--json"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("stackwatch starts");
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Watching {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line that `wanted` accepts; panics with every line seen after `LINE_WAIT`.
+    fn expect(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        if let Some(line) = self.seen.iter().find(|l| wanted(l)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + LINE_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => panic!(
+                    "no {what} within {LINE_WAIT:?}; lines seen:\n{}",
+                    self.dump()
+                ),
+            }
+        }
+    }
+
+    /// Waits for the process to end and returns its exit code, with every line it printed.
+    fn finish(mut self) -> (i32, Vec<Value>) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "watch did not end:\n{}",
+                self.dump()
+            );
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                self.seen.push(line);
+            }
+        };
+        self.seen.extend(self.lines.try_iter().collect::<Vec<_>>());
+        (status.code().unwrap_or(-1), std::mem::take(&mut self.seen))
+    }
+
+    fn dump(&self) -> String {
+        self.seen
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn is(line: &Value, kind: &str, source: &str) -> bool {
+    line["type"] == kind && line["source"] == source
+}
+
+fn text(line: &Value, key: &str) -> String {
+    line[key].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_stack_stuck_in_progress_past_the_timeout_exits_two() {
+    let moto = Moto::start();
+    moto.step("/setup", r#"{"stack": "stuck-app"}"#);
+    let watching = Watching::start(
+        &moto,
+        &["--stack", "stuck-app", "--timeout", "4s", "--no-record"],
+    );
+    let (code, lines) = watching.finish();
+    assert_eq!(code, 2, "{lines:?}");
+    let summary = lines.last().expect("a summary line");
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["outcome"], "stuck");
+    assert!(text(summary, "message").contains("timed out after 4s"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| is(l, "event", "cfn") && text(l, "message").contains("User Initiated")),
+        "the stack's events were read"
+    );
+}
+
+#[test]
+fn a_missing_stack_a_wrong_region_and_a_refused_endpoint_exit_three() {
+    let moto = Moto::start();
+    moto.step("/setup", r#"{"stack": "real-app"}"#);
+    let run = |extra: &[&str], env: &[(&str, &str)]| {
+        let out = stackwatch(&moto)
+            .args(["watch", "--json", "--no-record"])
+            .args(extra)
+            .envs(env.iter().copied())
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(&["--stack", "no-such-app"], &[]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("stack no-such-app not found in us-east-1"),
+        "{err}"
+    );
+
+    let (code, err) = run(&["--stack", "real-app", "--region", "eu-west-3"], &[]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("not found in eu-west-3"), "{err}");
+
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, err) = run(
+        &["--stack", "real-app"],
+        &[("AWS_ENDPOINT_URL", url.as_str())],
+    );
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("cannot reach"), "{err}");
+    assert!(err.lines().count() <= 2, "one clear line: {err}");
+}
+
+#[test]
+fn discovery_from_the_stack_name_finds_the_service_the_targets_and_the_logs() {
+    let moto = Moto::start();
+    let setup = moto.step("/setup", r#"{"stack": "shop"}"#);
+    let setup: Value = serde_json::from_str(&setup).unwrap();
+    let cluster = text(&setup, "cluster_name");
+    let service = text(&setup, "service_name");
+    let mut watching = Watching::start(
+        &moto,
+        &["--stack", "shop", "--until", "never", "--no-record"],
+    );
+    watching.expect("the stack's first event", |l| is(l, "event", "cfn"));
+    // A task of the service starts, registers in the target group and logs.
+    let task = moto.step(
+        "/ecs/run-task",
+        &format!(r#"{{"cluster": "{cluster}", "service": "{service}"}}"#),
+    );
+    let task: Value = serde_json::from_str(&task).unwrap();
+    let stream = text(&task, "log_stream");
+    moto.step(
+        "/logs/put",
+        &format!(
+            r#"{{"group": "{}", "stream": "{stream}", "lines": ["listening on :8080"]}}"#,
+            text(&setup, "log_group_name")
+        ),
+    );
+    watching.expect("the service", |l| {
+        l["source"] == "ecs-service" && text(l, "resource") == service
+    });
+    watching.expect("the task", |l| is(l, "event", "ecs-task"));
+    watching.expect("the target's health", |l| is(l, "event", "elb"));
+    watching.expect("the app's log line", |l| {
+        is(l, "event", "log") && text(l, "message").contains("listening on :8080")
+    });
+}

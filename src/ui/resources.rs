@@ -74,34 +74,10 @@ pub fn tree(store: &Store) -> Vec<Row<'_>> {
     out
 }
 
-/// Whether a flag's `resource` names this CloudFormation resource. The detector names
-/// resources several ways: the logical id, its stack path (`stack/Logical`), `service NAME`
-/// for an ECS service, `tg NAME` for a target group; the last two match the physical id.
-pub fn flag_names(flag_resource: &str, r: &ResourceState) -> bool {
-    let id = r.key.logical_id.as_str();
-    if flag_resource == id
-        || flag_resource
-            .strip_suffix(id)
-            .is_some_and(|prefix| prefix.ends_with('/'))
-    {
-        return true;
-    }
-    let Some(physical) = r.physical_id.as_deref() else {
-        return false;
-    };
-    if let Some(service) = flag_resource.strip_prefix("service ") {
-        return r.resource_type == "AWS::ECS::Service"
-            && (physical == service || physical.ends_with(&format!("/{service}")));
-    }
-    if let Some(group) = flag_resource.strip_prefix("tg ") {
-        return physical.contains(&format!(":targetgroup/{group}/"));
-    }
-    false
-}
-
-/// (a flag names it, it has been in progress longer than [`STALL_AFTER`]).
+/// (a flag's subject is this resource or what it created, it has been in progress longer
+/// than [`STALL_AFTER`]).
 pub fn is_stalled(view: &View, r: &ResourceState) -> (bool, bool) {
-    let flagged = view.flags.iter().any(|f| flag_names(&f.resource, r));
+    let flagged = view.flags.iter().any(|f| f.subject.names_resource(r));
     let slow = r.is_in_progress()
         && r.started_at
             .is_some_and(|started| view.now - started > STALL_AFTER);
@@ -268,50 +244,4 @@ pub fn details<'a>(view: &View, r: &ResourceState) -> Vec<Line<'a>> {
         clean(r.reason.as_deref().unwrap_or("(none)")).into_owned(),
     ));
     lines
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::ResourceKey;
-    use chrono::Utc;
-
-    fn resource(logical: &str, rtype: &str, physical: Option<&str>) -> ResourceState {
-        ResourceState {
-            key: ResourceKey {
-                stack: "app/Nested".into(),
-                logical_id: logical.into(),
-            },
-            resource_type: rtype.into(),
-            physical_id: physical.map(str::to_string),
-            status: "CREATE_IN_PROGRESS".into(),
-            reason: None,
-            status_since: Utc::now(),
-            started_at: None,
-            finished_at: None,
-            signal: None,
-            signals_received: 0,
-        }
-    }
-
-    #[test]
-    fn flags_name_resources_by_id_path_service_or_target_group() {
-        let svc = resource(
-            "ApiService",
-            "AWS::ECS::Service",
-            Some("arn:aws:ecs:eu-west-1:1:service/prod/payments-api"),
-        );
-        assert!(flag_names("ApiService", &svc));
-        assert!(flag_names("app/Nested/ApiService", &svc));
-        assert!(flag_names("service payments-api", &svc));
-        assert!(!flag_names("service payments", &svc));
-        assert!(!flag_names("XApiService", &svc));
-        let tg = resource(
-            "TargetGroup",
-            "AWS::ElasticLoadBalancingV2::TargetGroup",
-            Some("arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/api-tg/abc"),
-        );
-        assert!(flag_names("tg api-tg", &tg));
-        assert!(!flag_names("tg api", &tg));
-    }
 }

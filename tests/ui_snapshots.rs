@@ -13,7 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use stackwatch::clock::{Mode, Speed};
-use stackwatch::detect::{Evidence, Flag, Subject};
+use stackwatch::detect::{DetectConfig, Evidence, Flag, Subject};
 use stackwatch::model::*;
 use stackwatch::pipeline::Pipeline;
 use stackwatch::session::demo;
@@ -473,6 +473,7 @@ fn draw(
         },
         ui,
         theme,
+        detect: played.pipeline.detector.config(),
     };
     let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
     terminal.draw(|frame| ui::render(frame, &view)).unwrap();
@@ -647,6 +648,7 @@ fn popups() {
         },
         ui: &ui,
         theme: &theme,
+        detect: played.pipeline.detector.config(),
     };
     let task = ui::popup::selected_task_id(&view).expect("the running task row");
     ui.show_task_logs(&task);
@@ -937,6 +939,7 @@ fn hostile_data_renders_safely() {
                 },
                 ui: &ui,
                 theme: &theme,
+                detect: &DetectConfig::default(),
             };
             let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
             terminal.draw(|frame| ui::render(frame, &view)).unwrap();

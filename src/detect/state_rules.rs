@@ -58,7 +58,7 @@ impl Detector {
             if res.resource_type == NESTED_STACK {
                 continue; // its children are checked
             }
-            let since = res.started_at.unwrap_or(res.status_since);
+            let since = in_progress_since(res);
             let elapsed = now.signed_duration_since(since).num_seconds();
             let spec = match res.signal {
                 Some(policy) => self.signal_countdown(res, policy, elapsed),
@@ -735,6 +735,11 @@ impl Detector {
             .count();
         counts_ok && stable as u32 >= svc.desired
     }
+}
+
+/// When a resource's current `*_IN_PROGRESS` phase began, as the stall rules time it.
+pub(super) fn in_progress_since(res: &ResourceState) -> DateTime<Utc> {
+    res.started_at.unwrap_or(res.status_since)
 }
 
 fn stall_next_step(resource_type: &str) -> &'static str {

@@ -37,6 +37,7 @@ fn draw(
         },
         ui,
         theme,
+        detect: pipeline.detector.config(),
     };
     terminal.draw(|frame| ui::render(frame, &view)).unwrap();
 }

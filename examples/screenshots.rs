@@ -115,6 +115,7 @@ fn view<'a>(
         },
         ui,
         theme,
+        detect: played.pipeline.detector.config(),
     }
 }
 

@@ -293,6 +293,7 @@ impl<'t> Dashboard<'t> {
             mode: session.feed.mode(),
             ui: &self.ui,
             theme: &self.theme,
+            detect: session.pipeline.detector.config(),
         }
     }
 
@@ -320,6 +321,7 @@ impl<'t> Dashboard<'t> {
             mode: session.feed.mode(),
             ui: &self.ui,
             theme: &self.theme,
+            detect: session.pipeline.detector.config(),
         };
         let frame = self.terminal.draw(|frame| ui::render(frame, &view))?;
         self.screen = frame.area;

@@ -203,6 +203,7 @@ fn demo_frame(size: (u16, u16)) -> Terminal<TestBackend> {
         },
         ui: &ui,
         theme: &theme,
+        detect: pipeline.detector.config(),
     };
     let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
     terminal.draw(|frame| ui::render(frame, &view)).unwrap();

@@ -13,7 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use stackwatch::clock::{Mode, Speed};
-use stackwatch::detect::{Evidence, Flag};
+use stackwatch::detect::{DetectConfig, Evidence, Flag, Subject};
 use stackwatch::model::*;
 use stackwatch::pipeline::Pipeline;
 use stackwatch::session::demo;
@@ -361,48 +361,60 @@ fn fixture() -> (Header, Vec<Observation>) {
 
 /// A flag, as the detector will open them, for checking the strip and the markers.
 fn sample_flags(now: DateTime<Utc>) -> Vec<Flag> {
-    let flag = |rule: &'static str, severity, resource: &str, summary: &str| Flag {
-        rule,
-        severity,
-        source: Source::EcsTask,
-        resource: resource.into(),
-        summary: summary.into(),
-        next_step: "Check the mount target's security group allows NFS (2049) from the tasks."
-            .into(),
-        evidence: [Evidence {
-            at: now,
+    let flag =
+        |rule: &'static str, severity, subject: Subject, resource: &str, summary: &str| Flag {
+            rule,
+            severity,
             source: Source::EcsTask,
-            resource: "payments-api".into(),
-            text: "ResourceInitializationError: mount.nfs4: Connection timed out".into(),
-        }]
-        .into(),
-        count: 6,
-        first_seen: now - TimeDelta::seconds(200),
-        last_seen: now,
-        resolved_at: None,
-    };
+            subject,
+            resource: resource.into(),
+            summary: summary.into(),
+            next_step: "Check the mount target's security group allows NFS (2049) from the tasks."
+                .into(),
+            evidence: [Evidence {
+                at: now,
+                source: Source::EcsTask,
+                resource: "payments-api".into(),
+                text: "ResourceInitializationError: mount.nfs4: Connection timed out".into(),
+            }]
+            .into(),
+            count: 6,
+            first_seen: now - TimeDelta::seconds(200),
+            last_seen: now,
+            resolved_at: None,
+        };
     vec![
         flag(
             "ecs.efs_mount_network",
             Severity::Error,
+            Subject::Resource(ResourceKey {
+                stack: "payments".into(),
+                logical_id: "ApiService".into(),
+            }),
             "payments/ApiService",
             "Tasks cannot mount EFS: NFS traffic is blocked",
         ),
         flag(
             "elb.unhealthy_targets",
             Severity::Warn,
+            Subject::TargetGroup(TG.into()),
             "payments-tg",
             "1 of 2 targets unhealthy (502)",
         ),
         flag(
             "log.error_burst",
             Severity::Warn,
+            Subject::LogGroup("/ecs/payments-api".into()),
             "/ecs/payments-api",
             "ERROR lines at 1/min",
         ),
         flag(
             "cfn.resource_failed",
             Severity::Error,
+            Subject::Resource(ResourceKey {
+                stack: "payments".into(),
+                logical_id: "Alarm".into(),
+            }),
             "payments/Alarm",
             "Alarm failed: invalid metric name",
         ),
@@ -461,6 +473,7 @@ fn draw(
         },
         ui,
         theme,
+        detect: played.pipeline.detector.config(),
     };
     let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
     terminal.draw(|frame| ui::render(frame, &view)).unwrap();
@@ -635,6 +648,7 @@ fn popups() {
         },
         ui: &ui,
         theme: &theme,
+        detect: played.pipeline.detector.config(),
     };
     let task = ui::popup::selected_task_id(&view).expect("the running task row");
     ui.show_task_logs(&task);
@@ -925,6 +939,7 @@ fn hostile_data_renders_safely() {
                 },
                 ui: &ui,
                 theme: &theme,
+                detect: &DetectConfig::default(),
             };
             let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
             terminal.draw(|frame| ui::render(frame, &view)).unwrap();

@@ -14,7 +14,11 @@
 //!
 //! A `stall_thresholds` list given in the file replaces the default list.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
+
+use super::state_rules::in_progress_since;
+use crate::model::ResourceState;
 
 /// How long a resource type may stay `*_IN_PROGRESS` before it is flagged.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -130,6 +134,17 @@ impl DetectConfig {
             .iter()
             .find(|t| t.resource_type == resource_type)
             .unwrap_or(&self.stall_default)
+    }
+
+    /// Whether `r` has been in progress for at least its type's warn threshold at `now`, timed
+    /// as `stall.resource` times it: the Resources pane marks such a resource slow, so the pane
+    /// and the flag agree.
+    pub fn past_stall_warning(&self, r: &ResourceState, now: DateTime<Utc>) -> bool {
+        r.is_in_progress()
+            && now
+                .signed_duration_since(in_progress_since(r))
+                .num_seconds()
+                >= self.stall_threshold(&r.resource_type).warn_s
     }
 }
 

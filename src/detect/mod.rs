@@ -4,7 +4,9 @@
 //!
 //! Grouping: an open flag is keyed by its rule and a scope (`svc:NAME`, `tg:GROUP`,
 //! `log:GROUP`, `cfn:STACK/LogicalId`, …), so one root problem makes one flag whose `count`,
-//! `last_seen` and evidence grow.
+//! `last_seen` and evidence grow. Each flag also carries a typed [`Subject`] (the resource,
+//! stack, service, target group or log group it is about): the panes match on that, and its
+//! text is the flag's `resource`.
 //!
 //! Which text goes to which rules: CFN event reasons (failed, rollback, stack and in-progress
 //! rows) and stack status reasons → cfn; a task's stoppedReason and container reasons → ecs-task,
@@ -44,14 +46,16 @@ use crate::model::{
 
 mod config;
 mod state_rules;
+mod subject;
 #[cfg(test)]
 mod tests;
 mod text_rules;
 
 pub use config::{DetectConfig, StallThreshold};
+pub use subject::Subject;
 pub use text_rules::{Classification, TextRuleInfo, classify, rule_ids, rule_of, text_rules};
 
-use text_rules::{classify_ranked, tg_name};
+use text_rules::classify_ranked;
 
 /// Evidence kept per flag (newest last).
 pub const EVIDENCE_CAP: usize = 20;
@@ -143,7 +147,10 @@ pub struct Flag {
     pub rule: &'static str,
     pub severity: Severity,
     pub source: Source,
-    /// What it is about: a logical id path, a service, a target group, a log group.
+    /// What it is about; the panes match resources, services and target groups on this.
+    pub subject: Subject,
+    /// The subject as text (`payments/ApiService`, `service payments-api`, `tg payments-tg`),
+    /// for the outputs.
     pub resource: String,
     pub summary: String,
     pub next_step: String,
@@ -230,7 +237,7 @@ struct FlagSpec {
     severity: Severity,
     source: Source,
     scope: String,
-    resource: String,
+    subject: Subject,
     summary: String,
     next_step: String,
 }
@@ -332,11 +339,15 @@ impl Detector {
         if c.severity == Severity::Info || CFN_SUMMARY_RULES.contains(&c.rule) {
             return;
         }
-        let path = if e.is_stack_row() {
-            e.stack.clone()
+        let subject = if e.is_stack_row() {
+            Subject::Stack(e.stack.clone())
         } else {
-            format!("{}/{}", e.stack, e.logical_id)
+            Subject::Resource(ResourceKey {
+                stack: e.stack.clone(),
+                logical_id: e.logical_id.clone(),
+            })
         };
+        let path = subject.to_string();
         let evidence = Evidence {
             at: e.timestamp,
             source: Source::Cfn,
@@ -348,7 +359,7 @@ impl Detector {
             severity: c.severity,
             source: Source::Cfn,
             scope: format!("cfn:{path}"),
-            resource: path,
+            subject,
             summary: format!("{}: {}", e.logical_id, c.summary),
             next_step: c.next_step,
         };
@@ -384,7 +395,7 @@ impl Detector {
             severity: c.severity,
             source: Source::Cfn,
             scope: format!("cfn:{}", s.stack),
-            resource: s.stack.clone(),
+            subject: Subject::Stack(s.stack.clone()),
             summary: format!("{}: {}", s.name, c.summary),
             next_step: c.next_step,
         };
@@ -492,7 +503,7 @@ impl Detector {
             rule: c.rule,
             severity: c.severity,
             source: Source::EcsTask,
-            resource: scope_resource(&scope),
+            subject: task_subject(t),
             scope,
             summary,
             next_step: c.next_step,
@@ -547,7 +558,7 @@ impl Detector {
             severity: c.severity,
             source: Source::EcsService,
             scope,
-            resource: format!("service {}", e.service),
+            subject: Subject::Service(e.service.clone()),
             summary: c.summary,
             next_step: c.next_step,
         };
@@ -597,7 +608,7 @@ impl Detector {
             severity: c.severity,
             source: Source::Elb,
             scope: format!("tg:{}", t.target_group),
-            resource: format!("tg {}", tg_name(&t.target_group)),
+            subject: Subject::TargetGroup(t.target_group.clone()),
             summary: c.summary,
             next_step: c.next_step,
         };
@@ -634,7 +645,7 @@ impl Detector {
             severity: c.severity,
             source: Source::Log,
             scope: format!("log:{}", l.group),
-            resource: l.group.clone(),
+            subject: Subject::LogGroup(l.group.clone()),
             summary: c.summary,
             next_step: c.next_step,
         };
@@ -686,7 +697,8 @@ impl Detector {
             rule: spec.rule,
             severity: spec.severity,
             source: spec.source,
-            resource: spec.resource,
+            resource: spec.subject.to_string(),
+            subject: spec.subject,
             summary: spec.summary,
             next_step: spec.next_step,
             evidence: ev,
@@ -712,7 +724,11 @@ impl Detector {
         match self.open.get_mut(&key) {
             Some(flag) => {
                 flag.summary = spec.summary;
-                flag.resource = spec.resource;
+                // One key may change subject: `cfn.root_cause` follows the root cause.
+                if flag.subject != spec.subject {
+                    flag.resource = spec.subject.to_string();
+                    flag.subject = spec.subject;
+                }
                 flag.next_step = spec.next_step;
                 if let Some(ev) = evidence {
                     let changed = ev.last() != flag.evidence.back();
@@ -809,22 +825,21 @@ fn evidence_text(text: &str) -> String {
 fn task_scope(t: &EcsTask) -> String {
     match t.service_name() {
         Some(s) => format!("svc:{s}"),
-        None => {
-            let def = crate::model::task_id_of(&t.task_definition);
-            let family = def.split(':').next().unwrap_or(def);
-            format!("family:{family}")
-        }
+        None => format!("family:{}", task_family(t)),
     }
 }
 
-fn scope_resource(scope: &str) -> String {
-    if let Some(s) = scope.strip_prefix("svc:") {
-        format!("service {s}")
-    } else if let Some(f) = scope.strip_prefix("family:") {
-        format!("task family {f}")
-    } else {
-        scope.to_string()
+/// The service a task belongs to, else its task definition family (as `task_scope`).
+fn task_subject(t: &EcsTask) -> Subject {
+    match t.service_name() {
+        Some(s) => Subject::Service(s.to_string()),
+        None => Subject::TaskFamily(task_family(t).to_string()),
     }
+}
+
+fn task_family(t: &EcsTask) -> &str {
+    let def = crate::model::task_id_of(&t.task_definition);
+    def.split(':').next().unwrap_or(def)
 }
 
 /// `16m 05s`, `45s`, `10m`, `1h 02m`.

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::text_rules::{match_rule, short, tg_name};
 use super::{
-    CFN_SUMMARY_RULES, Detector, EVIDENCE_CAP, Evidence, Flag, FlagKey, FlagSpec, fmt_duration,
+    CFN_SUMMARY_RULES, Detector, EVIDENCE_CAP, Evidence, Flag, FlagKey, FlagSpec, Subject,
+    fmt_duration,
 };
 use crate::model::{
     FailureRecord, ResourceKey, ResourceState, Severity, SignalPolicy, Source, Store, task_id_of,
@@ -57,7 +58,7 @@ impl Detector {
             if res.resource_type == NESTED_STACK {
                 continue; // its children are checked
             }
-            let since = res.started_at.unwrap_or(res.status_since);
+            let since = in_progress_since(res);
             let elapsed = now.signed_duration_since(since).num_seconds();
             let spec = match res.signal {
                 Some(policy) => self.signal_countdown(res, policy, elapsed),
@@ -158,7 +159,7 @@ impl Detector {
                 severity: Severity::Error,
                 source: Source::Cfn,
                 scope: format!("cfn:{path}"),
-                resource: path,
+                subject: Subject::Resource(res.key.clone()),
                 summary: format!(
                     "{} ({}) {} for {} while its tasks fail ({}); CloudFormation waits up to 3 h before it gives up",
                     res.key.logical_id,
@@ -187,7 +188,7 @@ impl Detector {
             severity,
             source: Source::Cfn,
             scope: format!("cfn:{path}"),
-            resource: path,
+            subject: Subject::Resource(res.key.clone()),
             summary: format!(
                 "{} ({}) {} for {} ({})",
                 res.key.logical_id,
@@ -241,7 +242,7 @@ impl Detector {
             severity,
             source: Source::Cfn,
             scope: format!("cfn:{path}"),
-            resource: path,
+            subject: Subject::Resource(res.key.clone()),
             summary: format!(
                 "{} waits for {missing} signal{}: {when}",
                 res.key.logical_id,
@@ -296,7 +297,7 @@ impl Detector {
                 rule: "ecs.crash_loop",
                 severity: Severity::Error,
                 source: Source::EcsTask,
-                resource: format!("service {name}"),
+                subject: Subject::Service(name),
                 scope,
                 summary,
                 next_step: "the app starts then dies: read the exit codes and the last log lines of a stopped task".to_string(),
@@ -341,11 +342,15 @@ impl Detector {
             self.resolve(&key, now);
             return;
         };
-        let path = if cause.is_stack_row {
-            cause.stack.clone()
+        let subject = if cause.is_stack_row {
+            Subject::Stack(cause.stack.clone())
         } else {
-            format!("{}/{}", cause.stack, cause.logical_id)
+            Subject::Resource(ResourceKey {
+                stack: cause.stack.clone(),
+                logical_id: cause.logical_id.clone(),
+            })
         };
+        let path = subject.to_string();
         let reason = short(&cause.reason, 200);
         let summary = if cause.is_stack_row {
             format!("{path} (stack): {reason}")
@@ -376,7 +381,7 @@ impl Detector {
             severity,
             source: Source::Cfn,
             scope: key.1,
-            resource: path,
+            subject,
             summary,
             next_step,
         };
@@ -421,7 +426,7 @@ impl Detector {
                 severity: Severity::Error,
                 source: Source::Elb,
                 scope: key.1,
-                resource: format!("tg {}", tg_name(&group)),
+                subject: Subject::TargetGroup(group.clone()),
                 summary,
                 next_step: "the service takes no traffic: see the targets' health reasons and the tasks' stopped reasons".to_string(),
             };
@@ -430,7 +435,7 @@ impl Detector {
             let mut evidence = vec![Evidence {
                 at: since,
                 source: Source::Elb,
-                resource: spec.resource.clone(),
+                resource: spec.subject.to_string(),
                 text: format!(
                     "0 healthy of {} registered ({} unhealthy, {} listed)",
                     health.registered, health.unhealthy, health.present
@@ -487,7 +492,7 @@ impl Detector {
                         severity: Severity::Error,
                         source: Source::Cfn,
                         scope: key.1,
-                        resource: root.path.clone(),
+                        subject: Subject::Stack(root.path.clone()),
                         summary,
                         next_step: next.to_string(),
                     };
@@ -536,7 +541,7 @@ impl Detector {
                     severity: Severity::Error,
                     source: Source::EcsService,
                     scope: key.1,
-                    resource: format!("service {name}"),
+                    subject: Subject::Service(name.clone()),
                     summary: format!("service {name} deployment {} failed: {}", d.id, short(why, 160)),
                     next_step: "the deploy failed even if the service ends healthy: read the failed tasks' stopped reasons".to_string(),
                 };
@@ -598,7 +603,7 @@ impl Detector {
                 severity: Severity::Warn,
                 source: Source::EcsService,
                 scope: key.1,
-                resource: format!("service {name}"),
+                subject: Subject::Service(name.clone()),
                 summary: format!(
                     "service {name}: {}/{} tasks running after {} of deployment {}",
                     p.running,
@@ -730,6 +735,11 @@ impl Detector {
             .count();
         counts_ok && stable as u32 >= svc.desired
     }
+}
+
+/// When a resource's current `*_IN_PROGRESS` phase began, as the stall rules time it.
+pub(super) fn in_progress_since(res: &ResourceState) -> DateTime<Utc> {
+    res.started_at.unwrap_or(res.status_since)
 }
 
 fn stall_next_step(resource_type: &str) -> &'static str {

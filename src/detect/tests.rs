@@ -310,6 +310,7 @@ fn fifty_tasks_with_one_cause_make_one_flag() {
     let f = flags[0];
     assert_eq!(f.rule, "ecs.efs_mount_network");
     assert_eq!(f.count, 50);
+    assert_eq!(f.subject, Subject::Service("payments-api".into()));
     assert_eq!(f.resource, "service payments-api");
     assert_eq!(f.evidence.len(), EVIDENCE_CAP);
     assert_eq!(f.evidence.back().unwrap().resource, "task49");
@@ -421,6 +422,13 @@ fn essential_exit_summary_names_the_exit_code() {
     assert!(f.summary.contains("app exit 1"), "{}", f.summary);
 }
 
+fn key(stack: &str, logical_id: &str) -> ResourceKey {
+    ResourceKey {
+        stack: stack.into(),
+        logical_id: logical_id.into(),
+    }
+}
+
 fn ecs_service_resource(sim: &mut Sim, secs: i64) {
     sim.feed(
         secs,
@@ -444,6 +452,7 @@ fn stall_resource_warns_then_errors_then_resolves() {
     sim.tick(15 * 60);
     let f = sim.flag("stall.resource").unwrap();
     assert_eq!(f.severity, Severity::Warn);
+    assert_eq!(f.subject, Subject::Resource(key("payments", "ApiService")));
     assert_eq!(f.resource, "payments/ApiService");
     sim.tick(16 * 60 + 5);
     let f = sim.flag("stall.resource").unwrap();
@@ -729,6 +738,7 @@ fn crash_loop_fires_on_third_stop_in_window_and_resolves() {
     sim.tick(300);
     let f = sim.flag("ecs.crash_loop").unwrap();
     assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.subject, Subject::Service("payments-api".into()));
     assert_eq!(f.count, 3);
     assert_eq!(f.evidence.len(), 3);
     assert!(
@@ -841,6 +851,10 @@ fn root_cause_follows_nested_stacks_and_skips_cascades() {
     sim.tick(15);
     let f = sim.flag("cfn.root_cause").unwrap();
     assert_eq!(f.severity, Severity::Error);
+    assert_eq!(
+        f.subject,
+        Subject::Resource(key("payments/Storage", "FileSystem"))
+    );
     assert_eq!(f.resource, "payments/Storage/FileSystem");
     assert!(
         f.summary.starts_with(
@@ -864,6 +878,7 @@ fn root_cause_follows_nested_stacks_and_skips_cascades() {
     sim.tick(101);
     let rb = sim.flag("deploy.rolled_back").unwrap();
     assert_eq!(rb.severity, Severity::Error);
+    assert_eq!(rb.subject, Subject::Stack("payments".into()));
 
     // A new operation: everything about the old one resolves.
     sim.feed(
@@ -885,6 +900,53 @@ fn root_cause_follows_nested_stacks_and_skips_cascades() {
         assert!(sim.flag(rule).is_none(), "{rule} still open");
         assert_eq!(sim.resolved(rule).len(), 1, "{rule}");
     }
+}
+
+#[test]
+fn root_cause_subject_moves_with_the_root_cause() {
+    let mut sim = Sim::new();
+    failed_nested_update(&mut sim);
+    sim.tick(15);
+    // A failure older than the one found arrives late (another stack's events poll).
+    sim.feed(
+        20,
+        cfn_event(
+            "payments/Network",
+            "Vpc",
+            "AWS::EC2::VPC",
+            "UPDATE_FAILED",
+            Some("The maximum number of VPCs has been reached."),
+            30,
+        ),
+    );
+    sim.tick(21);
+    let f = sim.flag("cfn.root_cause").unwrap();
+    assert_eq!(f.subject, Subject::Resource(key("payments/Network", "Vpc")));
+    assert_eq!(f.resource, "payments/Network/Vpc");
+}
+
+#[test]
+fn stack_rows_and_serviceless_tasks_have_their_subjects() {
+    let mut sim = Sim::new();
+    sim.feed(
+        0,
+        stack_row(
+            "payments/Storage",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            Some("Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'."),
+            0,
+        ),
+    );
+    let f = sim.flag("cfn.ecs_circuit_breaker").unwrap();
+    assert_eq!(f.subject, Subject::Stack("payments/Storage".into()));
+    assert_eq!(f.resource, "payments/Storage");
+
+    let mut one_off = stopped("migrate1", "unused", EFS_TIMEOUT, 10);
+    one_off.group = Some("family:payments".into());
+    sim.feed(10, one_off);
+    let f = sim.flag("ecs.efs_mount_network").unwrap();
+    assert_eq!(f.subject, Subject::TaskFamily("payments".into()));
+    assert_eq!(f.resource, "task family payments");
 }
 
 #[test]
@@ -975,6 +1037,7 @@ fn ecs_rollout_failure_is_a_rolled_back_deploy() {
     sim.feed(100, svc.clone());
     sim.tick(100);
     let f = sim.flag("deploy.rolled_back").unwrap();
+    assert_eq!(f.subject, Subject::Service("payments-api".into()));
     assert_eq!(f.resource, "service payments-api");
     // The rollback ends healthy on the old task definition: still a failed deploy.
     svc.deployments = vec![EcsDeployment {
@@ -1032,6 +1095,7 @@ fn slow_rollout_is_not_converging_until_it_catches_up() {
     assert!(sim.flag("ecs.not_converging").is_none());
     sim.tick(600);
     let f = sim.flag("ecs.not_converging").unwrap();
+    assert_eq!(f.subject, Subject::Service("payments-api".into()));
     assert_eq!(
         f.summary,
         "service payments-api: 0/2 tasks running after 10m of deployment ecs-svc/5"
@@ -1062,11 +1126,14 @@ fn target_health_flags_on_changes_and_resolves_when_healthy() {
     sim.feed(20, bad());
     let f = sim.flag("elb.target_timeout").unwrap();
     assert_eq!(f.count, 1, "same state again is not a new observation");
+    assert_eq!(f.subject, Subject::TargetGroup(TG.into()));
     assert_eq!(f.resource, "tg payments-api-tg");
     sim.run(0, 59);
     assert!(sim.flag("elb.no_healthy_targets").is_none());
     sim.tick(60);
-    assert!(sim.flag("elb.no_healthy_targets").is_some());
+    let f = sim.flag("elb.no_healthy_targets").unwrap();
+    assert_eq!(f.subject, Subject::TargetGroup(TG.into()));
+    assert_eq!(f.resource, "tg payments-api-tg");
     sim.feed(70, target(TG, "10.0.0.2", "healthy", None, None));
     sim.tick(70);
     assert!(sim.flag("elb.no_healthy_targets").is_none());
@@ -1118,6 +1185,7 @@ fn log_flags_group_by_log_group_and_resolve_after_quiet() {
     sim.feed(100, log("/ecs/payments-api", line, 100));
     let f = sim.flag("log.node_module_not_found").unwrap();
     assert_eq!(f.count, 2);
+    assert_eq!(f.subject, Subject::LogGroup("/ecs/payments-api".into()));
     assert_eq!(f.resource, "/ecs/payments-api");
     assert!(
         f.summary.contains("'express' imported from /app/server.js"),

@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use crate::clock::Mode;
-use crate::detect::Flag;
+use crate::detect::{DetectConfig, Flag};
 use crate::model::{Store, task_id_of};
 use crate::session::recording::Header;
 pub use crate::text::fit;
@@ -55,6 +55,9 @@ pub struct View<'a> {
     pub mode: Mode,
     pub ui: &'a UiState,
     pub theme: &'a Theme,
+    /// The detector's thresholds: the Resources pane marks a resource slow past its type's
+    /// stall threshold, as `stall.resource` does.
+    pub detect: &'a DetectConfig,
 }
 
 /// Draws one frame.

@@ -29,7 +29,7 @@ pub const KEYS: [(&str, &str); 21] = [
     ("q / Ctrl-c", "quit"),
     ("", ""),
     ("⚠", "a flag names this resource"),
-    ("⏳", "in progress for more than 5 minutes"),
+    ("⏳", "in progress past its type's usual time"),
 ];
 
 /// A centred rectangle `percent_x` by `percent_y` of `area`, at least `min` in size.

@@ -9,11 +9,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{Pane, View, clean, clock, duration, filter_keeps, fit, render_list};
+use crate::detect::fmt_duration;
 use crate::model::store::cfn_level;
 use crate::model::{ResourceKey, ResourceState, Severity, Store};
 
-/// In progress longer than this gets the stall marker even without a flag.
-const STALL_AFTER: TimeDelta = TimeDelta::minutes(5);
 /// Nested stacks deeper than this are not followed (paths only grow, but stay safe).
 const MAX_DEPTH: usize = 16;
 
@@ -74,37 +73,12 @@ pub fn tree(store: &Store) -> Vec<Row<'_>> {
     out
 }
 
-/// Whether a flag's `resource` names this CloudFormation resource. The detector names
-/// resources several ways: the logical id, its stack path (`stack/Logical`), `service NAME`
-/// for an ECS service, `tg NAME` for a target group; the last two match the physical id.
-pub fn flag_names(flag_resource: &str, r: &ResourceState) -> bool {
-    let id = r.key.logical_id.as_str();
-    if flag_resource == id
-        || flag_resource
-            .strip_suffix(id)
-            .is_some_and(|prefix| prefix.ends_with('/'))
-    {
-        return true;
-    }
-    let Some(physical) = r.physical_id.as_deref() else {
-        return false;
-    };
-    if let Some(service) = flag_resource.strip_prefix("service ") {
-        return r.resource_type == "AWS::ECS::Service"
-            && (physical == service || physical.ends_with(&format!("/{service}")));
-    }
-    if let Some(group) = flag_resource.strip_prefix("tg ") {
-        return physical.contains(&format!(":targetgroup/{group}/"));
-    }
-    false
-}
-
-/// (a flag names it, it has been in progress longer than [`STALL_AFTER`]).
+/// (a flag's subject is this resource or what it created, it has been in progress past its
+/// type's stall threshold). Slow is marked even without a flag: nested stacks and resources
+/// waiting for signals have no `stall.resource`, and a flag can be resolved or not yet raised.
 pub fn is_stalled(view: &View, r: &ResourceState) -> (bool, bool) {
-    let flagged = view.flags.iter().any(|f| flag_names(&f.resource, r));
-    let slow = r.is_in_progress()
-        && r.started_at
-            .is_some_and(|started| view.now - started > STALL_AFTER);
+    let flagged = view.flags.iter().any(|f| f.subject.names_resource(r));
+    let slow = view.detect.past_stall_warning(r, view.now);
     (flagged, slow)
 }
 
@@ -257,8 +231,17 @@ pub fn details<'a>(view: &View, r: &ResourceState) -> Vec<Line<'a>> {
             theme.error(),
         )));
     } else if slow {
+        let threshold = view.detect.stall_threshold(&r.resource_type);
+        let usual = if threshold.typical.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", clean(&threshold.typical))
+        };
         lines.push(Line::from(Span::styled(
-            "⏳ in progress for more than 5 minutes",
+            format!(
+                "⏳ in progress past its type's usual time (over {}{usual})",
+                fmt_duration(threshold.warn_s)
+            ),
             theme.warn(),
         )));
     }
@@ -272,46 +255,194 @@ pub fn details<'a>(view: &View, r: &ResourceState) -> Vec<Line<'a>> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::model::ResourceKey;
-    use chrono::Utc;
+    use chrono::{DateTime, TimeZone, Utc};
 
-    fn resource(logical: &str, rtype: &str, physical: Option<&str>) -> ResourceState {
-        ResourceState {
-            key: ResourceKey {
-                stack: "app/Nested".into(),
-                logical_id: logical.into(),
-            },
-            resource_type: rtype.into(),
-            physical_id: physical.map(str::to_string),
-            status: "CREATE_IN_PROGRESS".into(),
-            reason: None,
-            status_since: Utc::now(),
-            started_at: None,
-            finished_at: None,
-            signal: None,
-            signals_received: 0,
+    use super::*;
+    use crate::clock::Mode;
+    use crate::detect::{DetectConfig, Flag, StallThreshold, Subject};
+    use crate::model::{CfnEvent, Observation, Source};
+    use crate::session::recording::Header;
+    use crate::ui::UiState;
+    use crate::ui::theme::{self, Theme};
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap() + TimeDelta::seconds(secs)
+    }
+
+    /// A store with `payments/ApiService` (an ECS service) and `payments/Host` (an EC2
+    /// instance), both in progress since t(0).
+    fn store() -> Store {
+        let mut store = Store::default();
+        for (logical, rtype, physical) in [
+            (
+                "ApiService",
+                "AWS::ECS::Service",
+                "arn:aws:ecs:eu-west-1:1:service/prod/payments-api",
+            ),
+            ("Host", "AWS::EC2::Instance", "i-0123"),
+        ] {
+            store.apply(&Observation::new(
+                t(0),
+                CfnEvent {
+                    stack: "payments".into(),
+                    stack_id: "arn:aws:cloudformation:eu-west-1:1:stack/payments/1".into(),
+                    event_id: logical.into(),
+                    logical_id: logical.into(),
+                    physical_id: Some(physical.into()),
+                    resource_type: rtype.into(),
+                    status: "CREATE_IN_PROGRESS".into(),
+                    reason: None,
+                    timestamp: t(0),
+                },
+            ));
+        }
+        store
+    }
+
+    struct Screen {
+        store: Store,
+        header: Header,
+        ui: UiState,
+        theme: Theme,
+    }
+
+    impl Screen {
+        fn new() -> Self {
+            Screen {
+                store: store(),
+                header: Header::new(vec![], t(0)),
+                ui: UiState::default(),
+                theme: theme::built_in("default").unwrap(),
+            }
+        }
+
+        fn view<'a>(
+            &'a self,
+            flags: &'a [&'a Flag],
+            detect: &'a DetectConfig,
+            now: DateTime<Utc>,
+        ) -> View<'a> {
+            View {
+                store: &self.store,
+                flags,
+                header: &self.header,
+                start: t(0),
+                now,
+                mode: Mode::Live { paused: false },
+                ui: &self.ui,
+                theme: &self.theme,
+                detect,
+            }
+        }
+
+        fn resource(&self, logical_id: &str) -> &ResourceState {
+            let key = ResourceKey {
+                stack: "payments".into(),
+                logical_id: logical_id.into(),
+            };
+            &self.store.resources[&key]
+        }
+
+        /// The marker column of the resource's row.
+        fn marker(&self, view: &View, logical_id: &str) -> String {
+            let row = Row {
+                resource: self.resource(logical_id),
+                depth: 0,
+            };
+            row_line(view, &row, 120).spans[0].content.to_string()
         }
     }
 
     #[test]
-    fn flags_name_resources_by_id_path_service_or_target_group() {
-        let svc = resource(
-            "ApiService",
-            "AWS::ECS::Service",
-            Some("arn:aws:ecs:eu-west-1:1:service/prod/payments-api"),
+    fn the_stall_marker_waits_for_the_types_threshold() {
+        let screen = Screen::new();
+        let detect = DetectConfig::default();
+        // Default thresholds: an ECS service warns after 15 min, an EC2 instance after 5.
+        let view = screen.view(&[], &detect, t(6 * 60));
+        assert_eq!(screen.marker(&view, "Host"), "⏳");
+        assert_eq!(screen.marker(&view, "ApiService"), "  ");
+        let view = screen.view(&[], &detect, t(15 * 60 - 1));
+        assert_eq!(screen.marker(&view, "ApiService"), "  ");
+        let view = screen.view(&[], &detect, t(15 * 60));
+        assert_eq!(screen.marker(&view, "ApiService"), "⏳");
+        let details: Vec<String> = details(&view, screen.resource("ApiService"))
+            .iter()
+            .map(Line::to_string)
+            .collect();
+        assert!(
+            details.contains(
+                &"⏳ in progress past its type's usual time (over 15m; usually 2–10 min)"
+                    .to_string()
+            ),
+            "{details:#?}"
         );
-        assert!(flag_names("ApiService", &svc));
-        assert!(flag_names("app/Nested/ApiService", &svc));
-        assert!(flag_names("service payments-api", &svc));
-        assert!(!flag_names("service payments", &svc));
-        assert!(!flag_names("XApiService", &svc));
-        let tg = resource(
-            "TargetGroup",
-            "AWS::ElasticLoadBalancingV2::TargetGroup",
-            Some("arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/api-tg/abc"),
-        );
-        assert!(flag_names("tg api-tg", &tg));
-        assert!(!flag_names("tg api", &tg));
+    }
+
+    #[test]
+    fn the_stall_marker_follows_the_detectors_config() {
+        let screen = Screen::new();
+        let detect = DetectConfig {
+            stall_thresholds: vec![StallThreshold {
+                resource_type: "AWS::ECS::Service".into(),
+                warn_s: 60,
+                alarm_s: 120,
+                typical: String::new(),
+            }],
+            ..DetectConfig::default()
+        };
+        let view = screen.view(&[], &detect, t(61));
+        assert_eq!(screen.marker(&view, "ApiService"), "⏳");
+        assert_eq!(screen.marker(&view, "Host"), "  ", "the default: 5 min");
+    }
+
+    #[test]
+    fn the_pane_and_stall_resource_agree() {
+        let screen = Screen::new();
+        let mut pipeline = crate::pipeline::Pipeline::new(Default::default());
+        for r in screen.store.resources.values() {
+            let event = CfnEvent {
+                stack: r.key.stack.clone(),
+                stack_id: "arn:aws:cloudformation:eu-west-1:1:stack/payments/1".into(),
+                event_id: r.key.logical_id.clone(),
+                logical_id: r.key.logical_id.clone(),
+                physical_id: r.physical_id.clone(),
+                resource_type: r.resource_type.clone(),
+                status: r.status.clone(),
+                reason: None,
+                timestamp: t(0),
+            };
+            pipeline.feed(&Observation::new(t(0), event), &mut Vec::new());
+        }
+        for (now, stalled) in [(15 * 60 - 1, false), (15 * 60, true)] {
+            pipeline.advance_to(t(now), &mut Vec::new());
+            let flags = pipeline.detector.open_flags();
+            let view = screen.view(&flags, pipeline.detector.config(), t(now));
+            let service = screen.resource("ApiService");
+            assert_eq!(is_stalled(&view, service), (stalled, stalled), "at {now}s");
+        }
+    }
+
+    #[test]
+    fn a_flag_about_the_service_marks_its_resource() {
+        let screen = Screen::new();
+        let detect = DetectConfig::default();
+        let flag = Flag {
+            rule: "ecs.crash_loop",
+            severity: Severity::Error,
+            source: Source::EcsTask,
+            subject: Subject::Service("payments-api".into()),
+            resource: "service payments-api".into(),
+            summary: String::new(),
+            next_step: String::new(),
+            evidence: Default::default(),
+            count: 1,
+            first_seen: t(0),
+            last_seen: t(0),
+            resolved_at: None,
+        };
+        let flags = [&flag];
+        let view = screen.view(&flags, &detect, t(60));
+        assert_eq!(screen.marker(&view, "ApiService"), "⚠ ");
+        assert_eq!(screen.marker(&view, "Host"), "  ");
     }
 }

@@ -224,3 +224,23 @@ fn headless_demo_without_speed_plays_at_max() {
         .code(1)
         .stdout(predicate::str::contains("\"type\":\"summary\""));
 }
+
+#[test]
+fn kinds_a_later_version_added_are_skipped_with_a_note() {
+    let file = recording(&[
+        r#"{"at":"2026-11-23T09:00:00Z","kind":"log_event","data":{"group":"g","stream":"s","timestamp":"2026-11-23T09:00:00Z","message":"before"}}"#,
+        r#"{"at":"2026-11-23T09:00:01Z","kind":"martian_landing","data":{"crater":1}}"#,
+        r#"{"at":"2026-11-23T09:00:02Z","kind":"martian_landing","data":{}}"#,
+        r#"{"at":"2026-11-23T09:00:03Z","kind":"log_event","data":{"group":"g","stream":"s","timestamp":"2026-11-23T09:00:03Z","message":"after","added_in_1_9":true}}"#,
+    ]);
+    stackwatch()
+        .args(["replay", "--plain"])
+        .arg(file.path())
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("before").and(predicate::str::contains("after")))
+        .stderr(predicate::str::contains(
+            "note: 2 observations of kinds this version does not know were skipped",
+        ));
+}

@@ -153,7 +153,28 @@ fn a_garbage_line_is_an_error_with_its_line_number() {
 }
 
 #[test]
-fn an_unknown_kind_is_an_error_with_its_line_number() {
+fn an_unknown_kind_is_skipped_and_counted() {
+    // What a later 1.x writer adds: a kind this version does not know, anywhere in the file.
+    let file = write(&sample());
+    let mut text = std::fs::read_to_string(file.path()).unwrap();
+    let martian =
+        r#"{"at":"2026-11-23T09:00:02Z","kind":"martian_landing","data":{"crater":{"depth":3}}}"#;
+    text.insert_str(text.find('\n').unwrap() + 1, &format!("{martian}\n"));
+    text.push_str(martian);
+    text.push('\n');
+    std::fs::write(file.path(), text).unwrap();
+    let mut reader = RecordingReader::open(file.path()).unwrap();
+    let mut back = Vec::new();
+    while let Some(obs) = reader.next_observation().unwrap() {
+        back.push(obs);
+    }
+    assert_eq!(back, sample());
+    assert_eq!(reader.skipped_unknown_kinds, 2);
+    assert!(!reader.truncated_tail);
+}
+
+#[test]
+fn a_kind_that_is_not_a_kind_name_is_an_error_with_its_line_number() {
     let file = write(&sample());
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -161,7 +182,7 @@ fn an_unknown_kind_is_an_error_with_its_line_number() {
         .unwrap();
     writeln!(
         f,
-        r#"{{"at":"2026-11-23T09:00:09Z","kind":"martian","data":{{}}}}"#
+        r#"{{"at":"2026-11-23T09:00:09Z","kind":"Martian Landing!","data":{{}}}}"#
     )
     .unwrap();
     let err = recording::read_all(file.path()).unwrap_err();

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod store;
 
+pub use de::ObservationLine;
 pub use store::{
     FailureRecord, LogLine, ResourceKey, ResourceState, ServiceEventRow, ServiceKey, ServiceState,
     StackState, Store, StoreCaps, TargetGroupHealth, TargetKey, TargetState, TaskState,

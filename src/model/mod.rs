@@ -14,9 +14,9 @@ pub mod store;
 
 pub use de::ObservationLine;
 pub use store::{
-    FailureRecord, LogLine, ResourceKey, ResourceState, ServiceEventRow, ServiceKey, ServiceState,
-    StackState, Store, StoreCaps, TargetGroupHealth, TargetKey, TargetState, TaskState,
-    TimelineEntry,
+    Applied, FailureRecord, LogLine, ResourceKey, ResourceState, ServiceEventRow, ServiceKey,
+    ServiceState, StackState, Store, StoreCaps, TargetGroupHealth, TargetKey, TargetState,
+    TaskState, TimelineEntry,
 };
 
 /// Where an observation or timeline row came from. The names are the `source` field of the

@@ -3,8 +3,15 @@
 //!
 //! History is bounded by [`StoreCaps`]: the timeline and the log tail are ring buffers, and so
 //! are each service's events and the stopped tasks kept for grouping.
+//!
+//! Applying is idempotent where live sources overlap their reads: a CloudFormation event, an
+//! ECS service event or a log event applied again (same id; for a log event without one, same
+//! content) changes nothing, and [`Applied::repeat`] tells the caller so the detector does not
+//! count it twice. The ids are remembered in bounded windows ([`RecentKeys`],
+//! [`StoreCaps::seen_ids`] each; a service's events in its own ring).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -26,6 +33,9 @@ pub struct StoreCaps {
     pub service_events: usize,
     pub stopped_tasks: usize,
     pub failures: usize,
+    /// Ids remembered per kind (CloudFormation events, log events) to apply a repeat once:
+    /// overlapping reads repeat recent events, so a window of the newest is enough.
+    pub seen_ids: usize,
 }
 
 impl Default for StoreCaps {
@@ -36,6 +46,86 @@ impl Default for StoreCaps {
             service_events: 100,
             stopped_tasks: 2_000,
             failures: 500,
+            seen_ids: 20_000,
+        }
+    }
+}
+
+/// What applying one observation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Applied {
+    /// It added timeline rows (the newest ones).
+    pub rows_added: bool,
+    /// It was applied before (same event id): nothing changed, and the detector must not see
+    /// it again.
+    pub repeat: bool,
+}
+
+/// The newest keys inserted, at most a cap of them: the oldest are forgotten first. How the
+/// store remembers what it has applied without growing for the length of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentKeys<K: Hash + Eq> {
+    set: HashSet<K>,
+    order: VecDeque<K>,
+}
+
+impl<K: Hash + Eq> Default for RecentKeys<K> {
+    fn default() -> Self {
+        RecentKeys {
+            set: HashSet::default(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> RecentKeys<K> {
+    /// Remembers `key`, forgetting the oldest past `cap`. False when it was already there.
+    pub fn insert(&mut self, key: K, cap: usize) -> bool {
+        if !self.set.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        while self.order.len() > cap.max(1) {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+
+    pub fn contains(&self, key: &K) -> bool {
+        self.set.contains(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
+/// What identifies a log event across overlapping reads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LogKey {
+    /// CloudWatch's `eventId`.
+    Id(Text),
+    /// Without an id: a hash of (group, stream, timestamp, message). A hash, not the text, so
+    /// the window costs the same for long lines.
+    Content(u64),
+}
+
+impl LogKey {
+    fn of(l: &LogEvent, id: Option<&Text>) -> LogKey {
+        match id {
+            Some(id) => LogKey::Id(id.clone()),
+            None => {
+                // SipHash with fixed keys: deterministic, so a replay drops what live dropped.
+                let mut hasher = std::hash::DefaultHasher::new();
+                (&l.group, &l.stream, l.timestamp, &l.message).hash(&mut hasher);
+                LogKey::Content(hasher.finish())
+            }
         }
     }
 }
@@ -300,8 +390,10 @@ pub struct Store {
     pub sources: BTreeMap<String, SourceStatus>,
     /// CloudFormation failures of the current operation, oldest first.
     pub failures: VecDeque<FailureRecord>,
-    /// How many observations were applied.
+    /// How many observations were applied, repeats included.
     pub observations: u64,
+    /// Observations that were repeats of ones already applied (overlapping reads).
+    pub repeats: u64,
     /// Bumped on every change; outputs redraw when it moves.
     pub revision: u64,
     pub first_at: Option<DateTime<Utc>>,
@@ -314,6 +406,8 @@ pub struct Store {
     /// Stopped tasks dropped from the ring, remembered (as many again) so re-reports are ignored.
     forgotten_tasks: HashSet<String>,
     forgotten_order: VecDeque<String>,
+    seen_cfn_events: RecentKeys<Text>,
+    seen_logs: RecentKeys<LogKey>,
     names: HashSet<Text>,
 }
 
@@ -330,27 +424,38 @@ impl Store {
         self.stacks.values().find(|s| !s.path.contains('/'))
     }
 
-    /// Applies one observation. Returns true when it added a timeline row (the newest one).
-    pub fn apply(&mut self, obs: &Observation) -> bool {
+    /// Applies one observation: what it did, rows added or a repeat.
+    pub fn apply(&mut self, obs: &Observation) -> Applied {
         self.observations += 1;
         self.first_at.get_or_insert(obs.at);
         if self.last_at.is_none_or(|t| obs.at > t) {
             self.last_at = Some(obs.at);
         }
         let before = self.next_seq;
+        let mut repeat = false;
         match &obs.kind {
             ObservationKind::CfnStack(s) => self.apply_stack(obs.at, s),
-            ObservationKind::CfnEvent(e) => self.apply_cfn_event(e),
+            ObservationKind::CfnEvent(e) => repeat = !self.apply_cfn_event(e),
             ObservationKind::CfnResource(r) => self.apply_cfn_resource(obs.at, r),
             ObservationKind::EcsService(s) => self.apply_service(obs.at, s),
-            ObservationKind::EcsServiceEvent(e) => self.apply_service_event(obs.at, e),
+            ObservationKind::EcsServiceEvent(e) => repeat = !self.apply_service_event(obs.at, e),
             ObservationKind::EcsTask(t) => self.apply_task(obs.at, t),
             ObservationKind::TargetHealth(t) => self.apply_target(obs.at, t),
-            ObservationKind::LogEvent(l) => self.apply_log(l),
+            ObservationKind::LogEvent(l) => repeat = !self.apply_log(l),
             ObservationKind::SourceStatus(s) => self.apply_source_status(obs.at, s),
         }
+        if repeat {
+            self.repeats += 1;
+            return Applied {
+                rows_added: false,
+                repeat: true,
+            };
+        }
         self.revision += 1;
-        self.next_seq != before
+        Applied {
+            rows_added: self.next_seq != before,
+            repeat: false,
+        }
     }
 
     /// The number the next timeline row will get: rows are numbered in the order they arrive.
@@ -436,7 +541,12 @@ impl Store {
         }
     }
 
-    fn apply_cfn_event(&mut self, e: &CfnEvent) {
+    /// False for a repeat (an event id already applied).
+    fn apply_cfn_event(&mut self, e: &CfnEvent) -> bool {
+        let id = Text::from(e.event_id.as_str());
+        if !self.seen_cfn_events.insert(id.clone(), self.caps.seen_ids) {
+            return false;
+        }
         let is_stack_row = e.is_stack_row();
         if is_stack_row {
             let root = !e.stack.contains('/');
@@ -510,10 +620,11 @@ impl Store {
             source: Source::Cfn,
             resource: &e.logical_id,
             stack: Some(e.stack.as_str()),
-            id: Some(Text::from(e.event_id.as_str())),
+            id: Some(id),
             message: Text::from(with_reason(&e.status, e.reason.as_deref())),
             level: cfn_level(&e.status),
         });
+        true
     }
 
     fn apply_cfn_resource(&mut self, at: DateTime<Utc>, r: &CfnResource) {
@@ -588,7 +699,8 @@ impl Store {
         }
     }
 
-    fn apply_service_event(&mut self, at: DateTime<Utc>, e: &EcsServiceEvent) {
+    /// False for a repeat (an event id the service still holds).
+    fn apply_service_event(&mut self, at: DateTime<Utc>, e: &EcsServiceEvent) -> bool {
         let key = ServiceKey {
             cluster: e.cluster.clone(),
             service: e.service.clone(),
@@ -605,7 +717,7 @@ impl Store {
             .back()
             .is_some_and(|newest| e.created_at <= newest.created_at);
         if maybe_repeat && svc.events.iter().any(|r| r.id == e.id) {
-            return;
+            return false;
         }
         if svc.events.len() >= cap {
             svc.events.pop_front();
@@ -624,6 +736,7 @@ impl Store {
             message: Text::from(e.message.as_str()),
             level: keyword_level(&e.message),
         });
+        true
     }
 
     fn apply_task(&mut self, at: DateTime<Utc>, t: &EcsTask) {
@@ -806,13 +919,21 @@ impl Store {
         }
     }
 
-    fn apply_log(&mut self, l: &LogEvent) {
+    /// False for a repeat: the same event id, or without one the same group, stream, time
+    /// and message.
+    fn apply_log(&mut self, l: &LogEvent) -> bool {
+        let event_id = l.event_id.as_deref().map(Text::from);
+        if !self
+            .seen_logs
+            .insert(LogKey::of(l, event_id.as_ref()), self.caps.seen_ids)
+        {
+            return false;
+        }
         if self.logs.len() >= self.caps.log_lines.max(1) {
             self.logs.pop_front();
             self.dropped_logs += 1;
         }
         let message = bounded(&l.message);
-        let event_id = l.event_id.as_deref().map(Text::from);
         let stream = self.intern(&l.stream);
         let line = LogLine {
             at: l.timestamp,
@@ -833,6 +954,7 @@ impl Store {
             level: keyword_level(&l.message),
             message,
         });
+        true
     }
 
     fn apply_source_status(&mut self, at: DateTime<Utc>, s: &SourceStatus) {
@@ -963,7 +1085,11 @@ mod tests {
         store.apply(&target("draining", "Target.DeregistrationInProgress"));
         assert_eq!(store.targets.len(), 1);
         assert_eq!(store.target_groups["arn:tg"].present, 1);
-        assert!(store.apply(&target("unused", "Target.NotRegistered")));
+        assert!(
+            store
+                .apply(&target("unused", "Target.NotRegistered"))
+                .rows_added
+        );
         assert!(store.targets.is_empty());
         assert_eq!(store.target_groups["arn:tg"], TargetGroupHealth::default());
         assert_eq!(
@@ -971,7 +1097,11 @@ mod tests {
             "deregistered (Target.NotRegistered)"
         );
         // Said again by the next poll: nothing more to say.
-        assert!(!store.apply(&target("unused", "Target.NotRegistered")));
+        assert!(
+            !store
+                .apply(&target("unused", "Target.NotRegistered"))
+                .rows_added
+        );
     }
 
     #[test]
@@ -1016,7 +1146,7 @@ mod tests {
         assert_eq!(store.tasks.len(), 2);
         let rows = store.timeline.len();
         // The next poll lists "a" again: no new task, no new row.
-        assert!(!store.apply(&stopped("a")));
+        assert!(!store.apply(&stopped("a")).rows_added);
         assert_eq!((store.tasks.len(), store.timeline.len()), (2, rows));
     }
 
@@ -1069,5 +1199,116 @@ mod tests {
             &store.logs.back().unwrap().message,
             &store.timeline.back().unwrap().message
         ));
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap() + chrono::TimeDelta::seconds(secs)
+    }
+
+    fn log_event(secs: i64, message: &str, event_id: Option<&str>) -> Observation {
+        Observation::new(
+            at(secs),
+            LogEvent {
+                group: "/ecs/app".into(),
+                stream: "app/web/1".into(),
+                timestamp: at(secs),
+                message: message.into(),
+                event_id: event_id.map(str::to_string),
+            },
+        )
+    }
+
+    fn cfn_event(id: &str) -> Observation {
+        Observation::new(
+            at(1),
+            CfnEvent {
+                stack: "app".into(),
+                stack_id: "arn:stack/app/1".into(),
+                event_id: id.into(),
+                logical_id: "Service".into(),
+                physical_id: None,
+                resource_type: "AWS::ECS::Service".into(),
+                status: "CREATE_FAILED".into(),
+                reason: Some("boom".into()),
+                timestamp: at(0),
+            },
+        )
+    }
+
+    #[test]
+    fn a_cfn_event_applied_twice_is_one_row_and_one_failure() {
+        let mut store = Store::new(StoreCaps::default());
+        let first = store.apply(&cfn_event("e1"));
+        assert_eq!(
+            first,
+            Applied {
+                rows_added: true,
+                repeat: false
+            }
+        );
+        let (rows, revision) = (store.timeline.len(), store.revision);
+        let again = store.apply(&cfn_event("e1"));
+        assert_eq!(
+            again,
+            Applied {
+                rows_added: false,
+                repeat: true
+            }
+        );
+        assert_eq!(store.timeline.len(), rows);
+        assert_eq!(store.failures.len(), 1);
+        assert_eq!(store.revision, revision, "nothing changed: no redraw");
+        assert_eq!((store.observations, store.repeats), (2, 1));
+        assert!(!store.apply(&cfn_event("e2")).repeat);
+    }
+
+    #[test]
+    fn a_log_event_applied_twice_is_one_line_by_id_or_by_content() {
+        let mut store = Store::new(StoreCaps::default());
+        assert!(!store.apply(&log_event(0, "hello", Some("1"))).repeat);
+        assert!(store.apply(&log_event(0, "hello", Some("1"))).repeat);
+        // Another id with the same text is another event.
+        assert!(!store.apply(&log_event(0, "hello", Some("2"))).repeat);
+        // Without ids: group, stream, time and message say which event it is.
+        assert!(!store.apply(&log_event(1, "hello", None)).repeat);
+        assert!(store.apply(&log_event(1, "hello", None)).repeat);
+        assert!(!store.apply(&log_event(1, "hello again", None)).repeat);
+        assert!(!store.apply(&log_event(2, "hello", None)).repeat);
+        assert_eq!(store.logs.len(), 5);
+        assert_eq!(store.timeline.len(), 5);
+    }
+
+    #[test]
+    fn the_seen_id_windows_never_grow_past_their_cap() {
+        let caps = StoreCaps {
+            seen_ids: 3,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        for i in 0..50 {
+            store.apply(&cfn_event(&format!("e{i}")));
+            store.apply(&log_event(i, "line", Some(&format!("{i}"))));
+            store.apply(&log_event(i, "no id", None));
+            assert!(store.seen_cfn_events.len() <= 3);
+            assert!(store.seen_logs.len() <= 3);
+        }
+        // The newest are still known; the oldest are forgotten (a read that old is not a
+        // repeat of an overlapping poll).
+        assert!(store.apply(&cfn_event("e49")).repeat);
+        assert!(!store.apply(&cfn_event("e0")).repeat);
+    }
+
+    #[test]
+    fn recent_keys_keep_the_newest_within_the_cap() {
+        let mut keys = RecentKeys::default();
+        for i in 0..10 {
+            assert!(keys.insert(i, 4));
+            assert!(!keys.insert(i, 4));
+            assert!(keys.len() <= 4);
+        }
+        assert!(keys.contains(&9) && keys.contains(&6) && !keys.contains(&5));
+        // A cap of zero still remembers the last one.
+        assert!(keys.insert(10, 0));
+        assert_eq!(keys.len(), 1);
     }
 }

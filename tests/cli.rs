@@ -244,3 +244,46 @@ fn kinds_a_later_version_added_are_skipped_with_a_note() {
             "note: 2 observations of kinds this version does not know were skipped",
         ));
 }
+
+#[test]
+fn status_lines_give_each_source_s_staleness_at_their_own_time() {
+    let file = recording(&[
+        r#"{"at":"2026-11-23T09:00:10Z","kind":"source_status","data":{"name":"ecs","state":"ok","calls_per_min":6.0,"throttled":0,"stale_s":10,"last_ok":"2026-11-23T09:00:00Z"}}"#,
+        r#"{"at":"2026-11-23T09:00:20Z","kind":"source_status","data":{"name":"cfn","state":"ok","stale_s":7}}"#,
+        r#"{"at":"2026-11-23T09:01:40Z","kind":"source_status","data":{"name":"cfn","state":"throttled","throttled":2,"stale_s":7}}"#,
+    ]);
+    let out = stackwatch()
+        .args(["replay", "--json"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let status: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "status").collect();
+    assert_eq!(status.len(), 3, "{lines:?}");
+    let stale = |line: &serde_json::Value, name: &str| {
+        line["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .map(|s| s["stale_s"].as_u64().unwrap())
+    };
+    assert_eq!(stale(status[0], "ecs"), Some(10));
+    assert_eq!(stale(status[1], "ecs"), Some(20));
+    assert_eq!(stale(status[2], "ecs"), Some(100));
+    // A 1.0-style status without `last_ok` keeps the staleness it recorded.
+    assert_eq!(stale(status[1], "cfn"), Some(7));
+    assert_eq!(stale(status[2], "cfn"), Some(7));
+    for line in &status {
+        for source in line["sources"].as_array().unwrap() {
+            for field in ["name", "state", "calls_per_min", "throttled", "stale_s"] {
+                assert!(source.get(field).is_some(), "{field} missing in {source}");
+            }
+        }
+    }
+}

@@ -4,7 +4,8 @@ use std::io::Write;
 
 use chrono::{TimeZone, Utc};
 use stackwatch::model::{
-    CfnEvent, EcsContainer, EcsTask, LogEvent, Observation, ObservationKind, StoreCaps,
+    CfnEvent, EcsContainer, EcsTask, LogEvent, Observation, ObservationKind, SourceStatus,
+    StoreCaps,
 };
 use stackwatch::pipeline::Pipeline;
 use stackwatch::session::recording::{
@@ -190,6 +191,26 @@ fn a_kind_that_is_not_a_kind_name_is_an_error_with_its_line_number() {
         matches!(err, RecordingError::BadLine { line: 5, .. }),
         "{err:?}"
     );
+}
+
+#[test]
+fn a_1_0_source_status_without_last_ok_keeps_its_recorded_staleness() {
+    let line = r#"{"at":"2026-11-23T09:00:05Z","kind":"source_status","data":{"name":"ecs","state":"ok","calls_per_min":1.0,"throttled":0,"stale_s":45}}"#;
+    let obs: Observation = serde_json::from_str(line).unwrap();
+    let ObservationKind::SourceStatus(status) = obs.kind else {
+        panic!("{obs:?}")
+    };
+    assert_eq!(status.last_ok, None);
+    assert_eq!(status.stale_s_at(t(5)), 45);
+    assert_eq!(status.stale_s_at(t(500)), 45);
+    let live = SourceStatus {
+        last_ok: Some(t(0)),
+        ..status
+    };
+    assert_eq!(live.stale_s_at(t(5)), 5);
+    assert_eq!(live.stale_s_at(t(500)), 500);
+    // A clock behind the last read is not stale.
+    assert_eq!(live.stale_s_at(t(-10)), 0);
 }
 
 #[test]

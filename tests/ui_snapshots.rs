@@ -119,6 +119,7 @@ fn fixture() -> (Header, Vec<Observation>) {
                 calls_per_min: 12.0,
                 throttled: 0,
                 stale_s: 2,
+                last_ok: None,
             },
         ),
         Observation::new(
@@ -129,6 +130,7 @@ fn fixture() -> (Header, Vec<Observation>) {
                 calls_per_min: 30.0,
                 throttled: 3,
                 stale_s: 45,
+                last_ok: None,
             },
         ),
         Observation::new(
@@ -139,6 +141,7 @@ fn fixture() -> (Header, Vec<Observation>) {
                 calls_per_min: 6.0,
                 throttled: 0,
                 stale_s: 1,
+                last_ok: None,
             },
         ),
         cfn(
@@ -857,6 +860,7 @@ fn hostile_data_renders_safely() {
                 calls_per_min: f32::NAN,
                 throttled: u64::MAX,
                 stale_s: u64::MAX,
+                last_ok: None,
             },
         ),
         Observation::new(
@@ -900,6 +904,18 @@ fn hostile_data_renders_safely() {
         hostile_task(&nasty, "RUNNING"),
         hostile_task(&format!("{nasty}1"), "STOPPED"),
         hostile_task(&format!("{nasty}2"), "STOPPED"),
+        // A last good read at the end of time.
+        Observation::new(
+            at(6),
+            SourceStatus {
+                name: format!("{nasty}last_ok"),
+                state: SourceState::Ok,
+                calls_per_min: 1.0,
+                throttled: 0,
+                stale_s: 0,
+                last_ok: Some(DateTime::<Utc>::MAX_UTC),
+            },
+        ),
     ]);
     for obs in &observations {
         store.apply(obs);

@@ -398,8 +398,30 @@ pub struct SourceStatus {
     pub calls_per_min: f32,
     #[serde(default)]
     pub throttled: u64,
+    /// Seconds since the last good read, as of the observation's `at`. Kept for 1.0 readers
+    /// and recordings; [`SourceStatus::stale_s_at`] prefers `last_ok`.
     #[serde(default)]
     pub stale_s: u64,
+    /// The last good read (format 1.1): staleness then follows the clock between reports.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time::utc_opt"
+    )]
+    pub last_ok: Option<DateTime<Utc>>,
+}
+
+impl SourceStatus {
+    /// Seconds since the last good read at `now`: from `last_ok` when the source gave it (so a
+    /// replay shows what live showed at the same moment), else the recorded `stale_s`.
+    pub fn stale_s_at(&self, now: DateTime<Utc>) -> u64 {
+        match self.last_ok {
+            Some(last_ok) => {
+                u64::try_from(now.signed_duration_since(last_ok).num_seconds()).unwrap_or(0)
+            }
+            None => self.stale_s,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

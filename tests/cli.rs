@@ -287,3 +287,38 @@ fn status_lines_give_each_source_s_staleness_at_their_own_time() {
         }
     }
 }
+
+#[test]
+fn discovery_rows_are_status_lines_with_the_sources() {
+    let file = recording(&[
+        r#"{"at":"2026-11-23T09:00:10Z","kind":"source_status","data":{"name":"ecs","state":"ok","stale_s":10,"last_ok":"2026-11-23T09:00:00Z"}}"#,
+        r#"{"at":"2026-11-23T09:01:40Z","kind":"watching","data":{"source":"logs","what":"log_group","id":"/ecs/app","via":"task definition app:7"}}"#,
+        r#"{"at":"2026-11-23T09:01:50Z","kind":"watching","data":{"source":"logs","what":"log_group","id":"/ecs/app"}}"#,
+    ]);
+    let out = stackwatch()
+        .args(["replay", "--json"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Said once, however often the source says it.
+    let watching: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["message"].as_str().unwrap_or("").starts_with("watching"))
+        .collect();
+    assert_eq!(watching.len(), 1, "{lines:?}");
+    let line = watching[0];
+    assert_eq!(line["type"], "status");
+    assert_eq!(line["source"], "stackwatch");
+    assert_eq!(line["resource"], "/ecs/app");
+    assert_eq!(
+        line["message"],
+        "watching log group /ecs/app (from task definition app:7)"
+    );
+    assert_eq!(line["sources"][0]["stale_s"], 100);
+}

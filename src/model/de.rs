@@ -15,8 +15,9 @@ use serde::de::value::StrDeserializer;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::{
-    CfnEvent, CfnResource, CfnStack, EcsService, EcsServiceEvent, EcsTask, LogEvent, Observation,
-    ObservationKind, SourceStatus, TargetHealth,
+    CfnEvent, CfnResource, CfnStack, EcsService, EcsServiceEvent, EcsServiceGone, EcsTask,
+    EcsTaskGone, LogEvent, Observation, ObservationKind, SourceStatus, TargetGone, TargetHealth,
+    Watching,
 };
 
 #[derive(Deserialize, Clone, Copy)]
@@ -68,6 +69,10 @@ kinds!(
     TargetHealth => TargetHealth,
     LogEvent => LogEvent,
     SourceStatus => SourceStatus,
+    EcsTaskGone => EcsTaskGone,
+    EcsServiceGone => EcsServiceGone,
+    TargetGone => TargetGone,
+    Watching => Watching,
 );
 
 /// One observation line of a recording, as a reader of this version sees it.
@@ -280,5 +285,56 @@ mod tests {
         )
         .unwrap();
         assert_eq!(plain, buffered);
+    }
+
+    #[test]
+    fn every_kind_this_version_writes_it_reads() {
+        use super::super::SourceState;
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        let kinds: Vec<ObservationKind> = vec![
+            EcsTaskGone {
+                cluster: "c".into(),
+                task_arn: "arn:task/c/1".into(),
+            }
+            .into(),
+            EcsServiceGone {
+                cluster: "c".into(),
+                service: "api".into(),
+            }
+            .into(),
+            TargetGone {
+                target_group: "arn:tg".into(),
+                target_id: "10.0.0.1".into(),
+                port: Some(80),
+            }
+            .into(),
+            Watching {
+                source: "logs".into(),
+                what: "log_group".into(),
+                id: "/ecs/app".into(),
+                via: Some("task definition app:7".into()),
+            }
+            .into(),
+            SourceStatus {
+                name: "ecs".into(),
+                state: SourceState::Ok,
+                calls_per_min: 1.0,
+                throttled: 0,
+                stale_s: 3,
+                last_ok: Some(at),
+            }
+            .into(),
+        ];
+        for kind in kinds {
+            let obs = Observation::new(at, kind);
+            let line = serde_json::to_string(&obs).unwrap();
+            assert_eq!(serde_json::from_str::<Observation>(&line).unwrap(), obs);
+            assert_eq!(
+                serde_json::from_str::<ObservationLine>(&line).unwrap(),
+                ObservationLine::Known(obs)
+            );
+        }
     }
 }

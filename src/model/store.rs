@@ -20,9 +20,9 @@ use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
-    CfnEvent, CfnResource, CfnStack, EcsDeployment, EcsService, EcsServiceEvent, EcsTask, LogEvent,
-    Observation, ObservationKind, Severity, SignalPolicy, Source, SourceStatus, TargetHealth,
-    cfn_status, task_id_of,
+    CfnEvent, CfnResource, CfnStack, EcsDeployment, EcsService, EcsServiceEvent, EcsServiceGone,
+    EcsTask, EcsTaskGone, LogEvent, Observation, ObservationKind, Severity, SignalPolicy, Source,
+    SourceStatus, TargetGone, TargetHealth, Watching, cfn_status, task_id_of,
 };
 
 /// Caps that bound the store's memory.
@@ -36,6 +36,8 @@ pub struct StoreCaps {
     /// Ids remembered per kind (CloudFormation events, log events) to apply a repeat once:
     /// overlapping reads repeat recent events, so a window of the newest is enough.
     pub seen_ids: usize,
+    /// Things the sources watch ([`Store::watched`]); the oldest are forgotten past it.
+    pub watched: usize,
 }
 
 impl Default for StoreCaps {
@@ -47,6 +49,7 @@ impl Default for StoreCaps {
             stopped_tasks: 2_000,
             failures: 500,
             seen_ids: 20_000,
+            watched: 1_000,
         }
     }
 }
@@ -129,6 +132,28 @@ impl LogKey {
         }
     }
 }
+
+/// Something a source watches, by what it is and its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WatchKey {
+    /// `stack`, `cluster`, `service`, `target_group`, `log_group`.
+    pub what: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Watched {
+    pub key: WatchKey,
+    /// The poller family that watches it: `cfn`, `ecs`, `elb`, `logs`.
+    pub source: String,
+    /// How it was found (`stack resource ApiService`).
+    pub via: Option<String>,
+    /// When the source started watching it.
+    pub since: DateTime<Utc>,
+}
+
+/// The most of a watched thing's id or origin the store keeps (ARNs are at most 2048 bytes).
+const MAX_WATCHED_TEXT: usize = 2048;
 
 /// A stack, by path (`root/NestedLogicalId`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -388,6 +413,8 @@ pub struct Store {
     pub logs: VecDeque<LogLine>,
     pub timeline: VecDeque<TimelineEntry>,
     pub sources: BTreeMap<String, SourceStatus>,
+    /// What the sources watch (`watching` observations), the newest [`StoreCaps::watched`].
+    pub watched: BTreeMap<WatchKey, Watched>,
     /// CloudFormation failures of the current operation, oldest first.
     pub failures: VecDeque<FailureRecord>,
     /// How many observations were applied, repeats included.
@@ -406,8 +433,12 @@ pub struct Store {
     /// Stopped tasks dropped from the ring, remembered (as many again) so re-reports are ignored.
     forgotten_tasks: HashSet<String>,
     forgotten_order: VecDeque<String>,
+    /// Tasks reported gone: a late read from before cannot bring them back (ARNs are never
+    /// reused), though their STOPPED report still counts.
+    gone_tasks: RecentKeys<String>,
     seen_cfn_events: RecentKeys<Text>,
     seen_logs: RecentKeys<LogKey>,
+    watched_order: VecDeque<WatchKey>,
     names: HashSet<Text>,
 }
 
@@ -443,6 +474,10 @@ impl Store {
             ObservationKind::TargetHealth(t) => self.apply_target(obs.at, t),
             ObservationKind::LogEvent(l) => repeat = !self.apply_log(l),
             ObservationKind::SourceStatus(s) => self.apply_source_status(obs.at, s),
+            ObservationKind::EcsTaskGone(g) => self.apply_task_gone(obs.at, g),
+            ObservationKind::EcsServiceGone(g) => self.apply_service_gone(obs.at, g),
+            ObservationKind::TargetGone(g) => self.apply_target_gone(obs.at, g),
+            ObservationKind::Watching(w) => self.apply_watching(obs.at, w),
         }
         if repeat {
             self.repeats += 1;
@@ -745,6 +780,9 @@ impl Store {
         if self.forgotten_tasks.contains(&t.task_arn) {
             return;
         }
+        if t.last_status != "STOPPED" && self.gone_tasks.contains(&t.task_arn) {
+            return;
+        }
         let status_changed = match self.tasks.get_mut(&t.task_arn) {
             Some(existing) => {
                 let changed = existing.task.last_status != t.last_status;
@@ -831,19 +869,7 @@ impl Store {
             port: t.port,
         };
         if t.is_gone() {
-            if let Some(old) = self.targets.remove(&key) {
-                self.count_target(&key.target_group, &old.state, false);
-                let resource = key.label();
-                self.push_row(Row {
-                    at,
-                    source: Source::Elb,
-                    resource: &resource,
-                    stack: None,
-                    id: None,
-                    message: Text::from("deregistered (Target.NotRegistered)"),
-                    level: Severity::Info,
-                });
-            }
+            self.remove_target(at, &key, "deregistered (Target.NotRegistered)");
             return;
         }
         // Some(old state) when the group's counts must move; Some(None) for a new target.
@@ -906,6 +932,123 @@ impl Store {
                 level,
             });
         }
+    }
+
+    /// A target left its group: forgotten, the group's counts corrected, one row said.
+    fn remove_target(&mut self, at: DateTime<Utc>, key: &TargetKey, message: &str) {
+        if let Some(old) = self.targets.remove(key) {
+            self.count_target(&key.target_group, &old.state, false);
+            let resource = key.label();
+            self.push_row(Row {
+                at,
+                source: Source::Elb,
+                resource: &resource,
+                stack: None,
+                id: None,
+                message: Text::from(message),
+                level: Severity::Info,
+            });
+        }
+    }
+
+    fn apply_target_gone(&mut self, at: DateTime<Utc>, g: &TargetGone) {
+        let key = TargetKey {
+            target_group: g.target_group.clone(),
+            target_id: g.target_id.clone(),
+            port: g.port,
+        };
+        self.remove_target(at, &key, "left the target group");
+    }
+
+    /// A task that no longer exists leaves the live tasks. A stopped one is kept: it is
+    /// history (ECS forgets stopped tasks after an hour; the store keeps its own ring).
+    fn apply_task_gone(&mut self, at: DateTime<Utc>, g: &EcsTaskGone) {
+        let cap = self.caps.stopped_tasks;
+        self.gone_tasks.insert(g.task_arn.clone(), cap);
+        let Some(was) = self.tasks.get(&g.task_arn).filter(|t| !t.is_stopped()) else {
+            return;
+        };
+        let message = format!("no longer exists (was {})", was.task.last_status);
+        let resource = match was.task.service_name() {
+            Some(svc) => format!("{svc}/{}", task_id_of(&g.task_arn)),
+            None => task_id_of(&g.task_arn).to_string(),
+        };
+        self.tasks.remove(&g.task_arn);
+        self.push_row(Row {
+            at,
+            source: Source::EcsTask,
+            resource: &resource,
+            stack: None,
+            id: None,
+            message: Text::from(message),
+            level: Severity::Info,
+        });
+    }
+
+    /// A service that no longer exists leaves the ECS pane. Its tasks stay: a stopped task is
+    /// history, and a live one is reported stopped or gone by its own source.
+    fn apply_service_gone(&mut self, at: DateTime<Utc>, g: &EcsServiceGone) {
+        let key = ServiceKey {
+            cluster: g.cluster.clone(),
+            service: g.service.clone(),
+        };
+        if self.services.remove(&key).is_some() {
+            self.push_row(Row {
+                at,
+                source: Source::EcsService,
+                resource: &g.service,
+                stack: None,
+                id: None,
+                message: Text::from("service no longer exists"),
+                level: Severity::Info,
+            });
+        }
+    }
+
+    /// A source starts watching something: remembered (the newest [`StoreCaps::watched`]) and
+    /// said once on the timeline.
+    fn apply_watching(&mut self, at: DateTime<Utc>, w: &Watching) {
+        let key = WatchKey {
+            what: super::byte_prefix(&w.what, MAX_WATCHED_TEXT).to_string(),
+            id: super::byte_prefix(&w.id, MAX_WATCHED_TEXT).to_string(),
+        };
+        if self.watched.contains_key(&key) {
+            return;
+        }
+        let via = w
+            .via
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| super::byte_prefix(v, MAX_WATCHED_TEXT).to_string());
+        let mut message = format!("watching {} {}", key.what.replace('_', " "), key.id);
+        if let Some(via) = &via {
+            message.push_str(&format!(" (from {via})"));
+        }
+        let resource = key.id.clone();
+        self.watched_order.push_back(key.clone());
+        self.watched.insert(
+            key.clone(),
+            Watched {
+                key,
+                source: super::byte_prefix(&w.source, MAX_WATCHED_TEXT).to_string(),
+                via,
+                since: at,
+            },
+        );
+        while self.watched_order.len() > self.caps.watched.max(1) {
+            if let Some(old) = self.watched_order.pop_front() {
+                self.watched.remove(&old);
+            }
+        }
+        self.push_row(Row {
+            at,
+            source: Source::Stackwatch,
+            resource: &resource,
+            stack: None,
+            id: None,
+            message: Text::from(message),
+            level: Severity::Info,
+        });
     }
 
     fn count_target(&mut self, group: &str, state: &str, add: bool) {
@@ -1235,6 +1378,27 @@ mod tests {
         )
     }
 
+    fn task(id: &str, status: &str) -> Observation {
+        Observation::new(
+            at(2),
+            EcsTask {
+                cluster: "c".into(),
+                task_arn: format!("arn:aws:ecs:eu-west-1:1:task/c/{id}"),
+                group: Some("service:api".into()),
+                task_definition: "api:1".into(),
+                last_status: status.into(),
+                desired_status: "RUNNING".into(),
+                stop_code: None,
+                stopped_reason: None,
+                containers: Vec::new(),
+                created_at: None,
+                started_at: None,
+                stopped_at: None,
+                private_ip: None,
+            },
+        )
+    }
+
     #[test]
     fn a_cfn_event_applied_twice_is_one_row_and_one_failure() {
         let mut store = Store::new(StoreCaps::default());
@@ -1310,5 +1474,184 @@ mod tests {
         // A cap of zero still remembers the last one.
         assert!(keys.insert(10, 0));
         assert_eq!(keys.len(), 1);
+    }
+
+    #[test]
+    fn a_task_that_is_gone_leaves_the_live_tasks_and_stays_gone() {
+        let mut store = Store::new(StoreCaps::default());
+        store.apply(&task("a", "RUNNING"));
+        store.apply(&task("b", "STOPPED"));
+        let gone = |id: &str| {
+            Observation::new(
+                at(10),
+                EcsTaskGone {
+                    cluster: "c".into(),
+                    task_arn: format!("arn:aws:ecs:eu-west-1:1:task/c/{id}"),
+                },
+            )
+        };
+        assert!(store.apply(&gone("a")).rows_added);
+        assert!(store.tasks_of_service("api").all(|t| t.is_stopped()));
+        let row = store.timeline.back().unwrap();
+        assert_eq!(
+            (&*row.resource, &*row.message, row.source),
+            ("api/a", "no longer exists (was RUNNING)", Source::EcsTask)
+        );
+        // A stopped task is history: kept, nothing said.
+        assert!(!store.apply(&gone("b")).rows_added);
+        assert_eq!(store.tasks.len(), 1);
+        // A late read from before it went does not bring it back...
+        assert!(!store.apply(&task("a", "RUNNING")).rows_added);
+        assert_eq!(store.tasks.len(), 1);
+        // ...but its stop, with the reason, still counts.
+        assert!(store.apply(&task("a", "STOPPED")).rows_added);
+        assert_eq!(store.tasks.len(), 2);
+        // Unknown tasks: nothing to do.
+        assert!(!store.apply(&gone("zzz")).rows_added);
+    }
+
+    #[test]
+    fn a_service_that_is_gone_leaves_the_ecs_pane() {
+        let mut store = Store::new(StoreCaps::default());
+        let service = |cluster: &str| {
+            Observation::new(
+                at(0),
+                EcsService {
+                    cluster: cluster.into(),
+                    service: "api".into(),
+                    arn: None,
+                    status: "ACTIVE".into(),
+                    desired: 1,
+                    running: 1,
+                    pending: 0,
+                    task_definition: None,
+                    deployments: Vec::new(),
+                },
+            )
+        };
+        store.apply(&service("c"));
+        store.apply(&service("other"));
+        let gone = Observation::new(
+            at(5),
+            EcsServiceGone {
+                cluster: "c".into(),
+                service: "api".into(),
+            },
+        );
+        assert!(store.apply(&gone).rows_added);
+        assert_eq!(
+            store.services.len(),
+            1,
+            "the same name in another cluster stays"
+        );
+        assert_eq!(
+            &*store.timeline.back().unwrap().message,
+            "service no longer exists"
+        );
+        assert!(!store.apply(&gone).rows_added, "said once");
+    }
+
+    #[test]
+    fn a_target_that_is_gone_leaves_its_group_and_the_counts_follow() {
+        let mut store = Store::new(StoreCaps::default());
+        store.apply(&target("healthy", "x"));
+        let mut other = target("unhealthy", "Target.Timeout");
+        if let ObservationKind::TargetHealth(t) = &mut other.kind {
+            t.target_id = "10.0.1.6".into();
+        }
+        store.apply(&other);
+        let health = store.target_groups["arn:tg"];
+        assert_eq!(
+            (health.present, health.healthy, health.unhealthy),
+            (2, 1, 1)
+        );
+        let gone = |port| {
+            Observation::new(
+                at(5),
+                TargetGone {
+                    target_group: "arn:tg".into(),
+                    target_id: "10.0.1.5".into(),
+                    port,
+                },
+            )
+        };
+        // The port is part of the target: another port is another target.
+        assert!(!store.apply(&gone(Some(8080))).rows_added);
+        assert!(store.apply(&gone(Some(3000))).rows_added);
+        let health = store.target_groups["arn:tg"];
+        assert_eq!(
+            (
+                health.present,
+                health.registered,
+                health.healthy,
+                health.unhealthy
+            ),
+            (1, 1, 0, 1)
+        );
+        assert_eq!(store.targets.len(), 1);
+        let row = store.timeline.back().unwrap();
+        assert_eq!(
+            (&*row.resource, &*row.message),
+            ("10.0.1.5:3000", "left the target group")
+        );
+        assert!(!store.apply(&gone(Some(3000))).rows_added, "said once");
+    }
+
+    #[test]
+    fn watched_things_are_said_once_and_bounded() {
+        let caps = StoreCaps {
+            watched: 2,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        let watching = |id: &str, via: Option<&str>| {
+            Observation::new(
+                at(0),
+                Watching {
+                    source: "logs".into(),
+                    what: "log_group".into(),
+                    id: id.into(),
+                    via: via.map(str::to_string),
+                },
+            )
+        };
+        assert!(
+            store
+                .apply(&watching("/ecs/app", Some("task definition app:7")))
+                .rows_added
+        );
+        let row = store.timeline.back().unwrap();
+        assert_eq!(
+            (&*row.message, &*row.resource, row.source, row.level),
+            (
+                "watching log group /ecs/app (from task definition app:7)",
+                "/ecs/app",
+                Source::Stackwatch,
+                Severity::Info
+            )
+        );
+        assert!(
+            !store.apply(&watching("/ecs/app", None)).rows_added,
+            "said once"
+        );
+        store.apply(&watching("/ecs/b", None));
+        assert_eq!(
+            &*store.timeline.back().unwrap().message,
+            "watching log group /ecs/b"
+        );
+        for i in 0..20 {
+            store.apply(&watching(&format!("/ecs/{i}"), None));
+            assert!(store.watched.len() <= 2);
+            assert!(store.watched_order.len() <= 2);
+        }
+        let key = WatchKey {
+            what: "log_group".into(),
+            id: "/ecs/19".into(),
+        };
+        assert_eq!(store.watched[&key].source, "logs");
+        // Hostile lengths are bounded.
+        store.apply(&watching(&"é".repeat(10_000), Some(&"x".repeat(10_000))));
+        let newest = store.timeline.back().unwrap();
+        assert!(newest.message.len() < 3 * MAX_WATCHED_TEXT);
     }
 }

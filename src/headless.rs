@@ -155,7 +155,8 @@ impl<W: Write> Headless<W> {
                                 "state": s.state.as_str(),
                                 "calls_per_min": s.calls_per_min,
                                 "throttled": s.throttled,
-                                "stale_s": s.stale_s,
+                                // At the line's time: the same in a replay as live.
+                                "stale_s": s.stale_s_at(entry.at),
                             })
                         })
                         .collect();

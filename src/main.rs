@@ -255,6 +255,15 @@ fn play(
     if session.feed.truncated_tail() {
         eprintln!("stackwatch: note: the recording's last line was cut short and was skipped");
     }
+    match session.feed.skipped_unknown_kinds() {
+        0 => {}
+        1 => eprintln!(
+            "stackwatch: note: 1 observation of a kind this version does not know was skipped"
+        ),
+        n => eprintln!(
+            "stackwatch: note: {n} observations of kinds this version does not know were skipped"
+        ),
+    }
     match out.summary(&session.pipeline, session.now()) {
         Ok(outcome) => Ok(outcome.exit_code()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),

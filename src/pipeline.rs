@@ -63,7 +63,8 @@ impl Pipeline {
     }
 
     /// Runs the state rules at each second before the observation's time, then applies it to
-    /// the store and runs the text rules on it; the state rules see it at the next second.
+    /// the store and runs the text rules on it (not on a repeat of one already applied); the
+    /// state rules see it at the next second.
     /// What changed is appended to `changes`. The first observation starts the clock: the
     /// first tick lands on its second.
     pub fn feed(&mut self, obs: &Observation, changes: &mut Vec<Change>) {
@@ -72,14 +73,19 @@ impl Pipeline {
             Some(_) => self.tick_through(obs.at, false, changes),
         }
         let from_seq = self.store.next_row_seq();
-        if self.store.apply(obs) {
+        let applied = self.store.apply(obs);
+        if applied.rows_added {
             changes.push(Change::Rows {
                 from_seq,
                 to_seq: self.store.next_row_seq(),
             });
         }
-        self.detector.observe(obs, &self.store);
-        self.drain_flags(obs.at, changes);
+        // Overlapping reads repeat events: the store applied it once, and the detector must
+        // count it once too.
+        if !applied.repeat {
+            self.detector.observe(obs, &self.store);
+            self.drain_flags(obs.at, changes);
+        }
         self.fed_since_tick = true;
     }
 
@@ -224,5 +230,31 @@ mod tests {
         assert_eq!(p.now(), Some(t(1)), "ticks before the observation's second");
         p.advance_to(t(2), &mut changes);
         assert_eq!(p.now(), Some(t(2)), "and at it once it has been applied");
+    }
+
+    #[test]
+    fn a_repeated_event_is_one_row_and_counts_once_in_its_flag() {
+        let mut p = Pipeline::new(StoreCaps::default());
+        let mut changes = Vec::new();
+        let crash = log_line(3, "Error: Cannot find module 'express'");
+        p.feed(&crash, &mut changes);
+        changes.clear();
+        // The next poll overlaps and reads the same line again.
+        p.feed(&crash, &mut changes);
+        assert!(changes.is_empty(), "{changes:?}");
+        assert_eq!(p.store.logs.len(), 1);
+        let flags = p.detector.open_flags();
+        let flag = flags
+            .iter()
+            .find(|f| f.rule == "log.node_module_not_found")
+            .unwrap();
+        assert_eq!(flag.count, 1);
+        // A new line of the same text is a new event.
+        p.feed(
+            &log_line(4, "Error: Cannot find module 'express'"),
+            &mut changes,
+        );
+        let flags = p.detector.open_flags();
+        assert_eq!(flags.iter().map(|f| f.count).max(), Some(2));
     }
 }

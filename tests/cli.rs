@@ -224,3 +224,101 @@ fn headless_demo_without_speed_plays_at_max() {
         .code(1)
         .stdout(predicate::str::contains("\"type\":\"summary\""));
 }
+
+#[test]
+fn kinds_a_later_version_added_are_skipped_with_a_note() {
+    let file = recording(&[
+        r#"{"at":"2026-11-23T09:00:00Z","kind":"log_event","data":{"group":"g","stream":"s","timestamp":"2026-11-23T09:00:00Z","message":"before"}}"#,
+        r#"{"at":"2026-11-23T09:00:01Z","kind":"martian_landing","data":{"crater":1}}"#,
+        r#"{"at":"2026-11-23T09:00:02Z","kind":"martian_landing","data":{}}"#,
+        r#"{"at":"2026-11-23T09:00:03Z","kind":"log_event","data":{"group":"g","stream":"s","timestamp":"2026-11-23T09:00:03Z","message":"after","added_in_1_9":true}}"#,
+    ]);
+    stackwatch()
+        .args(["replay", "--plain"])
+        .arg(file.path())
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("before").and(predicate::str::contains("after")))
+        .stderr(predicate::str::contains(
+            "note: 2 observations of kinds this version does not know were skipped",
+        ));
+}
+
+#[test]
+fn status_lines_give_each_source_s_staleness_at_their_own_time() {
+    let file = recording(&[
+        r#"{"at":"2026-11-23T09:00:10Z","kind":"source_status","data":{"name":"ecs","state":"ok","calls_per_min":6.0,"throttled":0,"stale_s":10,"last_ok":"2026-11-23T09:00:00Z"}}"#,
+        r#"{"at":"2026-11-23T09:00:20Z","kind":"source_status","data":{"name":"cfn","state":"ok","stale_s":7}}"#,
+        r#"{"at":"2026-11-23T09:01:40Z","kind":"source_status","data":{"name":"cfn","state":"throttled","throttled":2,"stale_s":7}}"#,
+    ]);
+    let out = stackwatch()
+        .args(["replay", "--json"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let status: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "status").collect();
+    assert_eq!(status.len(), 3, "{lines:?}");
+    let stale = |line: &serde_json::Value, name: &str| {
+        line["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .map(|s| s["stale_s"].as_u64().unwrap())
+    };
+    assert_eq!(stale(status[0], "ecs"), Some(10));
+    assert_eq!(stale(status[1], "ecs"), Some(20));
+    assert_eq!(stale(status[2], "ecs"), Some(100));
+    // A 1.0-style status without `last_ok` keeps the staleness it recorded.
+    assert_eq!(stale(status[1], "cfn"), Some(7));
+    assert_eq!(stale(status[2], "cfn"), Some(7));
+    for line in &status {
+        for source in line["sources"].as_array().unwrap() {
+            for field in ["name", "state", "calls_per_min", "throttled", "stale_s"] {
+                assert!(source.get(field).is_some(), "{field} missing in {source}");
+            }
+        }
+    }
+}
+
+#[test]
+fn discovery_rows_are_status_lines_with_the_sources() {
+    let file = recording(&[
+        r#"{"at":"2026-11-23T09:00:10Z","kind":"source_status","data":{"name":"ecs","state":"ok","stale_s":10,"last_ok":"2026-11-23T09:00:00Z"}}"#,
+        r#"{"at":"2026-11-23T09:01:40Z","kind":"watching","data":{"source":"logs","what":"log_group","id":"/ecs/app","via":"task definition app:7"}}"#,
+        r#"{"at":"2026-11-23T09:01:50Z","kind":"watching","data":{"source":"logs","what":"log_group","id":"/ecs/app"}}"#,
+    ]);
+    let out = stackwatch()
+        .args(["replay", "--json"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Said once, however often the source says it.
+    let watching: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["message"].as_str().unwrap_or("").starts_with("watching"))
+        .collect();
+    assert_eq!(watching.len(), 1, "{lines:?}");
+    let line = watching[0];
+    assert_eq!(line["type"], "status");
+    assert_eq!(line["source"], "stackwatch");
+    assert_eq!(line["resource"], "/ecs/app");
+    assert_eq!(
+        line["message"],
+        "watching log group /ecs/app (from task definition app:7)"
+    );
+    assert_eq!(line["sources"][0]["stale_s"], 100);
+}

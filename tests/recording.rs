@@ -4,7 +4,8 @@ use std::io::Write;
 
 use chrono::{TimeZone, Utc};
 use stackwatch::model::{
-    CfnEvent, EcsContainer, EcsTask, LogEvent, Observation, ObservationKind, StoreCaps,
+    CfnEvent, EcsContainer, EcsServiceGone, EcsTask, EcsTaskGone, LogEvent, Observation,
+    ObservationKind, SourceState, SourceStatus, StoreCaps, TargetGone, Watching,
 };
 use stackwatch::pipeline::Pipeline;
 use stackwatch::session::recording::{
@@ -153,7 +154,28 @@ fn a_garbage_line_is_an_error_with_its_line_number() {
 }
 
 #[test]
-fn an_unknown_kind_is_an_error_with_its_line_number() {
+fn an_unknown_kind_is_skipped_and_counted() {
+    // What a later 1.x writer adds: a kind this version does not know, anywhere in the file.
+    let file = write(&sample());
+    let mut text = std::fs::read_to_string(file.path()).unwrap();
+    let martian =
+        r#"{"at":"2026-11-23T09:00:02Z","kind":"martian_landing","data":{"crater":{"depth":3}}}"#;
+    text.insert_str(text.find('\n').unwrap() + 1, &format!("{martian}\n"));
+    text.push_str(martian);
+    text.push('\n');
+    std::fs::write(file.path(), text).unwrap();
+    let mut reader = RecordingReader::open(file.path()).unwrap();
+    let mut back = Vec::new();
+    while let Some(obs) = reader.next_observation().unwrap() {
+        back.push(obs);
+    }
+    assert_eq!(back, sample());
+    assert_eq!(reader.skipped_unknown_kinds, 2);
+    assert!(!reader.truncated_tail);
+}
+
+#[test]
+fn a_kind_that_is_not_a_kind_name_is_an_error_with_its_line_number() {
     let file = write(&sample());
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -161,7 +183,7 @@ fn an_unknown_kind_is_an_error_with_its_line_number() {
         .unwrap();
     writeln!(
         f,
-        r#"{{"at":"2026-11-23T09:00:09Z","kind":"martian","data":{{}}}}"#
+        r#"{{"at":"2026-11-23T09:00:09Z","kind":"Martian Landing!","data":{{}}}}"#
     )
     .unwrap();
     let err = recording::read_all(file.path()).unwrap_err();
@@ -169,6 +191,101 @@ fn an_unknown_kind_is_an_error_with_its_line_number() {
         matches!(err, RecordingError::BadLine { line: 5, .. }),
         "{err:?}"
     );
+}
+
+#[test]
+fn the_new_kinds_and_fields_of_1_1_round_trip() {
+    let observations = vec![
+        Observation::new(
+            t(1),
+            Watching {
+                source: "logs".into(),
+                what: "log_group".into(),
+                id: "/ecs/app".into(),
+                via: Some("task definition app:7".into()),
+            },
+        ),
+        Observation::new(
+            t(2),
+            EcsTaskGone {
+                cluster: "c".into(),
+                task_arn: "arn:aws:ecs:eu-west-1:1:task/c/abc".into(),
+            },
+        ),
+        Observation::new(
+            t(3),
+            EcsServiceGone {
+                cluster: "c".into(),
+                service: "api".into(),
+            },
+        ),
+        Observation::new(
+            t(4),
+            TargetGone {
+                target_group: "arn:tg".into(),
+                target_id: "10.0.1.5".into(),
+                port: None,
+            },
+        ),
+        Observation::new(
+            t(5),
+            SourceStatus {
+                name: "ecs".into(),
+                state: SourceState::Ok,
+                calls_per_min: 12.0,
+                throttled: 0,
+                stale_s: 4,
+                last_ok: Some(t(1)),
+            },
+        ),
+    ];
+    let file = write(&observations);
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains(r#""version":"1.1""#), "{}", lines[0]);
+    // The documented shapes.
+    assert_eq!(
+        lines[1],
+        r#"{"at":"2026-11-23T09:00:01Z","kind":"watching","data":{"source":"logs","what":"log_group","id":"/ecs/app","via":"task definition app:7"}}"#
+    );
+    assert_eq!(
+        lines[2],
+        r#"{"at":"2026-11-23T09:00:02Z","kind":"ecs_task_gone","data":{"cluster":"c","task_arn":"arn:aws:ecs:eu-west-1:1:task/c/abc"}}"#
+    );
+    assert_eq!(
+        lines[3],
+        r#"{"at":"2026-11-23T09:00:03Z","kind":"ecs_service_gone","data":{"cluster":"c","service":"api"}}"#
+    );
+    assert_eq!(
+        lines[4],
+        r#"{"at":"2026-11-23T09:00:04Z","kind":"target_gone","data":{"target_group":"arn:tg","target_id":"10.0.1.5"}}"#
+    );
+    assert_eq!(
+        lines[5],
+        r#"{"at":"2026-11-23T09:00:05Z","kind":"source_status","data":{"name":"ecs","state":"ok","calls_per_min":12.0,"throttled":0,"stale_s":4,"last_ok":"2026-11-23T09:00:01Z"}}"#
+    );
+    let (_, back) = recording::read_all(file.path()).unwrap();
+    assert_eq!(back, observations);
+}
+
+#[test]
+fn a_1_0_source_status_without_last_ok_keeps_its_recorded_staleness() {
+    let line = r#"{"at":"2026-11-23T09:00:05Z","kind":"source_status","data":{"name":"ecs","state":"ok","calls_per_min":1.0,"throttled":0,"stale_s":45}}"#;
+    let obs: Observation = serde_json::from_str(line).unwrap();
+    let ObservationKind::SourceStatus(status) = obs.kind else {
+        panic!("{obs:?}")
+    };
+    assert_eq!(status.last_ok, None);
+    assert_eq!(status.stale_s_at(t(5)), 45);
+    assert_eq!(status.stale_s_at(t(500)), 45);
+    let live = SourceStatus {
+        last_ok: Some(t(0)),
+        ..status
+    };
+    assert_eq!(live.stale_s_at(t(5)), 5);
+    assert_eq!(live.stale_s_at(t(500)), 500);
+    // A clock behind the last read is not stale.
+    assert_eq!(live.stale_s_at(t(-10)), 0);
 }
 
 #[test]

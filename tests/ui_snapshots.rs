@@ -119,6 +119,7 @@ fn fixture() -> (Header, Vec<Observation>) {
                 calls_per_min: 12.0,
                 throttled: 0,
                 stale_s: 2,
+                last_ok: None,
             },
         ),
         Observation::new(
@@ -129,6 +130,7 @@ fn fixture() -> (Header, Vec<Observation>) {
                 calls_per_min: 30.0,
                 throttled: 3,
                 stale_s: 45,
+                last_ok: None,
             },
         ),
         Observation::new(
@@ -139,6 +141,7 @@ fn fixture() -> (Header, Vec<Observation>) {
                 calls_per_min: 6.0,
                 throttled: 0,
                 stale_s: 1,
+                last_ok: None,
             },
         ),
         cfn(
@@ -871,6 +874,7 @@ fn hostile_data_renders_safely() {
                 calls_per_min: f32::NAN,
                 throttled: u64::MAX,
                 stale_s: u64::MAX,
+                last_ok: None,
             },
         ),
         Observation::new(
@@ -914,6 +918,27 @@ fn hostile_data_renders_safely() {
         hostile_task(&nasty, "RUNNING"),
         hostile_task(&format!("{nasty}1"), "STOPPED"),
         hostile_task(&format!("{nasty}2"), "STOPPED"),
+        // 1.1 kinds: discovery text and a last good read at the end of time.
+        Observation::new(
+            at(6),
+            Watching {
+                source: nasty.clone(),
+                what: nasty.clone(),
+                id: nasty.clone(),
+                via: Some(nasty.clone()),
+            },
+        ),
+        Observation::new(
+            at(6),
+            SourceStatus {
+                name: format!("{nasty}last_ok"),
+                state: SourceState::Ok,
+                calls_per_min: 1.0,
+                throttled: 0,
+                stale_s: 0,
+                last_ok: Some(DateTime::<Utc>::MAX_UTC),
+            },
+        ),
     ]);
     for obs in &observations {
         store.apply(obs);
@@ -975,5 +1000,75 @@ fn hostile_data_renders_safely() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn rows_of_the_1_1_kinds_and_live_staleness_render() {
+    let mut store = Store::new(StoreCaps::default());
+    let observations = [
+        Observation::new(
+            at(10),
+            SourceStatus {
+                name: "ecs".into(),
+                state: SourceState::Ok,
+                calls_per_min: 30.0,
+                throttled: 0,
+                stale_s: 10,
+                last_ok: Some(at(0)),
+            },
+        ),
+        Observation::new(
+            at(20),
+            Watching {
+                source: "logs".into(),
+                what: "log_group".into(),
+                id: "/ecs/app".into(),
+                via: Some("task definition app:7".into()),
+            },
+        ),
+        task(30, 1, "RUNNING", None, None),
+        Observation::new(
+            at(40),
+            EcsTaskGone {
+                cluster: "payments-cluster".into(),
+                task_arn:
+                    "arn:aws:ecs:us-east-1:123456789012:task/payments/00000001deadbeef00000001"
+                        .into(),
+            },
+        ),
+    ];
+    for obs in &observations {
+        store.apply(obs);
+    }
+    let header = Header::new(vec![], t0());
+    let theme = theme::built_in("default").unwrap();
+    let mut ui = UiState::default();
+    ui.update(key(KeyCode::Char('2')));
+    for (size, now) in [((80, 24), at(100)), ((160, 48), at(130))] {
+        let view = View {
+            store: &store,
+            flags: &[],
+            header: &header,
+            start: t0(),
+            now,
+            mode: Mode::Live { paused: false },
+            ui: &ui,
+            theme: &theme,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
+        terminal.draw(|frame| ui::render(frame, &view)).unwrap();
+        let screen = text(&terminal);
+        // Staleness follows the view's clock from the last good read.
+        let stale = format!("stale {}s", (now - at(0)).num_seconds());
+        assert!(screen.contains(&stale), "{stale}:\n{screen}");
+        assert!(
+            screen.contains("stackwatch  /ecs/app") && screen.contains("watching log group"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("no longer exists (was RUNNING)"),
+            "{screen}"
+        );
     }
 }

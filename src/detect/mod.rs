@@ -21,8 +21,9 @@
 //! all its tasks; elb flags when the target group has a healthy target and no unhealthy one;
 //! ecs-service event flags on the service's next steady-state / deployment-completed event (in
 //! `observe`); log flags after `log_quiet_s` without a new match; api flags after `api_quiet_s`;
-//! cfn flags when a new operation of the root stack starts. State rules resolve when their
-//! condition is false again.
+//! cfn flags when a new operation of the root stack starts; every flag of an ECS service when
+//! the service no longer exists (`ecs_service_gone`, in `observe`). State rules resolve when
+//! their condition is false again.
 //!
 //! Escalation: when a repeat or a state rule raises an open flag's severity (warn → error), the
 //! flag keeps its key and first_seen, takes the new severity, and `FlagChange::Opened` is emitted
@@ -45,6 +46,7 @@ use crate::model::{
 };
 
 mod config;
+mod gone;
 mod state_rules;
 mod subject;
 #[cfg(test)]
@@ -274,7 +276,13 @@ impl Detector {
             ObservationKind::EcsServiceEvent(e) => self.observe_service_event(obs.at, e),
             ObservationKind::TargetHealth(t) => self.observe_target(obs.at, t),
             ObservationKind::LogEvent(l) => self.observe_log(obs.at, l),
-            ObservationKind::EcsService(_) | ObservationKind::SourceStatus(_) => {}
+            ObservationKind::EcsServiceGone(g) => self.service_gone(obs.at, g, store),
+            ObservationKind::TargetGone(g) => self.target_gone(g),
+            // A gone task needs nothing: the rules that follow tasks read them from the store.
+            ObservationKind::EcsService(_)
+            | ObservationKind::SourceStatus(_)
+            | ObservationKind::EcsTaskGone(_)
+            | ObservationKind::Watching(_) => {}
         }
     }
 

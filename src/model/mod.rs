@@ -12,10 +12,11 @@ use serde::{Deserialize, Serialize};
 
 pub mod store;
 
+pub use de::ObservationLine;
 pub use store::{
-    FailureRecord, LogLine, ResourceKey, ResourceState, ServiceEventRow, ServiceKey, ServiceState,
-    StackState, Store, StoreCaps, TargetGroupHealth, TargetKey, TargetState, TaskState,
-    TimelineEntry,
+    Applied, FailureRecord, LogLine, ResourceKey, ResourceState, ServiceEventRow, ServiceKey,
+    ServiceState, StackState, Store, StoreCaps, TargetGroupHealth, TargetKey, TargetState,
+    TaskState, TimelineEntry, WatchKey, Watched,
 };
 
 /// Where an observation or timeline row came from. The names are the `source` field of the
@@ -94,18 +95,23 @@ impl Observation {
             ObservationKind::CfnStack(_)
             | ObservationKind::CfnEvent(_)
             | ObservationKind::CfnResource(_) => Source::Cfn,
-            ObservationKind::EcsService(_) | ObservationKind::EcsServiceEvent(_) => {
-                Source::EcsService
-            }
-            ObservationKind::EcsTask(_) => Source::EcsTask,
-            ObservationKind::TargetHealth(_) => Source::Elb,
+            ObservationKind::EcsService(_)
+            | ObservationKind::EcsServiceEvent(_)
+            | ObservationKind::EcsServiceGone(_) => Source::EcsService,
+            ObservationKind::EcsTask(_) | ObservationKind::EcsTaskGone(_) => Source::EcsTask,
+            ObservationKind::TargetHealth(_) | ObservationKind::TargetGone(_) => Source::Elb,
             ObservationKind::LogEvent(_) => Source::Log,
-            ObservationKind::SourceStatus(_) => Source::Stackwatch,
+            ObservationKind::SourceStatus(_) | ObservationKind::Watching(_) => Source::Stackwatch,
         }
     }
 }
 
 /// The payload of an observation. Serialised as `"kind": "<snake_case>", "data": {…}`.
+///
+/// Format 1.1 added `ecs_task_gone`, `ecs_service_gone`, `target_gone` and `watching`. Each
+/// thing that can vanish is a kind of its own rather than one `gone` kind with a `what` field:
+/// a reader skips kinds it does not know, so a later version can add a new kind of
+/// disappearance without breaking this one, and each payload's identifying fields are required.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum ObservationKind {
@@ -118,6 +124,10 @@ pub enum ObservationKind {
     TargetHealth(TargetHealth),
     LogEvent(LogEvent),
     SourceStatus(SourceStatus),
+    EcsTaskGone(EcsTaskGone),
+    EcsServiceGone(EcsServiceGone),
+    TargetGone(TargetGone),
+    Watching(Watching),
 }
 
 mod de;
@@ -141,7 +151,11 @@ into_kind!(
     EcsTask,
     TargetHealth,
     LogEvent,
-    SourceStatus
+    SourceStatus,
+    EcsTaskGone,
+    EcsServiceGone,
+    TargetGone,
+    Watching
 );
 
 /// A stack's status as DescribeStacks reports it.
@@ -397,8 +411,73 @@ pub struct SourceStatus {
     pub calls_per_min: f32,
     #[serde(default)]
     pub throttled: u64,
+    /// Seconds since the last good read, as of the observation's `at`. Kept for 1.0 readers
+    /// and recordings; [`SourceStatus::stale_s_at`] prefers `last_ok`.
     #[serde(default)]
     pub stale_s: u64,
+    /// The last good read (format 1.1): staleness then follows the clock between reports.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "time::utc_opt"
+    )]
+    pub last_ok: Option<DateTime<Utc>>,
+}
+
+impl SourceStatus {
+    /// Seconds since the last good read at `now`: from `last_ok` when the source gave it (so a
+    /// replay shows what live showed at the same moment), else the recorded `stale_s`.
+    pub fn stale_s_at(&self, now: DateTime<Utc>) -> u64 {
+        match self.last_ok {
+            Some(last_ok) => {
+                u64::try_from(now.signed_duration_since(last_ok).num_seconds()).unwrap_or(0)
+            }
+            None => self.stale_s,
+        }
+    }
+}
+
+/// An ECS task that no longer exists: DescribeTasks no longer knows it (`MISSING`). A task
+/// merely gone from ListTasks is not gone: its STOPPED report, with the reason, is still to come.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsTaskGone {
+    pub cluster: String,
+    pub task_arn: String,
+}
+
+/// An ECS service that no longer exists (deleted, or DescribeServices reports it `MISSING`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsServiceGone {
+    pub cluster: String,
+    pub service: String,
+}
+
+/// A target no longer in its group: DescribeTargetHealth stopped listing it. Same effect as a
+/// `target_health` with `unused` / `Target.NotRegistered`, for sources that only see the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetGone {
+    pub target_group: String,
+    pub target_id: String,
+    /// Part of the target's identity: the same id can be registered on several ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+/// A source starts watching something new: a stack, a cluster, a service, a target group, a
+/// log group. `source` and `what` are open sets (a later version may add values), so they are
+/// kept as text: the values below are the ones this version writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Watching {
+    /// The poller family: `cfn`, `ecs`, `elb`, `logs`.
+    pub source: String,
+    /// `stack`, `cluster`, `service`, `target_group`, `log_group`.
+    pub what: String,
+    /// The thing's id as the source names it: a stack path, a cluster name, `cluster/service`,
+    /// a target group ARN, a log group name.
+    pub id: String,
+    /// How it was found, for people: `stack resource ApiService`, `task definition app:7`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,8 +3,15 @@
 //!
 //! History is bounded by [`StoreCaps`]: the timeline and the log tail are ring buffers, and so
 //! are each service's events and the stopped tasks kept for grouping.
+//!
+//! Applying is idempotent where live sources overlap their reads: a CloudFormation event, an
+//! ECS service event or a log event applied again (same id; for a log event without one, same
+//! content) changes nothing, and [`Applied::repeat`] tells the caller so the detector does not
+//! count it twice. The ids are remembered in bounded windows ([`RecentKeys`],
+//! [`StoreCaps::seen_ids`] each; a service's events in its own ring).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -13,9 +20,9 @@ use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
-    CfnEvent, CfnResource, CfnStack, EcsDeployment, EcsService, EcsServiceEvent, EcsTask, LogEvent,
-    Observation, ObservationKind, Severity, SignalPolicy, Source, SourceStatus, TargetHealth,
-    cfn_status, task_id_of,
+    CfnEvent, CfnResource, CfnStack, EcsDeployment, EcsService, EcsServiceEvent, EcsServiceGone,
+    EcsTask, EcsTaskGone, LogEvent, Observation, ObservationKind, Severity, SignalPolicy, Source,
+    SourceStatus, TargetGone, TargetHealth, Watching, cfn_status, task_id_of,
 };
 
 /// Caps that bound the store's memory.
@@ -26,6 +33,11 @@ pub struct StoreCaps {
     pub service_events: usize,
     pub stopped_tasks: usize,
     pub failures: usize,
+    /// Ids remembered per kind (CloudFormation events, log events) to apply a repeat once:
+    /// overlapping reads repeat recent events, so a window of the newest is enough.
+    pub seen_ids: usize,
+    /// Things the sources watch ([`Store::watched`]); the oldest are forgotten past it.
+    pub watched: usize,
 }
 
 impl Default for StoreCaps {
@@ -36,9 +48,112 @@ impl Default for StoreCaps {
             service_events: 100,
             stopped_tasks: 2_000,
             failures: 500,
+            seen_ids: 20_000,
+            watched: 1_000,
         }
     }
 }
+
+/// What applying one observation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Applied {
+    /// It added timeline rows (the newest ones).
+    pub rows_added: bool,
+    /// It was applied before (same event id): nothing changed, and the detector must not see
+    /// it again.
+    pub repeat: bool,
+}
+
+/// The newest keys inserted, at most a cap of them: the oldest are forgotten first. How the
+/// store remembers what it has applied without growing for the length of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentKeys<K: Hash + Eq> {
+    set: HashSet<K>,
+    order: VecDeque<K>,
+}
+
+impl<K: Hash + Eq> Default for RecentKeys<K> {
+    fn default() -> Self {
+        RecentKeys {
+            set: HashSet::default(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> RecentKeys<K> {
+    /// Remembers `key`, forgetting the oldest past `cap`. False when it was already there.
+    pub fn insert(&mut self, key: K, cap: usize) -> bool {
+        if !self.set.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        while self.order.len() > cap.max(1) {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+
+    pub fn contains(&self, key: &K) -> bool {
+        self.set.contains(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
+/// What identifies a log event across overlapping reads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LogKey {
+    /// CloudWatch's `eventId`.
+    Id(Text),
+    /// Without an id: a hash of (group, stream, timestamp, message). A hash, not the text, so
+    /// the window costs the same for long lines.
+    Content(u64),
+}
+
+impl LogKey {
+    fn of(l: &LogEvent, id: Option<&Text>) -> LogKey {
+        match id {
+            Some(id) => LogKey::Id(id.clone()),
+            None => {
+                // SipHash with fixed keys: deterministic, so a replay drops what live dropped.
+                let mut hasher = std::hash::DefaultHasher::new();
+                (&l.group, &l.stream, l.timestamp, &l.message).hash(&mut hasher);
+                LogKey::Content(hasher.finish())
+            }
+        }
+    }
+}
+
+/// Something a source watches, by what it is and its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WatchKey {
+    /// `stack`, `cluster`, `service`, `target_group`, `log_group`.
+    pub what: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Watched {
+    pub key: WatchKey,
+    /// The poller family that watches it: `cfn`, `ecs`, `elb`, `logs`.
+    pub source: String,
+    /// How it was found (`stack resource ApiService`).
+    pub via: Option<String>,
+    /// When the source started watching it.
+    pub since: DateTime<Utc>,
+}
+
+/// The most of a watched thing's id or origin the store keeps (ARNs are at most 2048 bytes).
+const MAX_WATCHED_TEXT: usize = 2048;
 
 /// A stack, by path (`root/NestedLogicalId`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -298,10 +413,14 @@ pub struct Store {
     pub logs: VecDeque<LogLine>,
     pub timeline: VecDeque<TimelineEntry>,
     pub sources: BTreeMap<String, SourceStatus>,
+    /// What the sources watch (`watching` observations), the newest [`StoreCaps::watched`].
+    pub watched: BTreeMap<WatchKey, Watched>,
     /// CloudFormation failures of the current operation, oldest first.
     pub failures: VecDeque<FailureRecord>,
-    /// How many observations were applied.
+    /// How many observations were applied, repeats included.
     pub observations: u64,
+    /// Observations that were repeats of ones already applied (overlapping reads).
+    pub repeats: u64,
     /// Bumped on every change; outputs redraw when it moves.
     pub revision: u64,
     pub first_at: Option<DateTime<Utc>>,
@@ -314,6 +433,12 @@ pub struct Store {
     /// Stopped tasks dropped from the ring, remembered (as many again) so re-reports are ignored.
     forgotten_tasks: HashSet<String>,
     forgotten_order: VecDeque<String>,
+    /// Tasks reported gone: a late read from before cannot bring them back (ARNs are never
+    /// reused), though their STOPPED report still counts.
+    gone_tasks: RecentKeys<String>,
+    seen_cfn_events: RecentKeys<Text>,
+    seen_logs: RecentKeys<LogKey>,
+    watched_order: VecDeque<WatchKey>,
     names: HashSet<Text>,
 }
 
@@ -330,27 +455,42 @@ impl Store {
         self.stacks.values().find(|s| !s.path.contains('/'))
     }
 
-    /// Applies one observation. Returns true when it added a timeline row (the newest one).
-    pub fn apply(&mut self, obs: &Observation) -> bool {
+    /// Applies one observation: what it did, rows added or a repeat.
+    pub fn apply(&mut self, obs: &Observation) -> Applied {
         self.observations += 1;
         self.first_at.get_or_insert(obs.at);
         if self.last_at.is_none_or(|t| obs.at > t) {
             self.last_at = Some(obs.at);
         }
         let before = self.next_seq;
+        let mut repeat = false;
         match &obs.kind {
             ObservationKind::CfnStack(s) => self.apply_stack(obs.at, s),
-            ObservationKind::CfnEvent(e) => self.apply_cfn_event(e),
+            ObservationKind::CfnEvent(e) => repeat = !self.apply_cfn_event(e),
             ObservationKind::CfnResource(r) => self.apply_cfn_resource(obs.at, r),
             ObservationKind::EcsService(s) => self.apply_service(obs.at, s),
-            ObservationKind::EcsServiceEvent(e) => self.apply_service_event(obs.at, e),
+            ObservationKind::EcsServiceEvent(e) => repeat = !self.apply_service_event(obs.at, e),
             ObservationKind::EcsTask(t) => self.apply_task(obs.at, t),
             ObservationKind::TargetHealth(t) => self.apply_target(obs.at, t),
-            ObservationKind::LogEvent(l) => self.apply_log(l),
+            ObservationKind::LogEvent(l) => repeat = !self.apply_log(l),
             ObservationKind::SourceStatus(s) => self.apply_source_status(obs.at, s),
+            ObservationKind::EcsTaskGone(g) => self.apply_task_gone(obs.at, g),
+            ObservationKind::EcsServiceGone(g) => self.apply_service_gone(obs.at, g),
+            ObservationKind::TargetGone(g) => self.apply_target_gone(obs.at, g),
+            ObservationKind::Watching(w) => self.apply_watching(obs.at, w),
+        }
+        if repeat {
+            self.repeats += 1;
+            return Applied {
+                rows_added: false,
+                repeat: true,
+            };
         }
         self.revision += 1;
-        self.next_seq != before
+        Applied {
+            rows_added: self.next_seq != before,
+            repeat: false,
+        }
     }
 
     /// The number the next timeline row will get: rows are numbered in the order they arrive.
@@ -436,7 +576,12 @@ impl Store {
         }
     }
 
-    fn apply_cfn_event(&mut self, e: &CfnEvent) {
+    /// False for a repeat (an event id already applied).
+    fn apply_cfn_event(&mut self, e: &CfnEvent) -> bool {
+        let id = Text::from(e.event_id.as_str());
+        if !self.seen_cfn_events.insert(id.clone(), self.caps.seen_ids) {
+            return false;
+        }
         let is_stack_row = e.is_stack_row();
         if is_stack_row {
             let root = !e.stack.contains('/');
@@ -510,10 +655,11 @@ impl Store {
             source: Source::Cfn,
             resource: &e.logical_id,
             stack: Some(e.stack.as_str()),
-            id: Some(Text::from(e.event_id.as_str())),
+            id: Some(id),
             message: Text::from(with_reason(&e.status, e.reason.as_deref())),
             level: cfn_level(&e.status),
         });
+        true
     }
 
     fn apply_cfn_resource(&mut self, at: DateTime<Utc>, r: &CfnResource) {
@@ -588,7 +734,8 @@ impl Store {
         }
     }
 
-    fn apply_service_event(&mut self, at: DateTime<Utc>, e: &EcsServiceEvent) {
+    /// False for a repeat (an event id the service still holds).
+    fn apply_service_event(&mut self, at: DateTime<Utc>, e: &EcsServiceEvent) -> bool {
         let key = ServiceKey {
             cluster: e.cluster.clone(),
             service: e.service.clone(),
@@ -605,7 +752,7 @@ impl Store {
             .back()
             .is_some_and(|newest| e.created_at <= newest.created_at);
         if maybe_repeat && svc.events.iter().any(|r| r.id == e.id) {
-            return;
+            return false;
         }
         if svc.events.len() >= cap {
             svc.events.pop_front();
@@ -624,12 +771,16 @@ impl Store {
             message: Text::from(e.message.as_str()),
             level: keyword_level(&e.message),
         });
+        true
     }
 
     fn apply_task(&mut self, at: DateTime<Utc>, t: &EcsTask) {
         // A stopped task that fell off the ring is still listed by ECS for an hour: a later
         // poll must not bring it back as new.
         if self.forgotten_tasks.contains(&t.task_arn) {
+            return;
+        }
+        if t.last_status != "STOPPED" && self.gone_tasks.contains(&t.task_arn) {
             return;
         }
         let status_changed = match self.tasks.get_mut(&t.task_arn) {
@@ -718,19 +869,7 @@ impl Store {
             port: t.port,
         };
         if t.is_gone() {
-            if let Some(old) = self.targets.remove(&key) {
-                self.count_target(&key.target_group, &old.state, false);
-                let resource = key.label();
-                self.push_row(Row {
-                    at,
-                    source: Source::Elb,
-                    resource: &resource,
-                    stack: None,
-                    id: None,
-                    message: Text::from("deregistered (Target.NotRegistered)"),
-                    level: Severity::Info,
-                });
-            }
+            self.remove_target(at, &key, "deregistered (Target.NotRegistered)");
             return;
         }
         // Some(old state) when the group's counts must move; Some(None) for a new target.
@@ -795,6 +934,123 @@ impl Store {
         }
     }
 
+    /// A target left its group: forgotten, the group's counts corrected, one row said.
+    fn remove_target(&mut self, at: DateTime<Utc>, key: &TargetKey, message: &str) {
+        if let Some(old) = self.targets.remove(key) {
+            self.count_target(&key.target_group, &old.state, false);
+            let resource = key.label();
+            self.push_row(Row {
+                at,
+                source: Source::Elb,
+                resource: &resource,
+                stack: None,
+                id: None,
+                message: Text::from(message),
+                level: Severity::Info,
+            });
+        }
+    }
+
+    fn apply_target_gone(&mut self, at: DateTime<Utc>, g: &TargetGone) {
+        let key = TargetKey {
+            target_group: g.target_group.clone(),
+            target_id: g.target_id.clone(),
+            port: g.port,
+        };
+        self.remove_target(at, &key, "left the target group");
+    }
+
+    /// A task that no longer exists leaves the live tasks. A stopped one is kept: it is
+    /// history (ECS forgets stopped tasks after an hour; the store keeps its own ring).
+    fn apply_task_gone(&mut self, at: DateTime<Utc>, g: &EcsTaskGone) {
+        let cap = self.caps.stopped_tasks;
+        self.gone_tasks.insert(g.task_arn.clone(), cap);
+        let Some(was) = self.tasks.get(&g.task_arn).filter(|t| !t.is_stopped()) else {
+            return;
+        };
+        let message = format!("no longer exists (was {})", was.task.last_status);
+        let resource = match was.task.service_name() {
+            Some(svc) => format!("{svc}/{}", task_id_of(&g.task_arn)),
+            None => task_id_of(&g.task_arn).to_string(),
+        };
+        self.tasks.remove(&g.task_arn);
+        self.push_row(Row {
+            at,
+            source: Source::EcsTask,
+            resource: &resource,
+            stack: None,
+            id: None,
+            message: Text::from(message),
+            level: Severity::Info,
+        });
+    }
+
+    /// A service that no longer exists leaves the ECS pane. Its tasks stay: a stopped task is
+    /// history, and a live one is reported stopped or gone by its own source.
+    fn apply_service_gone(&mut self, at: DateTime<Utc>, g: &EcsServiceGone) {
+        let key = ServiceKey {
+            cluster: g.cluster.clone(),
+            service: g.service.clone(),
+        };
+        if self.services.remove(&key).is_some() {
+            self.push_row(Row {
+                at,
+                source: Source::EcsService,
+                resource: &g.service,
+                stack: None,
+                id: None,
+                message: Text::from("service no longer exists"),
+                level: Severity::Info,
+            });
+        }
+    }
+
+    /// A source starts watching something: remembered (the newest [`StoreCaps::watched`]) and
+    /// said once on the timeline.
+    fn apply_watching(&mut self, at: DateTime<Utc>, w: &Watching) {
+        let key = WatchKey {
+            what: super::byte_prefix(&w.what, MAX_WATCHED_TEXT).to_string(),
+            id: super::byte_prefix(&w.id, MAX_WATCHED_TEXT).to_string(),
+        };
+        if self.watched.contains_key(&key) {
+            return;
+        }
+        let via = w
+            .via
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| super::byte_prefix(v, MAX_WATCHED_TEXT).to_string());
+        let mut message = format!("watching {} {}", key.what.replace('_', " "), key.id);
+        if let Some(via) = &via {
+            message.push_str(&format!(" (from {via})"));
+        }
+        let resource = key.id.clone();
+        self.watched_order.push_back(key.clone());
+        self.watched.insert(
+            key.clone(),
+            Watched {
+                key,
+                source: super::byte_prefix(&w.source, MAX_WATCHED_TEXT).to_string(),
+                via,
+                since: at,
+            },
+        );
+        while self.watched_order.len() > self.caps.watched.max(1) {
+            if let Some(old) = self.watched_order.pop_front() {
+                self.watched.remove(&old);
+            }
+        }
+        self.push_row(Row {
+            at,
+            source: Source::Stackwatch,
+            resource: &resource,
+            stack: None,
+            id: None,
+            message: Text::from(message),
+            level: Severity::Info,
+        });
+    }
+
     fn count_target(&mut self, group: &str, state: &str, add: bool) {
         match self.target_groups.get_mut(group) {
             Some(health) => health.count(state, add),
@@ -806,13 +1062,21 @@ impl Store {
         }
     }
 
-    fn apply_log(&mut self, l: &LogEvent) {
+    /// False for a repeat: the same event id, or without one the same group, stream, time
+    /// and message.
+    fn apply_log(&mut self, l: &LogEvent) -> bool {
+        let event_id = l.event_id.as_deref().map(Text::from);
+        if !self
+            .seen_logs
+            .insert(LogKey::of(l, event_id.as_ref()), self.caps.seen_ids)
+        {
+            return false;
+        }
         if self.logs.len() >= self.caps.log_lines.max(1) {
             self.logs.pop_front();
             self.dropped_logs += 1;
         }
         let message = bounded(&l.message);
-        let event_id = l.event_id.as_deref().map(Text::from);
         let stream = self.intern(&l.stream);
         let line = LogLine {
             at: l.timestamp,
@@ -833,6 +1097,7 @@ impl Store {
             level: keyword_level(&l.message),
             message,
         });
+        true
     }
 
     fn apply_source_status(&mut self, at: DateTime<Utc>, s: &SourceStatus) {
@@ -963,7 +1228,11 @@ mod tests {
         store.apply(&target("draining", "Target.DeregistrationInProgress"));
         assert_eq!(store.targets.len(), 1);
         assert_eq!(store.target_groups["arn:tg"].present, 1);
-        assert!(store.apply(&target("unused", "Target.NotRegistered")));
+        assert!(
+            store
+                .apply(&target("unused", "Target.NotRegistered"))
+                .rows_added
+        );
         assert!(store.targets.is_empty());
         assert_eq!(store.target_groups["arn:tg"], TargetGroupHealth::default());
         assert_eq!(
@@ -971,7 +1240,11 @@ mod tests {
             "deregistered (Target.NotRegistered)"
         );
         // Said again by the next poll: nothing more to say.
-        assert!(!store.apply(&target("unused", "Target.NotRegistered")));
+        assert!(
+            !store
+                .apply(&target("unused", "Target.NotRegistered"))
+                .rows_added
+        );
     }
 
     #[test]
@@ -1016,7 +1289,7 @@ mod tests {
         assert_eq!(store.tasks.len(), 2);
         let rows = store.timeline.len();
         // The next poll lists "a" again: no new task, no new row.
-        assert!(!store.apply(&stopped("a")));
+        assert!(!store.apply(&stopped("a")).rows_added);
         assert_eq!((store.tasks.len(), store.timeline.len()), (2, rows));
     }
 
@@ -1069,5 +1342,316 @@ mod tests {
             &store.logs.back().unwrap().message,
             &store.timeline.back().unwrap().message
         ));
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap() + chrono::TimeDelta::seconds(secs)
+    }
+
+    fn log_event(secs: i64, message: &str, event_id: Option<&str>) -> Observation {
+        Observation::new(
+            at(secs),
+            LogEvent {
+                group: "/ecs/app".into(),
+                stream: "app/web/1".into(),
+                timestamp: at(secs),
+                message: message.into(),
+                event_id: event_id.map(str::to_string),
+            },
+        )
+    }
+
+    fn cfn_event(id: &str) -> Observation {
+        Observation::new(
+            at(1),
+            CfnEvent {
+                stack: "app".into(),
+                stack_id: "arn:stack/app/1".into(),
+                event_id: id.into(),
+                logical_id: "Service".into(),
+                physical_id: None,
+                resource_type: "AWS::ECS::Service".into(),
+                status: "CREATE_FAILED".into(),
+                reason: Some("boom".into()),
+                timestamp: at(0),
+            },
+        )
+    }
+
+    fn task(id: &str, status: &str) -> Observation {
+        Observation::new(
+            at(2),
+            EcsTask {
+                cluster: "c".into(),
+                task_arn: format!("arn:aws:ecs:eu-west-1:1:task/c/{id}"),
+                group: Some("service:api".into()),
+                task_definition: "api:1".into(),
+                last_status: status.into(),
+                desired_status: "RUNNING".into(),
+                stop_code: None,
+                stopped_reason: None,
+                containers: Vec::new(),
+                created_at: None,
+                started_at: None,
+                stopped_at: None,
+                private_ip: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_cfn_event_applied_twice_is_one_row_and_one_failure() {
+        let mut store = Store::new(StoreCaps::default());
+        let first = store.apply(&cfn_event("e1"));
+        assert_eq!(
+            first,
+            Applied {
+                rows_added: true,
+                repeat: false
+            }
+        );
+        let (rows, revision) = (store.timeline.len(), store.revision);
+        let again = store.apply(&cfn_event("e1"));
+        assert_eq!(
+            again,
+            Applied {
+                rows_added: false,
+                repeat: true
+            }
+        );
+        assert_eq!(store.timeline.len(), rows);
+        assert_eq!(store.failures.len(), 1);
+        assert_eq!(store.revision, revision, "nothing changed: no redraw");
+        assert_eq!((store.observations, store.repeats), (2, 1));
+        assert!(!store.apply(&cfn_event("e2")).repeat);
+    }
+
+    #[test]
+    fn a_log_event_applied_twice_is_one_line_by_id_or_by_content() {
+        let mut store = Store::new(StoreCaps::default());
+        assert!(!store.apply(&log_event(0, "hello", Some("1"))).repeat);
+        assert!(store.apply(&log_event(0, "hello", Some("1"))).repeat);
+        // Another id with the same text is another event.
+        assert!(!store.apply(&log_event(0, "hello", Some("2"))).repeat);
+        // Without ids: group, stream, time and message say which event it is.
+        assert!(!store.apply(&log_event(1, "hello", None)).repeat);
+        assert!(store.apply(&log_event(1, "hello", None)).repeat);
+        assert!(!store.apply(&log_event(1, "hello again", None)).repeat);
+        assert!(!store.apply(&log_event(2, "hello", None)).repeat);
+        assert_eq!(store.logs.len(), 5);
+        assert_eq!(store.timeline.len(), 5);
+    }
+
+    #[test]
+    fn the_seen_id_windows_never_grow_past_their_cap() {
+        let caps = StoreCaps {
+            seen_ids: 3,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        for i in 0..50 {
+            store.apply(&cfn_event(&format!("e{i}")));
+            store.apply(&log_event(i, "line", Some(&format!("{i}"))));
+            store.apply(&log_event(i, "no id", None));
+            assert!(store.seen_cfn_events.len() <= 3);
+            assert!(store.seen_logs.len() <= 3);
+        }
+        // The newest are still known; the oldest are forgotten (a read that old is not a
+        // repeat of an overlapping poll).
+        assert!(store.apply(&cfn_event("e49")).repeat);
+        assert!(!store.apply(&cfn_event("e0")).repeat);
+    }
+
+    #[test]
+    fn recent_keys_keep_the_newest_within_the_cap() {
+        let mut keys = RecentKeys::default();
+        for i in 0..10 {
+            assert!(keys.insert(i, 4));
+            assert!(!keys.insert(i, 4));
+            assert!(keys.len() <= 4);
+        }
+        assert!(keys.contains(&9) && keys.contains(&6) && !keys.contains(&5));
+        // A cap of zero still remembers the last one.
+        assert!(keys.insert(10, 0));
+        assert_eq!(keys.len(), 1);
+    }
+
+    #[test]
+    fn a_task_that_is_gone_leaves_the_live_tasks_and_stays_gone() {
+        let mut store = Store::new(StoreCaps::default());
+        store.apply(&task("a", "RUNNING"));
+        store.apply(&task("b", "STOPPED"));
+        let gone = |id: &str| {
+            Observation::new(
+                at(10),
+                EcsTaskGone {
+                    cluster: "c".into(),
+                    task_arn: format!("arn:aws:ecs:eu-west-1:1:task/c/{id}"),
+                },
+            )
+        };
+        assert!(store.apply(&gone("a")).rows_added);
+        assert!(store.tasks_of_service("api").all(|t| t.is_stopped()));
+        let row = store.timeline.back().unwrap();
+        assert_eq!(
+            (&*row.resource, &*row.message, row.source),
+            ("api/a", "no longer exists (was RUNNING)", Source::EcsTask)
+        );
+        // A stopped task is history: kept, nothing said.
+        assert!(!store.apply(&gone("b")).rows_added);
+        assert_eq!(store.tasks.len(), 1);
+        // A late read from before it went does not bring it back...
+        assert!(!store.apply(&task("a", "RUNNING")).rows_added);
+        assert_eq!(store.tasks.len(), 1);
+        // ...but its stop, with the reason, still counts.
+        assert!(store.apply(&task("a", "STOPPED")).rows_added);
+        assert_eq!(store.tasks.len(), 2);
+        // Unknown tasks: nothing to do.
+        assert!(!store.apply(&gone("zzz")).rows_added);
+    }
+
+    #[test]
+    fn a_service_that_is_gone_leaves_the_ecs_pane() {
+        let mut store = Store::new(StoreCaps::default());
+        let service = |cluster: &str| {
+            Observation::new(
+                at(0),
+                EcsService {
+                    cluster: cluster.into(),
+                    service: "api".into(),
+                    arn: None,
+                    status: "ACTIVE".into(),
+                    desired: 1,
+                    running: 1,
+                    pending: 0,
+                    task_definition: None,
+                    deployments: Vec::new(),
+                },
+            )
+        };
+        store.apply(&service("c"));
+        store.apply(&service("other"));
+        let gone = Observation::new(
+            at(5),
+            EcsServiceGone {
+                cluster: "c".into(),
+                service: "api".into(),
+            },
+        );
+        assert!(store.apply(&gone).rows_added);
+        assert_eq!(
+            store.services.len(),
+            1,
+            "the same name in another cluster stays"
+        );
+        assert_eq!(
+            &*store.timeline.back().unwrap().message,
+            "service no longer exists"
+        );
+        assert!(!store.apply(&gone).rows_added, "said once");
+    }
+
+    #[test]
+    fn a_target_that_is_gone_leaves_its_group_and_the_counts_follow() {
+        let mut store = Store::new(StoreCaps::default());
+        store.apply(&target("healthy", "x"));
+        let mut other = target("unhealthy", "Target.Timeout");
+        if let ObservationKind::TargetHealth(t) = &mut other.kind {
+            t.target_id = "10.0.1.6".into();
+        }
+        store.apply(&other);
+        let health = store.target_groups["arn:tg"];
+        assert_eq!(
+            (health.present, health.healthy, health.unhealthy),
+            (2, 1, 1)
+        );
+        let gone = |port| {
+            Observation::new(
+                at(5),
+                TargetGone {
+                    target_group: "arn:tg".into(),
+                    target_id: "10.0.1.5".into(),
+                    port,
+                },
+            )
+        };
+        // The port is part of the target: another port is another target.
+        assert!(!store.apply(&gone(Some(8080))).rows_added);
+        assert!(store.apply(&gone(Some(3000))).rows_added);
+        let health = store.target_groups["arn:tg"];
+        assert_eq!(
+            (
+                health.present,
+                health.registered,
+                health.healthy,
+                health.unhealthy
+            ),
+            (1, 1, 0, 1)
+        );
+        assert_eq!(store.targets.len(), 1);
+        let row = store.timeline.back().unwrap();
+        assert_eq!(
+            (&*row.resource, &*row.message),
+            ("10.0.1.5:3000", "left the target group")
+        );
+        assert!(!store.apply(&gone(Some(3000))).rows_added, "said once");
+    }
+
+    #[test]
+    fn watched_things_are_said_once_and_bounded() {
+        let caps = StoreCaps {
+            watched: 2,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        let watching = |id: &str, via: Option<&str>| {
+            Observation::new(
+                at(0),
+                Watching {
+                    source: "logs".into(),
+                    what: "log_group".into(),
+                    id: id.into(),
+                    via: via.map(str::to_string),
+                },
+            )
+        };
+        assert!(
+            store
+                .apply(&watching("/ecs/app", Some("task definition app:7")))
+                .rows_added
+        );
+        let row = store.timeline.back().unwrap();
+        assert_eq!(
+            (&*row.message, &*row.resource, row.source, row.level),
+            (
+                "watching log group /ecs/app (from task definition app:7)",
+                "/ecs/app",
+                Source::Stackwatch,
+                Severity::Info
+            )
+        );
+        assert!(
+            !store.apply(&watching("/ecs/app", None)).rows_added,
+            "said once"
+        );
+        store.apply(&watching("/ecs/b", None));
+        assert_eq!(
+            &*store.timeline.back().unwrap().message,
+            "watching log group /ecs/b"
+        );
+        for i in 0..20 {
+            store.apply(&watching(&format!("/ecs/{i}"), None));
+            assert!(store.watched.len() <= 2);
+            assert!(store.watched_order.len() <= 2);
+        }
+        let key = WatchKey {
+            what: "log_group".into(),
+            id: "/ecs/19".into(),
+        };
+        assert_eq!(store.watched[&key].source, "logs");
+        // Hostile lengths are bounded.
+        store.apply(&watching(&"é".repeat(10_000), Some(&"x".repeat(10_000))));
+        let newest = store.timeline.back().unwrap();
+        assert!(newest.message.len() < 3 * MAX_WATCHED_TEXT);
     }
 }

@@ -119,6 +119,14 @@ impl Feed {
         }
     }
 
+    /// How many observations of kinds this version does not know a replay skipped.
+    pub fn skipped_unknown_kinds(&self) -> u64 {
+        match self {
+            Feed::Replay(f) => f.replay.skipped_unknown_kinds(),
+            Feed::Live(_) => 0,
+        }
+    }
+
     /// A fresh pipeline for this feed.
     pub fn new_pipeline(&self, caps: crate::model::StoreCaps) -> Pipeline {
         match self {

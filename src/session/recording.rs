@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::Observation;
+use crate::model::{Observation, ObservationLine};
 
 /// The `format` value of every header.
 pub const FORMAT_NAME: &str = "stackwatch-recording";
-/// The major version this build reads and writes; minor versions only add optional fields.
+/// The major version this build reads and writes. Minor versions add optional fields and
+/// kinds; a reader skips the kinds it does not know and ignores the fields.
 pub const FORMAT_MAJOR: u32 = 1;
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// The first line of a recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,7 +130,9 @@ impl<W: Write> RecordingWriter<W> {
 }
 
 /// Reads a recording line by line. A last line cut short (no newline, not valid JSON) is taken
-/// as the tail of a killed writer and ignored; any other bad line is an error with its number.
+/// as the tail of a killed writer and ignored; an observation of a kind this version does not
+/// know (a later minor version's) is skipped and counted; any other bad line is an error with
+/// its number.
 pub struct RecordingReader<R: BufRead> {
     input: R,
     path: String,
@@ -138,6 +141,8 @@ pub struct RecordingReader<R: BufRead> {
     pub header: Header,
     /// True once a cut-short last line was skipped.
     pub truncated_tail: bool,
+    /// Observations skipped because their kind is unknown to this version.
+    pub skipped_unknown_kinds: u64,
 }
 
 impl RecordingReader<BufReader<File>> {
@@ -205,6 +210,7 @@ impl<R: BufRead> RecordingReader<R> {
             line,
             header,
             truncated_tail: false,
+            skipped_unknown_kinds: 0,
         })
     }
 
@@ -227,8 +233,12 @@ impl<R: BufRead> RecordingReader<R> {
                 continue;
             }
             // Parsed from bytes: invalid UTF-8 is reported as a bad line, like any garbage.
-            match serde_json::from_slice::<Observation>(text) {
-                Ok(obs) => return Ok(Some(obs)),
+            match serde_json::from_slice::<ObservationLine>(text) {
+                Ok(ObservationLine::Known(obs)) => return Ok(Some(obs)),
+                Ok(ObservationLine::UnknownKind { .. }) => {
+                    self.skipped_unknown_kinds += 1;
+                    continue;
+                }
                 Err(_) if !complete => {
                     self.truncated_tail = true;
                     return Ok(None);

@@ -71,6 +71,11 @@ impl Replay {
         self.reader.truncated_tail
     }
 
+    /// How many observations of kinds this version does not know were skipped so far.
+    pub fn skipped_unknown_kinds(&self) -> u64 {
+        self.reader.skipped_unknown_kinds
+    }
+
     /// Feeds every observation due by `until` into the pipeline, which ticks the state rules
     /// each virtual second on the way; what changed is appended to `changes`. Returns how many
     /// observations were fed.

@@ -128,12 +128,11 @@ fn sources_line(view: &View) -> Line<'static> {
         if !said {
             spans.push(Span::styled(format!(" {}", source.state.as_str()), style));
         }
-        // A few seconds between polls is normal; say stale only when it is not.
-        if source.stale_s >= 30 {
-            spans.push(Span::styled(
-                format!(" stale {}s", source.stale_s),
-                theme.warn(),
-            ));
+        // A few seconds between polls is normal; say stale only when it is not. Measured at
+        // the view's time, so a replay shows what live showed at that moment.
+        let stale_s = source.stale_s_at(view.now);
+        if stale_s >= 30 {
+            spans.push(Span::styled(format!(" stale {stale_s}s"), theme.warn()));
         }
     }
     Line::from(spans)

@@ -954,6 +954,7 @@ impl ScenarioBuilder {
                 calls_per_min,
                 throttled,
                 stale_s,
+                last_ok: None,
             },
         );
     }

@@ -1053,6 +1053,7 @@ fn rows_of_the_1_1_kinds_and_live_staleness_render() {
             start: t0(),
             now,
             mode: Mode::Live { paused: false },
+            detect: &DetectConfig::default(),
             ui: &ui,
             theme: &theme,
         };

@@ -116,6 +116,7 @@ impl SourceCtx {
             calls_per_min: self.calls.len() as f32,
             throttled: self.throttled,
             stale_s,
+            last_ok: self.last_ok,
         })
         .await
     }

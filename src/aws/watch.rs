@@ -156,6 +156,7 @@ async fn supervise(
                     calls_per_min: 0.0,
                     throttled: 0,
                     stale_s: 0,
+                    last_ok: None,
                 };
                 let obs = Observation::new(Utc::now(), ObservationKind::SourceStatus(status));
                 let _ = tx.try_send(obs);

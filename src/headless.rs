@@ -86,20 +86,7 @@ impl<W: Write> Headless<W> {
     pub fn on_changes(&mut self, store: &Store, changes: &[Change]) -> io::Result<()> {
         for change in changes {
             match change {
-                &Change::Rows { from_seq, to_seq } => {
-                    // Newest last: the rows this change added that the ring still holds.
-                    let timeline = &store.timeline;
-                    let mut rows: Vec<&TimelineEntry> = timeline
-                        .iter()
-                        .rev()
-                        .take_while(|e| e.seq >= from_seq)
-                        .filter(|e| e.seq < to_seq)
-                        .collect();
-                    rows.reverse();
-                    for entry in rows {
-                        self.write_entry(entry, store)?;
-                    }
-                }
+                Change::Row(entry) => self.write_entry(entry, store)?,
                 Change::Flag {
                     change: FlagChange::Opened(flag),
                     ..

@@ -9,7 +9,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::detect::{Detector, FlagChange};
-use crate::model::{Observation, Store, StoreCaps};
+use crate::model::{Observation, Store, StoreCaps, TimelineEntry};
 
 /// State rules run once per second of the pipeline's clock, so timers fire at the right time
 /// even when a recording is replayed at `--speed max`.
@@ -26,9 +26,10 @@ const FINE_TICK_SPAN: TimeDelta = TimeDelta::hours(13);
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// The store's timeline gained the rows numbered `from_seq..to_seq` (one observation
-    /// can add several: a service snapshot with two deployment transitions).
-    Rows { from_seq: u64, to_seq: u64 },
+    /// The store's timeline gained this row (one observation can add several: a service
+    /// snapshot with two deployment transitions). Late rows are placed by time in the ring;
+    /// here they come in the order they arrived, for outputs that print as things happen.
+    Row(TimelineEntry),
     /// A flag opened, escalated or resolved at `at` on the pipeline's clock.
     Flag {
         at: DateTime<Utc>,
@@ -72,14 +73,8 @@ impl Pipeline {
             None => self.last_tick = obs.at.checked_sub_signed(TICK_STEP),
             Some(_) => self.tick_through(obs.at, false, changes),
         }
-        let from_seq = self.store.next_row_seq();
         let applied = self.store.apply(obs);
-        if applied.rows_added {
-            changes.push(Change::Rows {
-                from_seq,
-                to_seq: self.store.next_row_seq(),
-            });
-        }
+        changes.extend(self.store.fresh_rows().iter().cloned().map(Change::Row));
         // Overlapping reads repeat events: the store applied it once, and the detector must
         // count it once too.
         if !applied.repeat {
@@ -189,25 +184,16 @@ mod tests {
         let mut p = Pipeline::new(StoreCaps::default());
         let mut changes = Vec::new();
         p.feed(&log_line(0, "listening on :8080"), &mut changes);
-        assert_eq!(
-            changes,
-            [Change::Rows {
-                from_seq: 0,
-                to_seq: 1
-            }]
+        assert!(
+            matches!(changes.as_slice(), [Change::Row(r)] if r.seq == 0 && &*r.message == "listening on :8080"),
+            "{changes:?}"
         );
         changes.clear();
         p.feed(
             &log_line(3, "Error: Cannot find module 'express'"),
             &mut changes,
         );
-        assert_eq!(
-            changes.first(),
-            Some(&Change::Rows {
-                from_seq: 1,
-                to_seq: 2
-            })
-        );
+        assert!(matches!(changes.first(), Some(Change::Row(r)) if r.seq == 1));
         let opened = changes.iter().any(|c| {
             matches!(c, Change::Flag { at, change: FlagChange::Opened(f) } if f.rule == "log.node_module_not_found" && *at == t(3))
         });

@@ -119,7 +119,7 @@ impl Sim {
         self.changes
             .extend(changes.into_iter().filter_map(|c| match c {
                 crate::pipeline::Change::Flag { change, .. } => Some(change),
-                crate::pipeline::Change::Rows { .. } => None,
+                crate::pipeline::Change::Row(_) => None,
             }));
     }
     /// Ticks every second from `from` to `to` inclusive, skipping seconds already ticked.

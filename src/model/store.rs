@@ -25,6 +25,9 @@ use super::{
     SourceStatus, TargetGone, TargetHealth, Watching, cfn_status, task_id_of,
 };
 
+/// How far back among the newest timeline rows a late row is placed by its time.
+pub const REORDER_WINDOW: usize = 500;
+
 /// Caps that bound the store's memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreCaps {
@@ -429,6 +432,8 @@ pub struct Store {
     pub dropped_timeline: u64,
     pub dropped_logs: u64,
     next_seq: u64,
+    /// The rows the last `apply` added (handed on as changes; cleared by the next one).
+    fresh_rows: Vec<TimelineEntry>,
     stopped_order: VecDeque<String>,
     /// Stopped tasks dropped from the ring, remembered (as many again) so re-reports are ignored.
     forgotten_tasks: HashSet<String>,
@@ -457,6 +462,7 @@ impl Store {
 
     /// Applies one observation: what it did, rows added or a repeat.
     pub fn apply(&mut self, obs: &Observation) -> Applied {
+        self.fresh_rows.clear();
         self.observations += 1;
         self.first_at.get_or_insert(obs.at);
         if self.last_at.is_none_or(|t| obs.at > t) {
@@ -526,7 +532,9 @@ impl Store {
         self.push_entry(entry);
     }
 
-    /// Appends a row to the timeline ring, numbering it.
+    /// Adds a row to the timeline ring, numbering it, where it belongs by time: sources poll
+    /// at different paces and logs arrive seconds late, so a late row goes in among the last
+    /// [`REORDER_WINDOW`] rows instead of after them.
     fn push_entry(&mut self, mut entry: TimelineEntry) {
         entry.seq = self.next_seq;
         self.next_seq += 1;
@@ -534,7 +542,20 @@ impl Store {
             self.timeline.pop_front();
             self.dropped_timeline += 1;
         }
-        self.timeline.push_back(entry);
+        let later = self
+            .timeline
+            .iter()
+            .rev()
+            .take(REORDER_WINDOW)
+            .take_while(|e| e.at > entry.at)
+            .count();
+        self.fresh_rows.push(entry.clone());
+        self.timeline.insert(self.timeline.len() - later, entry);
+    }
+
+    /// The rows the last observation added, in the order it added them.
+    pub fn fresh_rows(&self) -> &[TimelineEntry] {
+        &self.fresh_rows
     }
 
     fn stack_entry(&mut self, path: &str) -> &mut StackState {
@@ -1359,6 +1380,23 @@ mod tests {
                 event_id: event_id.map(str::to_string),
             },
         )
+    }
+
+    #[test]
+    fn a_late_row_is_placed_by_its_time_and_handed_on_as_it_came() {
+        let mut store = Store::new(StoreCaps::default());
+        store.apply(&log_event(10, "ten", Some("a")));
+        store.apply(&log_event(13, "thirteen", Some("b")));
+        // Logs arrive seconds late: 12 comes after 13.
+        store.apply(&log_event(12, "twelve", Some("c")));
+        let order: Vec<&str> = store.timeline.iter().map(|e| &*e.message).collect();
+        assert_eq!(order, ["ten", "twelve", "thirteen"]);
+        let fresh: Vec<&str> = store.fresh_rows().iter().map(|e| &*e.message).collect();
+        assert_eq!(fresh, ["twelve"]);
+        assert_eq!(
+            store.timeline[1].seq, 2,
+            "numbered in the order rows arrived"
+        );
     }
 
     fn cfn_event(id: &str) -> Observation {

@@ -218,22 +218,24 @@ impl Output<'_> {
                 d.on_changes(session);
                 Ok(None)
             }
-            Output::Headless(out) => match out.on_changes(&session.pipeline.store, changes) {
-                Ok(()) => {
-                    // Lines go out as they come: waiting would delay a flag.
-                    match out.flush() {
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                            Ok(Some(Ended::OutputClosed))
+            Output::Headless(out) => {
+                match out.on_changes(&session.pipeline.store, changes, session.now()) {
+                    Ok(()) => {
+                        // Lines go out as they come: waiting would delay a flag.
+                        match out.flush() {
+                            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                                Ok(Some(Ended::OutputClosed))
+                            }
+                            other => other.map(|()| None).map_err(Into::into),
                         }
-                        other => other.map(|()| None).map_err(Into::into),
                     }
+                    // A closed pipe (`| head`) is a normal way to stop reading.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                        Ok(Some(Ended::OutputClosed))
+                    }
+                    Err(e) => Err(e.into()),
                 }
-                // A closed pipe (`| head`) is a normal way to stop reading.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                    Ok(Some(Ended::OutputClosed))
-                }
-                Err(e) => Err(e.into()),
-            },
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use crossterm::style::Stylize;
 use serde_json::{Map, Value, json};
 
@@ -71,6 +71,9 @@ impl Outcome {
 pub struct Headless<W: Write> {
     out: W,
     format: Format,
+    /// Live, a `status` line comes at least this often, whether or not health changed.
+    status_every: Option<TimeDelta>,
+    last_status: Option<DateTime<Utc>>,
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -79,11 +82,54 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 
 impl<W: Write> Headless<W> {
     pub fn new(out: W, format: Format) -> Self {
-        Headless { out, format }
+        Headless {
+            out,
+            format,
+            status_every: None,
+            last_status: None,
+        }
     }
 
-    /// Writes what the pipeline changed, in order: timeline rows and flag changes.
-    pub fn on_changes(&mut self, store: &Store, changes: &[Change]) -> io::Result<()> {
+    /// Writes a `status` line at least every `every` (live watches: once a minute).
+    pub fn with_status_every(mut self, every: TimeDelta) -> Self {
+        self.status_every = Some(every);
+        self
+    }
+
+    /// Writes what the pipeline changed, in order: timeline rows and flag changes; then, live,
+    /// a `status` line when a minute passed without one.
+    pub fn on_changes(
+        &mut self,
+        store: &Store,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> io::Result<()> {
+        self.write_changes(store, changes)?;
+        if let Some(every) = self.status_every
+            && !store.sources.is_empty()
+            && self.last_status.is_none_or(|last| now - last >= every)
+        {
+            let health: Vec<String> = store
+                .sources
+                .values()
+                .map(|s| format!("{} {}", s.name, s.state.as_str()))
+                .collect();
+            let entry = TimelineEntry {
+                seq: 0,
+                at: now,
+                source: Source::Stackwatch,
+                resource: "sources".into(),
+                stack: None,
+                id: None,
+                message: format!("sources: {}", health.join(", ")).into(),
+                level: Severity::Info,
+            };
+            self.write_entry(&entry, store)?;
+        }
+        Ok(())
+    }
+
+    fn write_changes(&mut self, store: &Store, changes: &[Change]) -> io::Result<()> {
         for change in changes {
             match change {
                 Change::Row(entry) => self.write_entry(entry, store)?,
@@ -105,6 +151,7 @@ impl<W: Write> Headless<W> {
 
     fn write_entry(&mut self, entry: &TimelineEntry, store: &Store) -> io::Result<()> {
         let kind = if entry.source == Source::Stackwatch {
+            self.last_status = Some(entry.at);
             "status"
         } else {
             "event"
@@ -303,5 +350,42 @@ impl<W: Write> Headless<W> {
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+    use crate::model::{Observation, SourceState, SourceStatus, StoreCaps};
+
+    #[test]
+    fn a_live_watch_writes_a_status_line_at_least_once_a_minute() {
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut store = Store::new(StoreCaps::default());
+        store.apply(&Observation::new(
+            t0,
+            SourceStatus {
+                name: "cfn".into(),
+                state: SourceState::Ok,
+                calls_per_min: 20.0,
+                throttled: 0,
+                stale_s: 0,
+                last_ok: Some(t0),
+            },
+        ));
+        let mut out =
+            Headless::new(Vec::new(), Format::Json).with_status_every(TimeDelta::minutes(1));
+        for secs in [0, 30, 59, 60, 61, 119, 120] {
+            out.on_changes(&store, &[], t0 + TimeDelta::seconds(secs))
+                .unwrap();
+        }
+        let text = String::from_utf8(out.out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "at 0, 60 and 120 s:\n{text}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.contains(r#""type":"status""#) && l.contains(r#""name":"cfn""#))
+        );
     }
 }

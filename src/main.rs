@@ -155,7 +155,8 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
             .and_then(|d| chrono::TimeDelta::from_std(d).ok())
             .and_then(|d| started.checked_add_signed(d));
         let mut rule = UntilRule::new(until, &plan.stacks, deadline);
-        let out = Headless::new(headless_writer(), headless_format(&args.output));
+        let out = Headless::new(headless_writer(), headless_format(&args.output))
+            .with_status_every(chrono::TimeDelta::minutes(1));
         let run = app::run_headless(feed, pipeline, out, &mut rule);
         watch.stop();
         let (session, mut out, ended) = run?;

@@ -218,6 +218,18 @@ fn discovery_from_the_stack_name_finds_the_service_the_targets_and_the_logs() {
             text(&setup, "log_group_name")
         ),
     );
+    // What the stack alone led to, each said once as a `watching` status line.
+    let group = text(&setup, "log_group_name");
+    for (what, id) in [
+        ("service", format!("{cluster}/{service}")),
+        ("target group", text(&setup, "target_group_arn")),
+        ("log group", group.clone()),
+    ] {
+        let said = format!("watching {what} {id}");
+        watching.expect(&said, |l| {
+            is(l, "status", "stackwatch") && text(l, "message").starts_with(&said)
+        });
+    }
     watching.expect("the service", |l| {
         l["source"] == "ecs-service" && text(l, "resource") == service
     });

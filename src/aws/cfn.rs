@@ -83,6 +83,7 @@ impl CfnSource {
                 Err(Polled::Closed) => return Err(Closed),
                 Err(Polled::Failed(e)) => ctx.failed(&e),
             }
+            ctx.announce(&self.discovery).await?;
             ctx.report().await?;
             let interval = if self.any_in_progress() {
                 FAST
@@ -287,15 +288,15 @@ impl CfnSource {
                 }
             }
             "AWS::ECS::Cluster" => {
-                self.discovery.add_cluster(physical);
+                self.discovery.add_cluster(physical, &via);
             }
             "AWS::ECS::Service" => {
                 if let Some(cluster) = service_cluster(physical) {
-                    self.discovery.add_service(cluster, physical);
+                    self.discovery.add_service(cluster, physical, &via);
                 }
             }
             "AWS::ElasticLoadBalancingV2::TargetGroup" => {
-                self.discovery.add_target_group(physical);
+                self.discovery.add_target_group(physical, &via);
             }
             "AWS::Logs::LogGroup" => {
                 self.discovery.add_log_group(physical, &via);

@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::model::Watching;
+
 /// An ECS service to watch: its cluster and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ServiceRef {
@@ -29,6 +31,8 @@ pub struct Discovered {
     pub target_groups: BTreeSet<String>,
     /// Log group → how it was found ("stack resource AppLogs", "task definition app:7").
     pub log_groups: BTreeMap<String, String>,
+    /// What was added since the sources last told the loop (drained on every poll).
+    announcements: Vec<Watching>,
 }
 
 /// Shared by the sources. A plain mutex: each holds it for a few set operations.
@@ -44,21 +48,28 @@ impl Discovery {
     }
 
     /// Adds a service; true when it is new.
-    pub fn add_service(&self, cluster: &str, service: &str) -> bool {
-        self.lock().services.insert(ServiceRef {
+    pub fn add_service(&self, cluster: &str, service: &str, via: &str) -> bool {
+        let service = ServiceRef {
             cluster: cluster_name(cluster).to_string(),
             service: service_name(service).to_string(),
-        })
+        };
+        let id = format!("{}/{}", service.cluster, service.service);
+        let mut found = self.lock();
+        let new = found.services.insert(service);
+        found.announce(new, "ecs", "service", id, via)
     }
 
-    pub fn add_cluster(&self, cluster: &str) -> bool {
-        self.lock()
-            .clusters
-            .insert(cluster_name(cluster).to_string())
+    pub fn add_cluster(&self, cluster: &str, via: &str) -> bool {
+        let name = cluster_name(cluster).to_string();
+        let mut found = self.lock();
+        let new = found.clusters.insert(name.clone());
+        found.announce(new, "ecs", "cluster", name, via)
     }
 
-    pub fn add_target_group(&self, arn: &str) -> bool {
-        self.lock().target_groups.insert(arn.to_string())
+    pub fn add_target_group(&self, arn: &str, via: &str) -> bool {
+        let mut found = self.lock();
+        let new = found.target_groups.insert(arn.to_string());
+        found.announce(new, "elb", "target_group", arn.to_string(), via)
     }
 
     pub fn add_log_group(&self, group: &str, via: &str) -> bool {
@@ -67,7 +78,12 @@ impl Discovery {
             return false;
         }
         found.log_groups.insert(group.to_string(), via.to_string());
-        true
+        found.announce(true, "logs", "log_group", group.to_string(), via)
+    }
+
+    /// What the watch took on since the last call, for `watching` observations.
+    pub fn take_announcements(&self) -> Vec<Watching> {
+        std::mem::take(&mut self.lock().announcements)
     }
 
     pub fn services(&self) -> Vec<ServiceRef> {
@@ -84,6 +100,20 @@ impl Discovery {
 
     pub fn log_groups(&self) -> Vec<String> {
         self.lock().log_groups.keys().cloned().collect()
+    }
+}
+
+impl Discovered {
+    fn announce(&mut self, new: bool, source: &str, what: &str, id: String, via: &str) -> bool {
+        if new {
+            self.announcements.push(Watching {
+                source: source.to_string(),
+                what: what.to_string(),
+                id,
+                via: (!via.is_empty()).then(|| via.to_string()),
+            });
+        }
+        new
     }
 }
 
@@ -146,10 +176,15 @@ mod tests {
     #[test]
     fn each_thing_is_added_once() {
         let d = Discovery::default();
-        assert!(d.add_service("arn:aws:ecs:r:1:cluster/prod", "api"));
-        assert!(!d.add_service("prod", "arn:aws:ecs:r:1:service/prod/api"));
+        assert!(d.add_service("arn:aws:ecs:r:1:cluster/prod", "api", "stack resource Api"));
+        assert!(!d.add_service("prod", "arn:aws:ecs:r:1:service/prod/api", ""));
         assert!(d.add_log_group("/ecs/api", "task definition api:1"));
         assert!(!d.add_log_group("/ecs/api", "stack resource Logs"));
         assert_eq!(d.services().len(), 1);
+        let told = d.take_announcements();
+        assert_eq!(told.len(), 2, "each new thing once: {told:?}");
+        assert_eq!(told[0].id, "prod/api");
+        assert_eq!(told[0].via.as_deref(), Some("stack resource Api"));
+        assert!(d.take_announcements().is_empty(), "drained");
     }
 }

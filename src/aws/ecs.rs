@@ -13,7 +13,9 @@ use aws_sdk_ecs::types::{DesiredStatus, LogDriver};
 use super::discovery::{Discovery, LogConfig, ServiceRef};
 use super::source::{Closed, SourceCtx, utc};
 use super::{Clients, SourceError, error};
-use crate::model::{EcsContainer, EcsDeployment, EcsService, EcsServiceEvent, EcsTask};
+use crate::model::{
+    EcsContainer, EcsDeployment, EcsService, EcsServiceEvent, EcsServiceGone, EcsTask, EcsTaskGone,
+};
 
 pub const FAST: Duration = Duration::from_secs(4);
 pub const SETTLED: Duration = Duration::from_secs(20);
@@ -75,6 +77,7 @@ impl EcsSource {
                 Err(Polled::Closed) => return Err(Closed),
                 Err(Polled::Failed(e)) => ctx.failed(&e),
             }
+            ctx.announce(&self.discovery).await?;
             ctx.report().await?;
             let interval = if self.busy { FAST } else { SETTLED };
             let wait = ctx.next_wait(interval);
@@ -128,7 +131,8 @@ impl EcsSource {
                 .await
                 .map_err(|e| self.fail(&e))?;
             for arn in page.service_arns() {
-                self.discovery.add_service(cluster, arn);
+                self.discovery
+                    .add_service(cluster, arn, &format!("cluster {cluster}"));
             }
             match page.next_token() {
                 Some(next) => token = Some(next.to_string()),
@@ -154,7 +158,39 @@ impl EcsSource {
             .await
             .map_err(|e| self.fail(&e))?;
         let mut busy = false;
-        for s in out.services() {
+        // A deleted service: MISSING, or listed as INACTIVE until ECS forgets it.
+        let deleted = out
+            .failures()
+            .iter()
+            .filter(|f| f.reason() == Some("MISSING"))
+            .filter_map(|f| f.arn())
+            .map(|arn| super::discovery::service_name(arn).to_string())
+            .chain(
+                out.services()
+                    .iter()
+                    .filter(|s| s.status() == Some("INACTIVE"))
+                    .filter_map(|s| s.service_name().map(str::to_string)),
+            );
+        for name in deleted.collect::<Vec<_>>() {
+            let key = ServiceRef {
+                cluster: cluster.to_string(),
+                service: name.clone(),
+            };
+            if self.services.remove(&key).is_some() {
+                self.seen_events.remove(&key);
+                self.tasks.remove(&key);
+                ctx.send(EcsServiceGone {
+                    cluster: cluster.to_string(),
+                    service: name,
+                })
+                .await?;
+            }
+        }
+        for s in out
+            .services()
+            .iter()
+            .filter(|s| s.status() != Some("INACTIVE"))
+        {
             let service = service_of(cluster, s);
             let key = ServiceRef {
                 cluster: cluster.to_string(),
@@ -167,7 +203,8 @@ impl EcsSource {
                 });
             for lb in s.load_balancers() {
                 if let Some(tg) = lb.target_group_arn() {
-                    self.discovery.add_target_group(tg);
+                    self.discovery
+                        .add_target_group(tg, &format!("service {}", key.service));
                 }
             }
             // Events come newest first; the new ones go out oldest first.
@@ -263,6 +300,21 @@ impl EcsSource {
                 .send()
                 .await
                 .map_err(|e| self.fail(&e))?;
+            // A task ECS no longer knows at all.
+            for arn in out
+                .failures()
+                .iter()
+                .filter(|f| f.reason() == Some("MISSING"))
+                .filter_map(|f| f.arn())
+            {
+                if known.remove(arn).is_some() {
+                    ctx.send(EcsTaskGone {
+                        cluster: cluster.to_string(),
+                        task_arn: arn.to_string(),
+                    })
+                    .await?;
+                }
+            }
             for t in out.tasks() {
                 let task = task_of(cluster, t);
                 let seen = TaskSeen {

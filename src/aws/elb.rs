@@ -11,7 +11,7 @@ use aws_sdk_elasticloadbalancingv2::Client;
 use super::discovery::Discovery;
 use super::source::{Closed, SourceCtx};
 use super::{Clients, SourceError, error};
-use crate::model::TargetHealth;
+use crate::model::{TargetGone, TargetHealth};
 
 pub const FAST: Duration = Duration::from_secs(5);
 pub const SETTLED: Duration = Duration::from_secs(20);
@@ -47,6 +47,7 @@ impl ElbSource {
                     true
                 }
             };
+            ctx.announce(&self.discovery).await?;
             ctx.report().await?;
             let wait = ctx.next_wait(if busy { FAST } else { SETTLED });
             if !ctx.sleep(wait).await {
@@ -89,38 +90,44 @@ impl ElbSource {
                 })
                 .collect();
             busy |= now.iter().any(|t| t.state != "healthy");
-            for change in self.changes(&group, now) {
-                ctx.send(change).await?;
+            let (changed, gone) =
+                target_changes(self.groups.entry(group.clone()).or_default(), now);
+            for target in changed {
+                ctx.send(target).await?;
+            }
+            for target in gone {
+                ctx.send(target).await?;
             }
         }
         Ok(busy)
     }
+}
 
-    /// What changed in a group since its last read, and what left it.
-    fn changes(&mut self, group: &str, now: Vec<TargetHealth>) -> Vec<TargetHealth> {
-        let known = self.groups.entry(group.to_string()).or_default();
-        let mut changes = Vec::new();
-        let mut present = HashMap::with_capacity(now.len());
-        for target in now {
-            let key = (target.target_id.clone(), target.port);
-            if known.get(&key) != Some(&target) {
-                changes.push(target.clone());
-            }
-            present.insert(key, target);
+/// What changed in a group since its last read, and the targets that left it.
+fn target_changes(
+    known: &mut HashMap<(String, Option<u16>), TargetHealth>,
+    now: Vec<TargetHealth>,
+) -> (Vec<TargetHealth>, Vec<TargetGone>) {
+    let mut changed = Vec::new();
+    let mut present = HashMap::with_capacity(now.len());
+    for target in now {
+        let key = (target.target_id.clone(), target.port);
+        if known.get(&key) != Some(&target) {
+            changed.push(target.clone());
         }
-        for (key, left) in known.drain() {
-            if !present.contains_key(&key) && !left.is_gone() {
-                changes.push(TargetHealth {
-                    state: "unused".to_string(),
-                    reason: Some("Target.NotRegistered".to_string()),
-                    description: Some("Target is not registered to the target group".to_string()),
-                    ..left
-                });
-            }
-        }
-        *known = present;
-        changes
+        present.insert(key, target);
     }
+    let gone = known
+        .drain()
+        .filter(|(key, _)| !present.contains_key(key))
+        .map(|(_, left)| TargetGone {
+            target_group: left.target_group,
+            target_id: left.target_id,
+            port: left.port,
+        })
+        .collect();
+    *known = present;
+    (changed, gone)
 }
 
 enum Polled {
@@ -131,5 +138,46 @@ enum Polled {
 impl From<Closed> for Polled {
     fn from(_: Closed) -> Self {
         Polled::Closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(id: &str, state: &str) -> TargetHealth {
+        TargetHealth {
+            target_group: "arn:tg".into(),
+            target_id: id.into(),
+            port: Some(8080),
+            state: state.into(),
+            reason: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn only_changes_are_reported_and_a_target_that_left_is_gone_once() {
+        let mut known = HashMap::new();
+        let (changed, gone) = target_changes(
+            &mut known,
+            vec![target("a", "initial"), target("b", "healthy")],
+        );
+        assert_eq!((changed.len(), gone.len()), (2, 0));
+        let (changed, gone) = target_changes(
+            &mut known,
+            vec![target("a", "initial"), target("b", "healthy")],
+        );
+        assert_eq!(
+            (changed.len(), gone.len()),
+            (0, 0),
+            "an idle read says nothing"
+        );
+        let (changed, gone) = target_changes(&mut known, vec![target("a", "unhealthy")]);
+        assert_eq!(changed, [target("a", "unhealthy")]);
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].target_id, "b");
+        let (_, gone) = target_changes(&mut known, vec![target("a", "unhealthy")]);
+        assert!(gone.is_empty(), "reported once");
     }
 }

@@ -98,6 +98,7 @@ impl LogsSource {
                 Err(Polled::Closed) => return Err(Closed),
                 Err(Polled::Failed(e)) => ctx.failed(&e),
             }
+            ctx.announce(&self.discovery).await?;
             ctx.report().await?;
             let wait = ctx.next_wait(INTERVAL);
             if !ctx.sleep(wait).await {

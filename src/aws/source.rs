@@ -62,6 +62,15 @@ impl SourceCtx {
         }
     }
 
+    /// Tells the loop what the watch took on since the last poll (whichever source looks
+    /// first sends it).
+    pub async fn announce(&self, discovery: &super::discovery::Discovery) -> Result<(), Closed> {
+        for watching in discovery.take_announcements() {
+            self.send(watching).await?;
+        }
+        Ok(())
+    }
+
     /// Counts one API call for the calls-per-minute figure.
     pub fn called(&mut self) {
         let now = Instant::now();

@@ -86,17 +86,17 @@ impl Watch {
         let discovery = Discovery::default();
         for cluster in &plan.clusters {
             if !plan.services.iter().any(|(c, _)| c == cluster) {
-                discovery.add_cluster(cluster);
+                discovery.add_cluster(cluster, "--cluster");
             }
         }
         for (cluster, service) in &plan.services {
-            discovery.add_service(cluster, service);
+            discovery.add_service(cluster, service, "--service");
         }
         for group in &plan.log_groups {
             discovery.add_log_group(group, "--log-group");
         }
         for arn in &plan.target_groups {
-            discovery.add_target_group(arn);
+            discovery.add_target_group(arn, "--target-group");
         }
         let started = Utc::now();
         let ctx = |name: &str| SourceCtx::new(name, tx.clone(), cancel.clone());

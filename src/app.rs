@@ -15,7 +15,9 @@ use ratatui::DefaultTerminal;
 use ratatui::layout::Rect;
 
 use crate::clock::{Mode, Speed};
+use crate::detect::FlagChange;
 use crate::headless::Headless;
+use crate::model::{Severity, cfn_status};
 use crate::pipeline::{Change, Pipeline};
 use crate::session::feed::Feed;
 use crate::ui::terminal::TerminalGuard;
@@ -58,8 +60,14 @@ impl StopRule for UntilFeedEnds {
     }
 }
 
-/// Plays `feed` in the dashboard until the user quits or a signal arrives.
-pub fn run_dashboard(feed: Feed, pipeline: Pipeline, theme: Theme) -> anyhow::Result<Pipeline> {
+/// Plays `feed` in the dashboard until the user quits or a signal arrives. With `bell`, the
+/// terminal bell rings when a new error opens or the watched operation ends.
+pub fn run_dashboard(
+    feed: Feed,
+    pipeline: Pipeline,
+    theme: Theme,
+    bell: bool,
+) -> anyhow::Result<Pipeline> {
     let runtime = runtime()?;
     // The handlers go in before the terminal changes mode: from then on a signal ends the loop
     // and the guard restores the terminal, whenever it arrives.
@@ -69,7 +77,7 @@ pub fn run_dashboard(feed: Feed, pipeline: Pipeline, theme: Theme) -> anyhow::Re
     };
     let mut guard = TerminalGuard::enter()?;
     let mut session = Session { feed, pipeline };
-    let mut output = Output::Dashboard(Box::new(Dashboard::new(&mut guard.terminal, theme)));
+    let mut output = Output::Dashboard(Box::new(Dashboard::new(&mut guard.terminal, theme, bell)));
     runtime.block_on(session.run(&mut output, &mut signals, &mut UntilFeedEnds))?;
     Ok(session.pipeline)
 }
@@ -215,7 +223,7 @@ impl Output<'_> {
     ) -> anyhow::Result<Option<Ended>> {
         match self {
             Output::Dashboard(d) => {
-                d.on_changes(session);
+                d.on_changes(session, changes);
                 Ok(None)
             }
             Output::Headless(out) => {
@@ -260,6 +268,9 @@ struct Dashboard<'t> {
     drawn: Shown,
     /// The timeline's and the logs' totals when rows were last counted.
     totals: (u64, u64),
+    bell: bool,
+    /// Whether the root stack's operation was running when last looked at (for the bell).
+    stack_in_progress: Option<bool>,
 }
 
 /// What a frame depends on besides the UI state: the store, the clock's second (timers), and
@@ -267,7 +278,7 @@ struct Dashboard<'t> {
 type Shown = (u64, DateTime<Utc>, Mode);
 
 impl<'t> Dashboard<'t> {
-    fn new(terminal: &'t mut DefaultTerminal, theme: Theme) -> Self {
+    fn new(terminal: &'t mut DefaultTerminal, theme: Theme, bell: bool) -> Self {
         Dashboard {
             terminal,
             events: EventStream::new(),
@@ -282,6 +293,8 @@ impl<'t> Dashboard<'t> {
                 Mode::Live { paused: false },
             ),
             totals: (0, 0),
+            bell,
+            stack_in_progress: None,
         }
     }
 
@@ -333,7 +346,10 @@ impl<'t> Dashboard<'t> {
         Ok(())
     }
 
-    fn on_changes(&mut self, session: &Session) {
+    fn on_changes(&mut self, session: &Session, changes: &[Change]) {
+        if self.bell {
+            self.ring_for(session, changes);
+        }
         self.keep_pinned_rows(session);
         // Paused live, the screen stays as it was; the watch goes on underneath.
         if session.feed.mode() == (Mode::Live { paused: true }) {
@@ -341,6 +357,25 @@ impl<'t> Dashboard<'t> {
         }
         if Dashboard::shown(session) != self.drawn {
             self.dirty = true;
+        }
+    }
+
+    /// `--bell`: the terminal bell when a new error opens or the watched operation ends.
+    fn ring_for(&mut self, session: &Session, changes: &[Change]) {
+        let new_error = changes.iter().any(|c| {
+            matches!(c, Change::Flag { change: FlagChange::Opened(f), .. } if f.severity >= Severity::Error)
+        });
+        let in_progress = session
+            .pipeline
+            .store
+            .root_stack()
+            .map(|s| cfn_status::is_in_progress(&s.status));
+        let ended = self.stack_in_progress == Some(true) && in_progress == Some(false);
+        self.stack_in_progress = in_progress;
+        if new_error || ended {
+            use std::io::Write as _;
+            let mut out = std::io::stdout();
+            let _ = out.write_all(b"\x07").and_then(|()| out.flush());
         }
     }
 

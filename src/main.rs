@@ -176,7 +176,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
             Err(e) => return Err(e.into()),
         }
     } else {
-        let run = app::run_dashboard(feed, pipeline, theme);
+        let run = app::run_dashboard(feed, pipeline, theme, args.bell);
         watch.stop();
         run?;
         0
@@ -245,7 +245,7 @@ fn play(
     let pipeline = replay.new_pipeline();
     let feed = Feed::replay(replay, speed);
     if !is_headless(output) {
-        app::run_dashboard(feed, pipeline, theme)?;
+        app::run_dashboard(feed, pipeline, theme, false)?;
         return Ok(0);
     }
     let out = Headless::new(headless_writer(), headless_format(output));

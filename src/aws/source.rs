@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use super::SourceError;
 use crate::model::{Observation, ObservationKind, SourceState, SourceStatus};
 
-/// Health is reported at least this often, so `status` lines come once a minute.
-const STATUS_EVERY: Duration = Duration::from_secs(60);
+/// Health is reported at least this often, so the header's calls per minute stay current
+/// (the store adds a timeline row only when the state changes).
+const STATUS_EVERY: Duration = Duration::from_secs(15);
 /// Backoff after failures: doubles from the poll interval up to this, with jitter.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 

@@ -187,7 +187,9 @@ pub fn render_status_line(frame: &mut Frame, area: Rect, view: &View) {
             ("[ ]", "seek"),
             ("q", "quit"),
         ];
-        for (key, what) in keys {
+        // Live, time is the wall clock's: there is nothing to seek.
+        let live = view.mode.is_live();
+        for (key, what) in keys.into_iter().filter(|(k, _)| !(live && *k == "[ ]")) {
             spans.push(Span::styled(key, theme.accent()));
             spans.push(Span::styled(format!(" {what}  "), theme.muted()));
         }

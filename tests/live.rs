@@ -239,3 +239,31 @@ fn discovery_from_the_stack_name_finds_the_service_the_targets_and_the_logs() {
         is(l, "event", "log") && text(l, "message").contains("listening on :8080")
     });
 }
+
+#[test]
+fn wait_watches_a_stack_created_after_the_watch_started() {
+    let moto = Moto::start();
+    let mut watching = Watching::start(
+        &moto,
+        &[
+            "--stack",
+            "late-app",
+            "--wait",
+            "--timeout",
+            "60s",
+            "--no-record",
+        ],
+    );
+    // The first deploy starts after the watch: it waits instead of exiting 3.
+    moto.step("/setup", r#"{"stack": "late-app"}"#);
+    watching.expect("the new stack's first event", |l| {
+        is(l, "event", "cfn") && text(l, "message").contains("User Initiated")
+    });
+    moto.step(
+        "/cfn/stack-status",
+        r#"{"stack": "late-app", "status": "CREATE_COMPLETE"}"#,
+    );
+    let (code, lines) = watching.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(lines.last().unwrap()["outcome"], "complete");
+}

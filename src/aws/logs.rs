@@ -15,7 +15,9 @@ use super::source::{Closed, SourceCtx};
 use super::{Clients, SourceError, error};
 use crate::model::LogEvent;
 
+/// Poll pace while lines flow; quiet groups are read less and less often, up to `QUIET`.
 pub const INTERVAL: Duration = Duration::from_secs(3);
+pub const QUIET: Duration = Duration::from_secs(12);
 /// On start, this much history is read (the crash that brought the user here).
 const BACKFILL: TimeDelta = TimeDelta::minutes(5);
 /// Every read starts this far before the newest event seen: CloudWatch ingests late.
@@ -92,22 +94,32 @@ impl LogsSource {
     }
 
     pub async fn run(mut self, mut ctx: SourceCtx) -> Result<(), Closed> {
+        let mut interval = INTERVAL;
         loop {
             match self.poll(&mut ctx).await {
-                Ok(()) => ctx.ok(),
+                Ok(0) => {
+                    ctx.ok();
+                    interval = (interval * 2).min(QUIET);
+                }
+                Ok(_) => {
+                    ctx.ok();
+                    interval = INTERVAL;
+                }
                 Err(Polled::Closed) => return Err(Closed),
                 Err(Polled::Failed(e)) => ctx.failed(&e),
             }
             ctx.announce(&self.discovery).await?;
             ctx.report().await?;
-            let wait = ctx.next_wait(INTERVAL);
+            let wait = ctx.next_wait(interval);
             if !ctx.sleep(wait).await {
                 return Ok(());
             }
         }
     }
 
-    async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
+    /// One read of every group; returns how many new lines it found.
+    async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<usize, Polled> {
+        let mut found = 0;
         for group in self.discovery.log_groups() {
             let cursor = self.groups.entry(group.clone()).or_default();
             let start = cursor.start_ms(self.started);
@@ -158,11 +170,12 @@ impl LogsSource {
                     None => break,
                 }
             }
+            found += fresh.len();
             for event in fresh {
                 ctx.send(event).await?;
             }
         }
-        Ok(())
+        Ok(found)
     }
 }
 

@@ -402,11 +402,15 @@ impl EventRead {
 }
 
 /// CreationPolicy and WaitCondition signal counts and timeouts, by logical id, from a JSON
-/// template (CDK writes JSON). A YAML template yields none: its stalls still show, without
-/// a countdown.
+/// template (CDK writes JSON) or a YAML one (hand-written templates). A template that reads as
+/// neither yields none: its stalls still show, without a countdown.
 pub fn signal_policies(template: &str) -> HashMap<String, SignalPolicy> {
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(template) else {
-        return HashMap::new();
+    let doc = match serde_json::from_str::<serde_json::Value>(template) {
+        Ok(doc) => doc,
+        Err(_) => match yaml_rust2::YamlLoader::load_from_str(template) {
+            Ok(docs) if !docs.is_empty() => json_of(&docs[0]),
+            _ => return HashMap::new(),
+        },
     };
     let Some(resources) = doc.get("Resources").and_then(|r| r.as_object()) else {
         return HashMap::new();
@@ -451,6 +455,26 @@ pub fn signal_policies(template: &str) -> HashMap<String, SignalPolicy> {
         }
     }
     policies
+}
+
+/// A YAML document as JSON, enough to read a template: intrinsic-function tags (`!Ref`) are
+/// dropped, keeping their value.
+fn json_of(yaml: &yaml_rust2::Yaml) -> serde_json::Value {
+    use serde_json::Value;
+    use yaml_rust2::Yaml;
+    match yaml {
+        Yaml::Integer(n) => Value::from(*n),
+        Yaml::Real(r) => r.parse::<f64>().map_or(Value::Null, Value::from),
+        Yaml::String(s) => Value::from(s.as_str()),
+        Yaml::Boolean(b) => Value::from(*b),
+        Yaml::Array(items) => Value::Array(items.iter().map(json_of).collect()),
+        Yaml::Hash(map) => Value::Object(
+            map.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), json_of(v))))
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
 }
 
 /// `PT15M`, `PT1H30M`, `PT45S` → seconds.
@@ -596,6 +620,15 @@ mod tests {
         );
         assert!(!p.contains_key("Topic"));
         assert!(signal_policies("Resources:\n  Host: {}").is_empty());
+        assert!(signal_policies("not: [a template").is_empty());
+        let yaml = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Host:\n    Type: AWS::EC2::Instance\n    CreationPolicy:\n      ResourceSignal:\n        Count: 1\n        Timeout: PT10M\n    Properties:\n      ImageId: !Ref AmiId\n      UserData: !Base64\n        Fn::Sub: |\n          #!/bin/bash\n          /opt/aws/bin/cfn-signal -e $? --stack ${AWS::StackName}\n";
+        assert_eq!(
+            signal_policies(yaml)["Host"],
+            SignalPolicy {
+                count: 1,
+                timeout_s: 600
+            }
+        );
         assert_eq!(iso8601_seconds("PT1H30M"), Some(5400));
         assert_eq!(iso8601_seconds("PT45S"), Some(45));
         assert_eq!(iso8601_seconds("15M"), None);

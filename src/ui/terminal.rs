@@ -72,7 +72,15 @@ impl SessionHook {
         let previous = Arc::new(std::panic::take_hook());
         let active = Arc::new(AtomicBool::new(true));
         let (chained, live) = (Arc::clone(&previous), Arc::clone(&active));
+        let screen_thread = std::thread::current().id();
         std::panic::set_hook(Box::new(move |info| {
+            let on_screen_thread = std::thread::current().id() == screen_thread;
+            if live.load(Ordering::SeqCst) && !on_screen_thread {
+                // A live source's thread: the dashboard goes on (its supervisor shows the
+                // source as unavailable), so the message goes to the log, not over the screen.
+                tracing::error!(panic = %info, "a thread panicked");
+                return;
+            }
             if live.load(Ordering::SeqCst) {
                 on_panic();
             }
@@ -107,8 +115,12 @@ impl Drop for SessionHook {
 mod tests {
     use super::*;
 
+    /// The panic hook is global: tests that set it take turns.
+    static HOOK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn the_session_panic_hook_runs_first_and_comes_off_when_dropped() {
+        let _turn = HOOK.lock().unwrap_or_else(|p| p.into_inner());
         use std::cell::RefCell;
         thread_local! {
             // Hooks run on the panicking thread: other tests' panics do not land here.
@@ -127,5 +139,20 @@ mod tests {
         std::panic::set_hook(before);
         let seen = SEEN.with(|s| s.borrow().clone());
         assert_eq!(seen, ["restore", "previous", "previous"]);
+    }
+
+    #[test]
+    fn a_panic_on_another_thread_leaves_the_screen_alone() {
+        use std::sync::atomic::AtomicUsize;
+        let _turn = HOOK.lock().unwrap_or_else(|p| p.into_inner());
+        static RESTORED: AtomicUsize = AtomicUsize::new(0);
+        fn restore() {
+            RESTORED.fetch_add(1, Ordering::SeqCst);
+        }
+        let hook = SessionHook::install(restore);
+        let worker = std::thread::spawn(|| panic!("a source panics"));
+        assert!(worker.join().is_err());
+        drop(hook);
+        assert_eq!(RESTORED.load(Ordering::SeqCst), 0);
     }
 }

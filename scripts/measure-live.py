@@ -72,6 +72,7 @@ def main():
         time.sleep(args.seconds)
         deploying = control(c, "/calls")
         # The deploy ends: stack and service settle, targets healthy.
+        control(c, "/cfn/stack-status", {"stack": setup["nested_stack_name"], "status": "CREATE_COMPLETE"})
         control(c, "/cfn/stack-status", {"stack": "measure-app", "status": "CREATE_COMPLETE"})
         control(c, "/ecs/deployment", {"cluster": cluster, "service": service,
                                         "rollout_state": "COMPLETED", "running": 2, "desired": 2})

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
+use chrono::{DateTime, Utc};
 
 use super::discovery::{Discovery, service_cluster};
 use super::source::{Closed, SourceCtx, utc};
@@ -40,6 +41,9 @@ struct Watched {
     signals: Option<HashMap<String, SignalPolicy>>,
     /// New events arrived since the resources were last listed.
     resources_stale: bool,
+    /// Status and last-updated time when the events were last read: a settled stack whose
+    /// DescribeStacks answer has not moved has no new events.
+    events_read_at: Option<(String, Option<DateTime<Utc>>)>,
 }
 
 impl Watched {
@@ -52,6 +56,7 @@ impl Watched {
             resources: HashMap::new(),
             signals: None,
             resources_stale: true,
+            events_read_at: None,
         }
     }
 }
@@ -135,6 +140,7 @@ impl CfnSource {
             .map(|s| s.as_str().to_string())
             .unwrap_or_default();
         let reason = stack.stack_status_reason().map(str::to_string);
+        let updated = stack.last_updated_time().or(stack.creation_time()).map(utc);
         let watched = &mut self.stacks[i];
         if !stack_id.is_empty() {
             watched.id.clone_from(&stack_id);
@@ -145,14 +151,20 @@ impl CfnSource {
                 stack: watched.path.clone(),
                 name,
                 stack_id: (!stack_id.is_empty()).then_some(stack_id.clone()),
-                status,
+                status: status.clone(),
                 reason,
             })
             .await?;
         }
 
-        // Events since the last one seen.
+        // Events since the last one seen, unless a settled stack's answer has not moved.
+        let moved = (status.clone(), updated);
+        let settled = !cfn_status::is_in_progress(&status);
+        if settled && self.stacks[i].events_read_at.as_ref() == Some(&moved) {
+            return Ok(());
+        }
         let events = self.read_events(i, &stack_id, ctx).await?;
+        self.stacks[i].events_read_at = Some(moved);
         if !events.is_empty() {
             self.stacks[i].resources_stale = true;
         }
@@ -287,9 +299,8 @@ impl CfnSource {
                     self.stacks.push(Watched::new(path, physical.to_string()));
                 }
             }
-            "AWS::ECS::Cluster" => {
-                self.discovery.add_cluster(physical, &via);
-            }
+            // A stack's cluster may hold services of other stacks: its own services come from
+            // its `AWS::ECS::Service` resources, not from listing the cluster.
             "AWS::ECS::Service" => {
                 if let Some(cluster) = service_cluster(physical) {
                     self.discovery.add_service(cluster, physical, &via);

@@ -109,3 +109,36 @@ fn discovery_from_the_stack_name_finds_the_service_the_targets_and_the_logs() {
         is(l, "event", "log") && text(l, "message").contains("listening on :8080")
     });
 }
+
+#[test]
+fn until_complete_shows_the_events_that_ended_the_stack() {
+    let moto = Moto::start();
+    moto.step("/setup", r#"{"stack": "brief-app", "nested": false}"#);
+    let mut watching = Watching::start(&moto, &["--stack", "brief-app", "--no-record"]);
+    watching.expect("the stack's User Initiated event", |l| {
+        is(l, "event", "cfn") && text(l, "message").contains("User Initiated")
+    });
+    // The last resource and the stack complete between two polls: the poll that reads the
+    // final status also reads these events, and the watch must not end before showing them.
+    moto.step(
+        "/cfn/event",
+        r#"{"stack": "brief-app", "logical_id": "Service", "status": "CREATE_COMPLETE"}"#,
+    );
+    moto.step(
+        "/cfn/stack-status",
+        r#"{"stack": "brief-app", "status": "CREATE_COMPLETE", "event": true}"#,
+    );
+    let (code, lines) = watching.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    let event = |resource: &str| {
+        lines.iter().any(|l| {
+            is(l, "event", "cfn")
+                && l["id"].is_string()
+                && text(l, "resource") == resource
+                && text(l, "message") == "CREATE_COMPLETE"
+        })
+    };
+    assert!(event("Service"), "the service's event: {lines:#?}");
+    assert!(event("brief-app"), "the stack's own event: {lines:#?}");
+    assert_eq!(lines.last().unwrap()["outcome"], "complete");
+}

@@ -5,130 +5,12 @@
 
 #[path = "support/moto.rs"]
 mod moto;
-
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+#[path = "support/watching.rs"]
+mod watching;
 
 use moto::Moto;
 use serde_json::Value;
-
-/// Longest wait for a line the test expects: a few polls.
-const LINE_WAIT: Duration = Duration::from_secs(30);
-
-fn stackwatch(moto: &Moto) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackwatch"));
-    cmd.envs(moto.env())
-        .env(
-            "STACKWATCH_STATE_DIR",
-            std::env::temp_dir().join("stackwatch-live-tests"),
-        )
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-/// A `watch --json` child whose lines arrive on a channel as it prints them.
-struct Watching {
-    child: Child,
-    lines: Receiver<Value>,
-    seen: Vec<Value>,
-}
-
-impl Watching {
-    fn start(moto: &Moto, args: &[&str]) -> Watching {
-        let mut child = stackwatch(moto)
-            .args(["watch", "--json"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("stackwatch starts");
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let value: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
-                if tx.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        Watching {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a line that `wanted` accepts; panics with every line seen after `LINE_WAIT`.
-    fn expect(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        if let Some(line) = self.seen.iter().find(|l| wanted(l)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + LINE_WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if wanted(&line) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => panic!(
-                    "no {what} within {LINE_WAIT:?}; lines seen:\n{}",
-                    self.dump()
-                ),
-            }
-        }
-    }
-
-    /// Waits for the process to end and returns its exit code, with every line it printed.
-    fn finish(mut self) -> (i32, Vec<Value>) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "watch did not end:\n{}",
-                self.dump()
-            );
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                self.seen.push(line);
-            }
-        };
-        self.seen.extend(self.lines.try_iter().collect::<Vec<_>>());
-        (status.code().unwrap_or(-1), std::mem::take(&mut self.seen))
-    }
-
-    fn dump(&self) -> String {
-        self.seen
-            .iter()
-            .map(Value::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for Watching {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn is(line: &Value, kind: &str, source: &str) -> bool {
-    line["type"] == kind && line["source"] == source
-}
-
-fn text(line: &Value, key: &str) -> String {
-    line[key].as_str().unwrap_or_default().to_string()
-}
+use watching::{Watching, is, stackwatch, text};
 
 #[test]
 fn a_stack_stuck_in_progress_past_the_timeout_exits_two() {
@@ -265,5 +147,38 @@ fn wait_watches_a_stack_created_after_the_watch_started() {
     );
     let (code, lines) = watching.finish();
     assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(lines.last().unwrap()["outcome"], "complete");
+}
+
+#[test]
+fn until_complete_shows_the_events_that_ended_the_stack() {
+    let moto = Moto::start();
+    moto.step("/setup", r#"{"stack": "brief-app", "nested": false}"#);
+    let mut watching = Watching::start(&moto, &["--stack", "brief-app", "--no-record"]);
+    watching.expect("the stack's User Initiated event", |l| {
+        is(l, "event", "cfn") && text(l, "message").contains("User Initiated")
+    });
+    // The last resource and the stack complete between two polls: the poll that reads the
+    // final status also reads these events, and the watch must not end before showing them.
+    moto.step(
+        "/cfn/event",
+        r#"{"stack": "brief-app", "logical_id": "Service", "status": "CREATE_COMPLETE"}"#,
+    );
+    moto.step(
+        "/cfn/stack-status",
+        r#"{"stack": "brief-app", "status": "CREATE_COMPLETE", "event": true}"#,
+    );
+    let (code, lines) = watching.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    let event = |resource: &str| {
+        lines.iter().any(|l| {
+            is(l, "event", "cfn")
+                && l["id"].is_string()
+                && text(l, "resource") == resource
+                && text(l, "message") == "CREATE_COMPLETE"
+        })
+    };
+    assert!(event("Service"), "the service's event: {lines:#?}");
+    assert!(event("brief-app"), "the stack's own event: {lines:#?}");
     assert_eq!(lines.last().unwrap()["outcome"], "complete");
 }

@@ -111,15 +111,33 @@ impl CfnSource {
     }
 
     async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
+        // Statuses go out after every event this poll read, the nested stacks' included: a
+        // watch that ends on the root's terminal status (`--until complete`) has then shown
+        // the events that led there, ROLLBACK_COMPLETE's own row among them.
+        let mut statuses = Vec::new();
+        let mut polled = Ok(());
         let mut i = 0;
         while i < self.stacks.len() {
-            self.poll_stack(i, ctx).await?;
+            polled = self.poll_stack(i, ctx, &mut statuses).await;
+            if polled.is_err() {
+                break;
+            }
             i += 1;
         }
-        Ok(())
+        for status in statuses {
+            ctx.send(status).await?;
+        }
+        polled
     }
 
-    async fn poll_stack(&mut self, i: usize, ctx: &mut SourceCtx) -> Result<(), Polled> {
+    /// Reads one stack: sends its new events and resources, and adds its status to
+    /// `statuses` when it changed.
+    async fn poll_stack(
+        &mut self,
+        i: usize,
+        ctx: &mut SourceCtx,
+        statuses: &mut Vec<CfnStack>,
+    ) -> Result<(), Polled> {
         let call = |e| Polled::Failed(e);
         // Status (and the ARN, for the reads that follow).
         ctx.called();
@@ -147,14 +165,13 @@ impl CfnSource {
         }
         if watched.status.as_ref() != Some(&(status.clone(), reason.clone())) {
             watched.status = Some((status.clone(), reason.clone()));
-            ctx.send(CfnStack {
+            statuses.push(CfnStack {
                 stack: watched.path.clone(),
                 name,
                 stack_id: (!stack_id.is_empty()).then_some(stack_id.clone()),
                 status: status.clone(),
                 reason,
-            })
-            .await?;
+            });
         }
 
         // Events since the last one seen, unless a settled stack's answer has not moved.

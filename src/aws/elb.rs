@@ -56,7 +56,8 @@ impl ElbSource {
         }
     }
 
-    /// One read of every group; true while a target is not settled (healthy or gone).
+    /// One read of every group; true while a group is empty or a target is not settled
+    /// (healthy or gone).
     async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<bool, Polled> {
         let mut busy = false;
         for group in self.discovery.target_groups() {
@@ -89,7 +90,9 @@ impl ElbSource {
                     })
                 })
                 .collect();
-            busy |= now.iter().any(|t| t.state != "healthy");
+            // A group with no target yet waits for a deploy's first tasks: at the settled
+            // pace their registration would show up to 20 s late.
+            busy |= now.is_empty() || now.iter().any(|t| t.state != "healthy");
             let (changed, gone) =
                 target_changes(self.groups.entry(group.clone()).or_default(), now);
             for target in changed {

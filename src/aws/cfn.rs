@@ -12,8 +12,8 @@ use aws_sdk_cloudformation::Client;
 use chrono::{DateTime, Utc};
 
 use super::discovery::{Discovery, service_cluster};
-use super::source::{Closed, SourceCtx, utc};
-use super::{Clients, SourceError, error};
+use super::source::{Closed, Polled, SourceCtx, utc};
+use super::{Clients, error};
 use crate::model::{CfnEvent, CfnResource, CfnStack, SignalPolicy, cfn_status};
 
 /// Poll pace while an operation runs, and once every stack has settled.
@@ -83,20 +83,13 @@ impl CfnSource {
 
     pub async fn run(mut self, mut ctx: SourceCtx) -> Result<(), Closed> {
         loop {
-            match self.poll(&mut ctx).await {
-                Ok(()) => ctx.ok(),
-                Err(Polled::Closed) => return Err(Closed),
-                Err(Polled::Failed(e)) => ctx.failed(&e),
-            }
-            ctx.announce(&self.discovery).await?;
-            ctx.report().await?;
+            let polled = self.poll(&mut ctx).await;
             let interval = if self.any_in_progress() {
                 FAST
             } else {
                 SETTLED
             };
-            let wait = ctx.next_wait(interval);
-            if !ctx.sleep(wait).await {
+            if !ctx.end_round(polled, &self.discovery, interval).await? {
                 return Ok(());
             }
         }
@@ -331,18 +324,6 @@ impl CfnSource {
             }
             _ => {}
         }
-    }
-}
-
-/// Why a poll stopped.
-enum Polled {
-    Failed(SourceError),
-    Closed,
-}
-
-impl From<Closed> for Polled {
-    fn from(_: Closed) -> Self {
-        Polled::Closed
     }
 }
 

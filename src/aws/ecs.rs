@@ -11,8 +11,8 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{DesiredStatus, LogDriver};
 
 use super::discovery::{Discovery, LogConfig, ServiceRef};
-use super::source::{Closed, SourceCtx, utc};
-use super::{Clients, SourceError, error};
+use super::source::{Closed, Polled, SourceCtx, utc};
+use super::{Clients, error};
 use crate::model::{
     EcsContainer, EcsDeployment, EcsService, EcsServiceEvent, EcsServiceGone, EcsTask, EcsTaskGone,
 };
@@ -72,16 +72,9 @@ impl EcsSource {
 
     pub async fn run(mut self, mut ctx: SourceCtx) -> Result<(), Closed> {
         loop {
-            match self.poll(&mut ctx).await {
-                Ok(()) => ctx.ok(),
-                Err(Polled::Closed) => return Err(Closed),
-                Err(Polled::Failed(e)) => ctx.failed(&e),
-            }
-            ctx.announce(&self.discovery).await?;
-            ctx.report().await?;
+            let polled = self.poll(&mut ctx).await;
             let interval = if self.busy { FAST } else { SETTLED };
-            let wait = ctx.next_wait(interval);
-            if !ctx.sleep(wait).await {
+            if !ctx.end_round(polled, &self.discovery, interval).await? {
                 return Ok(());
             }
         }
@@ -380,17 +373,6 @@ impl EcsSource {
         }
         self.task_definitions.insert(arn.to_string(), configs);
         Ok(())
-    }
-}
-
-enum Polled {
-    Failed(SourceError),
-    Closed,
-}
-
-impl From<Closed> for Polled {
-    fn from(_: Closed) -> Self {
-        Polled::Closed
     }
 }
 

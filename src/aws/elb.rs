@@ -9,8 +9,8 @@ use std::time::Duration;
 use aws_sdk_elasticloadbalancingv2::Client;
 
 use super::discovery::Discovery;
-use super::source::{Closed, SourceCtx};
-use super::{Clients, SourceError, error};
+use super::source::{Closed, Polled, SourceCtx};
+use super::{Clients, error};
 use crate::model::{TargetGone, TargetHealth};
 
 pub const FAST: Duration = Duration::from_secs(5);
@@ -36,21 +36,13 @@ impl ElbSource {
 
     pub async fn run(mut self, mut ctx: SourceCtx) -> Result<(), Closed> {
         loop {
-            let busy = match self.poll(&mut ctx).await {
-                Ok(busy) => {
-                    ctx.ok();
-                    busy
-                }
-                Err(Polled::Closed) => return Err(Closed),
-                Err(Polled::Failed(e)) => {
-                    ctx.failed(&e);
-                    true
-                }
-            };
-            ctx.announce(&self.discovery).await?;
-            ctx.report().await?;
-            let wait = ctx.next_wait(if busy { FAST } else { SETTLED });
-            if !ctx.sleep(wait).await {
+            let polled = self.poll(&mut ctx).await;
+            let busy = polled.as_ref().map_or(true, |busy| *busy);
+            let interval = if busy { FAST } else { SETTLED };
+            if !ctx
+                .end_round(polled.map(drop), &self.discovery, interval)
+                .await?
+            {
                 return Ok(());
             }
         }
@@ -131,17 +123,6 @@ fn target_changes(
         .collect();
     *known = present;
     (changed, gone)
-}
-
-enum Polled {
-    Failed(SourceError),
-    Closed,
-}
-
-impl From<Closed> for Polled {
-    fn from(_: Closed) -> Self {
-        Polled::Closed
-    }
 }
 
 #[cfg(test)]

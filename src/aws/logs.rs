@@ -11,7 +11,7 @@ use aws_sdk_cloudwatchlogs::Client;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::discovery::Discovery;
-use super::source::{Closed, SourceCtx};
+use super::source::{Closed, Polled, SourceCtx};
 use super::{Clients, SourceError, error};
 use crate::model::LogEvent;
 
@@ -96,22 +96,16 @@ impl LogsSource {
     pub async fn run(mut self, mut ctx: SourceCtx) -> Result<(), Closed> {
         let mut interval = INTERVAL;
         loop {
-            match self.poll(&mut ctx).await {
-                Ok(0) => {
-                    ctx.ok();
-                    interval = (interval * 2).min(QUIET);
-                }
-                Ok(_) => {
-                    ctx.ok();
-                    interval = INTERVAL;
-                }
-                Err(Polled::Closed) => return Err(Closed),
-                Err(Polled::Failed(e)) => ctx.failed(&e),
-            }
-            ctx.announce(&self.discovery).await?;
-            ctx.report().await?;
-            let wait = ctx.next_wait(interval);
-            if !ctx.sleep(wait).await {
+            let polled = self.poll(&mut ctx).await;
+            interval = match polled {
+                Ok(0) => (interval * 2).min(QUIET),
+                Ok(_) => INTERVAL,
+                Err(_) => interval,
+            };
+            if !ctx
+                .end_round(polled.map(drop), &self.discovery, interval)
+                .await?
+            {
                 return Ok(());
             }
         }
@@ -176,17 +170,6 @@ impl LogsSource {
             }
         }
         Ok(found)
-    }
-}
-
-enum Polled {
-    Failed(SourceError),
-    Closed,
-}
-
-impl From<Closed> for Polled {
-    fn from(_: Closed) -> Self {
-        Polled::Closed
     }
 }
 

@@ -22,6 +22,19 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct Closed;
 
+/// Why a poll stopped early.
+pub enum Polled {
+    /// A call failed: the source shows it as health and tries again later.
+    Failed(SourceError),
+    Closed,
+}
+
+impl From<Closed> for Polled {
+    fn from(_: Closed) -> Self {
+        Polled::Closed
+    }
+}
+
 pub struct SourceCtx {
     pub name: String,
     tx: mpsc::Sender<Observation>,
@@ -146,6 +159,26 @@ impl SourceCtx {
         self.jitter ^= self.jitter << 17;
         let spread = doubled.as_millis() as u64 / 4 + 1;
         doubled - Duration::from_millis(self.jitter % spread)
+    }
+
+    /// Ends one round of a source's loop: records how the poll went, tells the loop what the
+    /// watch took on and the source's health, and waits `interval` (or longer after failures).
+    /// False when the session is ending.
+    pub async fn end_round(
+        &mut self,
+        polled: Result<(), Polled>,
+        discovery: &super::discovery::Discovery,
+        interval: Duration,
+    ) -> Result<bool, Closed> {
+        match polled {
+            Ok(()) => self.ok(),
+            Err(Polled::Closed) => return Err(Closed),
+            Err(Polled::Failed(e)) => self.failed(&e),
+        }
+        self.announce(discovery).await?;
+        self.report().await?;
+        let wait = self.next_wait(interval);
+        Ok(self.sleep(wait).await)
     }
 
     /// Waits `wait`; false when the session is ending.

@@ -27,6 +27,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Watch a live deploy: a stack (and what it runs), or ECS services, log groups, target groups
     Watch(WatchArgs),
+    /// One look at a deploy, no screen: stack, what is in progress, services, flags, root cause
+    Status(StatusArgs),
     /// Play a recording in the dashboard, or headless with --plain/--json
     Replay(ReplayArgs),
     /// List the built-in and user themes
@@ -53,6 +55,35 @@ pub struct DemoArgs {
     after_help = "Examples:\n  stackwatch watch --stack my-app                 # beside `cdk deploy`\n  stackwatch watch --stack my-app --json --until complete --timeout 30m\n  stackwatch watch --cluster prod --service api --log-group /ecs/api\n\nRecordings go to the state directory ($XDG_STATE_HOME/stackwatch/recordings); the newest 50\nare kept. Exit codes headless: 0 completed, 1 failed or rolled back, 2 stuck or timed out,\n3 stackwatch's own error."
 )]
 pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Record to FILE instead of the state directory
+    #[arg(long, value_name = "FILE", conflicts_with = "no_record")]
+    pub record: Option<PathBuf>,
+    /// Do not record this session
+    #[arg(long)]
+    pub no_record: bool,
+    /// When a headless watch ends [default: complete with a stack, else never]
+    #[arg(long, value_enum)]
+    pub until: Option<Until>,
+    /// Give up after this long (90s, 20m, 1h): exit 2
+    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Wait for a stack that does not exist yet (a first deploy started after the watch)
+    #[arg(long)]
+    pub wait: bool,
+    /// Ring the terminal bell when the deploy ends or a new error opens
+    #[arg(long)]
+    pub bell: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub caps: CapArgs,
+}
+
+/// What to look at, and where: shared by `watch` and `status`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
     /// A CloudFormation stack to watch, with its nested stacks and what it runs (repeatable)
     #[arg(long, value_name = "NAME")]
     pub stack: Vec<String>,
@@ -77,28 +108,18 @@ pub struct WatchArgs {
     /// Another endpoint, such as moto or LocalStack (AWS_ENDPOINT_URL is honoured too)
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// Record to FILE instead of the state directory
-    #[arg(long, value_name = "FILE", conflicts_with = "no_record")]
-    pub record: Option<PathBuf>,
-    /// Do not record this session
-    #[arg(long)]
-    pub no_record: bool,
-    /// When a headless watch ends [default: complete with a stack, else never]
-    #[arg(long, value_enum)]
-    pub until: Option<Until>,
-    /// Give up after this long (90s, 20m, 1h): exit 2
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
-    pub timeout: Option<std::time::Duration>,
-    /// Wait for a stack that does not exist yet (a first deploy started after the watch)
-    #[arg(long)]
-    pub wait: bool,
-    /// Ring the terminal bell when the deploy ends or a new error opens
-    #[arg(long)]
-    pub bell: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 settled and healthy, 1 failed or rolled back, 2 in progress or stuck,\n3 stackwatch's own error."
+)]
+pub struct StatusArgs {
     #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub caps: CapArgs,
+    pub target: TargetArgs,
+    /// Text for people, one JSON document for scripts, Markdown for a ticket or a chat
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: crate::status::StatusFormat,
 }
 
 /// When a watch ends by itself.

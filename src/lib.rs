@@ -15,5 +15,6 @@ pub mod model;
 pub mod pipeline;
 pub mod sanitize;
 pub mod session;
+pub mod status;
 pub mod text;
 pub mod ui;

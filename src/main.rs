@@ -13,8 +13,8 @@ use stackwatch::app::{Ended, UntilFeedEnds};
 use stackwatch::aws::AwsTarget;
 use stackwatch::aws::watch::{Watch, WatchPlan, session_stamp};
 use stackwatch::cli::{
-    CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, OutputArgs, REPLAY_DASHBOARD_SPEED, Until,
-    WatchArgs, playback_speed,
+    CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, OutputArgs, REPLAY_DASHBOARD_SPEED, StatusArgs,
+    TargetArgs, Until, WatchArgs, playback_speed,
 };
 use stackwatch::clock::Speed;
 use stackwatch::headless::Outcome;
@@ -76,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             play(input, speed, &args.output, args.caps)
         }
         Command::Watch(args) => watch(args),
+        Command::Status(args) => status(args),
         Command::Replay(args) => {
             let headless = is_headless(&args.output);
             let speed = playback_speed(args.speed, headless, REPLAY_DASHBOARD_SPEED);
@@ -100,9 +101,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn watch(args: WatchArgs) -> anyhow::Result<u8> {
-    // A bad theme name is a bad argument whether or not the dashboard opens.
-    let theme = ui::theme::load(&args.output.theme)?;
+/// What the command line names, and where.
+fn plan_of(args: &TargetArgs, wait: bool) -> anyhow::Result<(WatchPlan, AwsTarget)> {
     let plan = WatchPlan {
         stacks: args.stack.clone(),
         clusters: args.cluster.iter().cloned().collect(),
@@ -113,7 +113,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
             .collect(),
         log_groups: args.log_group.clone(),
         target_groups: args.target_group.clone(),
-        wait: args.wait,
+        wait,
     };
     if plan.stacks.is_empty()
         && plan.clusters.is_empty()
@@ -124,12 +124,44 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
             "nothing to watch: give --stack NAME, or --cluster C [--service S], --log-group G, --target-group ARN"
         );
     }
-    let _log = logging::init();
     let target = AwsTarget {
         profile: args.profile.clone(),
         region: args.region.clone(),
         endpoint_url: args.endpoint_url.clone(),
     };
+    Ok((plan, target))
+}
+
+fn status(args: StatusArgs) -> anyhow::Result<u8> {
+    let (plan, target) = plan_of(&args.target, false)?;
+    let _log = logging::init();
+    let observations = match stackwatch::aws::watch::snapshot(&target, &plan) {
+        Ok(observations) => observations,
+        Err(e) => {
+            eprintln!("stackwatch: error: {}", sanitize::line(&e.to_string()));
+            return Ok(EXIT_OWN_ERROR);
+        }
+    };
+    let mut pipeline = Pipeline::new(stackwatch::model::StoreCaps::default());
+    let mut changes = Vec::new();
+    for obs in &observations {
+        pipeline.feed(obs, &mut changes);
+        changes.clear();
+    }
+    let now = Utc::now();
+    pipeline.advance_to(now, &mut changes);
+    print!(
+        "{}",
+        stackwatch::status::render(&pipeline, now, args.format)
+    );
+    Ok(stackwatch::status::outcome(&pipeline).exit_code())
+}
+
+fn watch(args: WatchArgs) -> anyhow::Result<u8> {
+    // A bad theme name is a bad argument whether or not the dashboard opens.
+    let theme = ui::theme::load(&args.output.theme)?;
+    let (plan, target) = plan_of(&args.target, args.wait)?;
+    let _log = logging::init();
     let (watch, observations) = match Watch::start(&target, &plan) {
         Ok(started) => started,
         Err(e) => {

@@ -103,7 +103,7 @@ impl CfnSource {
         })
     }
 
-    async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
+    pub(crate) async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
         // Statuses go out after every event this poll read, the nested stacks' included: a
         // watch that ends on the root's terminal status (`--until complete`) has then shown
         // the events that led there, ROLLBACK_COMPLETE's own row among them.

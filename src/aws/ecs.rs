@@ -90,7 +90,7 @@ impl EcsSource {
         Polled::Failed(error::classify(e, &self.profile))
     }
 
-    async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
+    pub(crate) async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
         for cluster in self.discovery.clusters() {
             self.list_services(&cluster, ctx).await?;
         }

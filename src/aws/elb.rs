@@ -50,7 +50,7 @@ impl ElbSource {
 
     /// One read of every group; true while a group is empty or a target is not settled
     /// (healthy or gone).
-    async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<bool, Polled> {
+    pub(crate) async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<bool, Polled> {
         let mut busy = false;
         for group in self.discovery.target_groups() {
             ctx.called();

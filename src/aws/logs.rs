@@ -112,7 +112,7 @@ impl LogsSource {
     }
 
     /// One read of every group; returns how many new lines it found.
-    async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<usize, Polled> {
+    pub(crate) async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<usize, Polled> {
         let mut found = 0;
         for group in self.discovery.log_groups() {
             let cursor = self.groups.entry(group.clone()).or_default();

@@ -161,6 +161,21 @@ impl SourceCtx {
         doubled - Duration::from_millis(self.jitter % spread)
     }
 
+    /// Records how a single poll went and sends the source's health (`status`: one look).
+    pub async fn one_round(
+        &mut self,
+        polled: Result<(), Polled>,
+        discovery: &super::discovery::Discovery,
+    ) -> Result<(), Closed> {
+        match polled {
+            Ok(()) => self.ok(),
+            Err(Polled::Closed) => return Err(Closed),
+            Err(Polled::Failed(e)) => self.failed(&e),
+        }
+        self.announce(discovery).await?;
+        self.report().await
+    }
+
     /// Ends one round of a source's loop: records how the poll went, tells the loop what the
     /// watch took on and the source's health, and waits `interval` (or longer after failures).
     /// False when the session is ending.

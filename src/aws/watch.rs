@@ -84,20 +84,7 @@ impl Watch {
         let (tx, observations) = mpsc::channel(CHANNEL);
         let cancel = CancellationToken::new();
         let discovery = Discovery::default();
-        for cluster in &plan.clusters {
-            if !plan.services.iter().any(|(c, _)| c == cluster) {
-                discovery.add_cluster(cluster, "--cluster");
-            }
-        }
-        for (cluster, service) in &plan.services {
-            discovery.add_service(cluster, service, "--service");
-        }
-        for group in &plan.log_groups {
-            discovery.add_log_group(group, "--log-group");
-        }
-        for arn in &plan.target_groups {
-            discovery.add_target_group(arn, "--target-group");
-        }
+        seed(&discovery, plan);
         let started = Utc::now();
         let ctx = |name: &str| SourceCtx::new(name, tx.clone(), cancel.clone());
         let mut sources = JoinSet::new();
@@ -231,6 +218,82 @@ async fn preflight(
         }
     }
     Ok(account)
+}
+
+/// One look (`stackwatch status`): every source reads once, in the order discovery needs
+/// (the stack names the services, the services their target groups and log groups), and the
+/// observations come back for the pipeline. No task outlives it.
+pub fn snapshot(target: &AwsTarget, plan: &WatchPlan) -> Result<Vec<Observation>, StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(StartError::Runtime)?;
+    runtime.block_on(async {
+        let clients = target.connect().await.map_err(StartError::Aws)?;
+        preflight(&clients, target, plan).await?;
+        let discovery = Discovery::default();
+        seed(&discovery, plan);
+        // Large enough for a stack, its services and five minutes of logs; drained as it fills.
+        let (tx, mut rx) = mpsc::channel(CHANNEL);
+        let collect = tokio::spawn(async move {
+            let mut all = Vec::new();
+            while let Some(obs) = rx.recv().await {
+                all.push(obs);
+            }
+            all
+        });
+        let cancel = CancellationToken::new();
+        let ctx = |name: &str| SourceCtx::new(name, tx.clone(), cancel.clone());
+        let closed = |_| StartError::Runtime(std::io::Error::other("the snapshot ended early"));
+        if !plan.stacks.is_empty() {
+            let mut cfn = CfnSource::new(&clients, discovery.clone(), &plan.stacks);
+            let mut c = ctx("cfn");
+            let polled = cfn.poll(&mut c).await;
+            c.one_round(polled, &discovery).await.map_err(closed)?;
+        }
+        {
+            let mut ecs = EcsSource::new(&clients, discovery.clone());
+            let mut c = ctx("ecs");
+            let polled = ecs.poll(&mut c).await;
+            c.one_round(polled, &discovery).await.map_err(closed)?;
+        }
+        {
+            let mut elb = ElbSource::new(&clients, discovery.clone());
+            let mut c = ctx("elb");
+            let polled = elb.poll(&mut c).await.map(drop);
+            c.one_round(polled, &discovery).await.map_err(closed)?;
+        }
+        {
+            let mut logs = LogsSource::new(&clients, discovery.clone(), Utc::now());
+            let mut c = ctx("logs");
+            let polled = logs.poll(&mut c).await.map(drop);
+            c.one_round(polled, &discovery).await.map_err(closed)?;
+        }
+        // Every sender is gone (each context ended with its block): the collector finishes.
+        drop(tx);
+        let observations = collect
+            .await
+            .map_err(|e| StartError::Runtime(std::io::Error::other(e)))?;
+        Ok(observations)
+    })
+}
+
+/// What the command line names, before anything is discovered.
+fn seed(discovery: &Discovery, plan: &WatchPlan) {
+    for cluster in &plan.clusters {
+        if !plan.services.iter().any(|(c, _)| c == cluster) {
+            discovery.add_cluster(cluster, "--cluster");
+        }
+    }
+    for (cluster, service) in &plan.services {
+        discovery.add_service(cluster, service, "--service");
+    }
+    for group in &plan.log_groups {
+        discovery.add_log_group(group, "--log-group");
+    }
+    for arn in &plan.target_groups {
+        discovery.add_target_group(arn, "--target-group");
+    }
 }
 
 /// When the session started, for the recording's name.

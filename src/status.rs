@@ -1,0 +1,332 @@
+//! `stackwatch status`: one look at a deploy, no screen. A compact snapshot of the store and the
+//! detector at one moment: the stacks and their status, what is in progress and for how long,
+//! the services and target groups, the open flags worst first with their next steps, and the
+//! root cause. As text (default), one JSON document, or Markdown for a ticket or a chat.
+//! Pure: the caller passes the pipeline and `now`.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::detect::{Flag, fmt_duration};
+use crate::headless::Outcome;
+use crate::model::{Severity, cfn_status};
+use crate::pipeline::Pipeline;
+use crate::sanitize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+    Md,
+}
+
+/// How the deploy stands, and the exit code that says so: 0 settled and healthy, 1 failed or
+/// rolled back (or settled with an error still open), 2 in progress or stuck.
+pub fn outcome(pipeline: &Pipeline) -> Outcome {
+    match Outcome::of(pipeline) {
+        Outcome::Complete
+            if pipeline
+                .detector
+                .open_flags()
+                .iter()
+                .any(|f| f.severity >= Severity::Error) =>
+        {
+            Outcome::Failed
+        }
+        other => other,
+    }
+}
+
+/// Everything the snapshot shows, gathered once for the three formats.
+struct Snapshot<'a> {
+    now: DateTime<Utc>,
+    outcome: Outcome,
+    stacks: Vec<(String, String, Option<String>)>,
+    /// (path, type, status, seconds in it)
+    in_progress: Vec<(String, String, String, i64)>,
+    /// (name, status, desired, running, pending, rollout)
+    services: Vec<(String, String, u32, u32, u32, Option<String>)>,
+    /// (group, healthy, unhealthy, registered)
+    target_groups: Vec<(String, usize, usize, usize)>,
+    flags: Vec<&'a Flag>,
+    root_cause: Option<&'a Flag>,
+}
+
+fn gather(pipeline: &Pipeline, now: DateTime<Utc>) -> Snapshot<'_> {
+    let store = &pipeline.store;
+    let flags = pipeline.detector.open_flags();
+    let root_cause = flags.iter().copied().find(|f| f.rule == "cfn.root_cause");
+    Snapshot {
+        now,
+        outcome: outcome(pipeline),
+        stacks: store
+            .stacks
+            .values()
+            .map(|s| (s.path.clone(), s.status.clone(), s.reason.clone()))
+            .collect(),
+        in_progress: store
+            .resources
+            .values()
+            .filter(|r| r.is_in_progress())
+            .map(|r| {
+                let since = r.started_at.unwrap_or(r.status_since);
+                (
+                    format!("{}/{}", r.key.stack, r.key.logical_id),
+                    r.resource_type.clone(),
+                    r.status.clone(),
+                    (now - since).num_seconds().max(0),
+                )
+            })
+            .collect(),
+        services: store
+            .services
+            .values()
+            .map(|s| {
+                (
+                    s.key.service.clone(),
+                    s.status.clone(),
+                    s.desired,
+                    s.running,
+                    s.pending,
+                    s.primary().and_then(|p| p.rollout_state.clone()),
+                )
+            })
+            .collect(),
+        target_groups: store
+            .target_groups
+            .iter()
+            .map(|(arn, h)| {
+                (
+                    short_group(arn).to_string(),
+                    h.healthy,
+                    h.unhealthy,
+                    h.registered,
+                )
+            })
+            .collect(),
+        flags,
+        root_cause,
+    }
+}
+
+/// `arn:…:targetgroup/NAME/ID` → `NAME`.
+fn short_group(arn: &str) -> &str {
+    arn.split(":targetgroup/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(arn)
+}
+
+fn clean(text: &str) -> String {
+    sanitize::line(text).into_owned()
+}
+
+/// Renders the snapshot at `now` in `format`.
+pub fn render(pipeline: &Pipeline, now: DateTime<Utc>, format: StatusFormat) -> String {
+    let snap = gather(pipeline, now);
+    match format {
+        StatusFormat::Text => text(&snap),
+        StatusFormat::Md => markdown(&snap),
+        StatusFormat::Json => {
+            let mut doc = json(&snap).to_string();
+            doc.push('\n');
+            doc
+        }
+    }
+}
+
+fn text(s: &Snapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "stackwatch status at {}: {}",
+        s.now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        s.outcome.as_str()
+    );
+    for (path, status, reason) in &s.stacks {
+        let _ = write!(out, "  stack {}  {}", clean(path), clean(status));
+        if let Some(reason) = reason.as_deref().filter(|r| !r.is_empty()) {
+            let _ = write!(out, "  ({})", clean(reason));
+        }
+        out.push('\n');
+    }
+    if !s.in_progress.is_empty() {
+        out.push_str("in progress:\n");
+        for (path, rtype, status, secs) in &s.in_progress {
+            let _ = writeln!(
+                out,
+                "  {}  {}  {} for {}",
+                clean(path),
+                clean(rtype),
+                clean(status),
+                fmt_duration(*secs)
+            );
+        }
+    }
+    if !s.services.is_empty() {
+        out.push_str("services:\n");
+        for (name, status, desired, running, pending, rollout) in &s.services {
+            let _ = writeln!(
+                out,
+                "  {}  {}  running {running}/{desired}, pending {pending}{}",
+                clean(name),
+                clean(status),
+                rollout
+                    .as_deref()
+                    .map(|r| format!(", rollout {}", clean(r)))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if !s.target_groups.is_empty() {
+        out.push_str("target groups:\n");
+        for (name, healthy, unhealthy, registered) in &s.target_groups {
+            let _ = writeln!(
+                out,
+                "  {}  {healthy} healthy, {unhealthy} unhealthy of {registered}",
+                clean(name)
+            );
+        }
+    }
+    if s.flags.is_empty() {
+        out.push_str("no open flags\n");
+    } else {
+        out.push_str("flags, worst first:\n");
+        for f in &s.flags {
+            let _ = writeln!(
+                out,
+                "  {:<5} {}  {}: {}\n        → {}",
+                f.severity.as_str().to_ascii_uppercase(),
+                f.rule,
+                clean(&f.resource),
+                clean(&f.summary),
+                clean(&f.next_step)
+            );
+        }
+    }
+    if let Some(root) = s.root_cause {
+        let _ = writeln!(out, "root cause: {}", clean(&root.summary));
+    }
+    out
+}
+
+/// Text for a Markdown table cell: one line, pipes escaped, no markup from AWS text.
+fn cell(text: &str) -> String {
+    let clean = sanitize::line(text);
+    let mut out = String::with_capacity(clean.len());
+    for c in clean.chars() {
+        if matches!(
+            c,
+            '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '\\' | '#'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn markdown(s: &Snapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### stackwatch status: {} ({})\n",
+        s.outcome.as_str(),
+        s.now.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    if !s.stacks.is_empty() {
+        out.push_str("| stack | status | reason |\n|---|---|---|\n");
+        for (path, status, reason) in &s.stacks {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(path),
+                cell(status),
+                cell(reason.as_deref().unwrap_or(""))
+            );
+        }
+        out.push('\n');
+    }
+    if !s.in_progress.is_empty() {
+        out.push_str("| in progress | type | status | for |\n|---|---|---|---|\n");
+        for (path, rtype, status, secs) in &s.in_progress {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(path),
+                cell(rtype),
+                cell(status),
+                fmt_duration(*secs)
+            );
+        }
+        out.push('\n');
+    }
+    if !s.services.is_empty() {
+        out.push_str("| service | status | running | pending | rollout |\n|---|---|---|---|---|\n");
+        for (name, status, desired, running, pending, rollout) in &s.services {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {running}/{desired} | {pending} | {} |",
+                cell(name),
+                cell(status),
+                cell(rollout.as_deref().unwrap_or(""))
+            );
+        }
+        out.push('\n');
+    }
+    if s.flags.is_empty() {
+        out.push_str("No open flags.\n");
+    } else {
+        out.push_str("| severity | rule | resource | what | next step |\n|---|---|---|---|---|\n");
+        for f in &s.flags {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                f.severity.as_str(),
+                f.rule,
+                cell(&f.resource),
+                cell(&f.summary),
+                cell(&f.next_step)
+            );
+        }
+    }
+    if let Some(root) = s.root_cause {
+        let _ = writeln!(out, "\n**Root cause:** {}", cell(&root.summary));
+    }
+    out
+}
+
+fn json(s: &Snapshot) -> Value {
+    json!({
+        "at": s.now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "outcome": s.outcome.as_str(),
+        "exit_code": s.outcome.exit_code(),
+        "stacks": s.stacks.iter().map(|(path, status, reason)| json!({
+            "stack": clean(path),
+            "status": clean(status),
+            "reason": reason.as_deref().map(clean),
+            "in_progress": cfn_status::is_in_progress(status),
+        })).collect::<Vec<_>>(),
+        "in_progress": s.in_progress.iter().map(|(path, rtype, status, secs)| json!({
+            "resource": clean(path), "type": clean(rtype), "status": clean(status), "for_s": secs,
+        })).collect::<Vec<_>>(),
+        "services": s.services.iter().map(|(name, status, desired, running, pending, rollout)| json!({
+            "service": clean(name), "status": clean(status), "desired": desired,
+            "running": running, "pending": pending, "rollout_state": rollout.as_deref().map(clean),
+        })).collect::<Vec<_>>(),
+        "target_groups": s.target_groups.iter().map(|(name, healthy, unhealthy, registered)| json!({
+            "target_group": clean(name), "healthy": healthy, "unhealthy": unhealthy, "registered": registered,
+        })).collect::<Vec<_>>(),
+        "flags": s.flags.iter().map(|f| json!({
+            "rule": f.rule,
+            "severity": f.severity.as_str(),
+            "resource": clean(&f.resource),
+            "summary": clean(&f.summary),
+            "next_step": clean(&f.next_step),
+            "count": f.count,
+        })).collect::<Vec<_>>(),
+        "root_cause": s.root_cause.map(|f| clean(&f.summary)),
+    })
+}

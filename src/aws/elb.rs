@@ -55,10 +55,14 @@ impl ElbSource {
         }
     }
 
-    /// One read of every group; true while a target is not settled (healthy or gone).
+    /// One read of every group; true while no group is known yet, a group is empty, or a
+    /// target is not settled (healthy or gone).
     async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<bool, Polled> {
-        let mut busy = false;
-        for group in self.discovery.target_groups() {
+        let groups = self.discovery.target_groups();
+        // The stack or a service names its groups after the first polls: read them as soon
+        // as they are known (reading none costs nothing).
+        let mut busy = groups.is_empty();
+        for group in groups {
             ctx.called();
             let out = self
                 .client
@@ -88,7 +92,9 @@ impl ElbSource {
                     })
                 })
                 .collect();
-            busy |= now.iter().any(|t| t.state != "healthy");
+            // A group with no target yet waits for a deploy's first tasks: at the settled
+            // pace their registration would show up to 20 s late.
+            busy |= now.is_empty() || now.iter().any(|t| t.state != "healthy");
             for change in self.changes(&group, now) {
                 ctx.send(change).await?;
             }

@@ -3,6 +3,7 @@
 
 use std::error::Error;
 use std::fmt::Debug;
+use std::path::PathBuf;
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -25,9 +26,15 @@ pub enum SourceError {
     )]
     CredentialsExpired { profile: String },
     #[error(
-        "no credentials found for profile {profile} ({detail}): run `aws sso login --profile {profile}`, `aws configure`, or pass --profile"
+        "no credentials found for profile {profile} ({detail}): run `aws sso login --profile {profile}` or `aws configure --profile {profile}`, or pass --profile"
     )]
     NoCredentials { profile: String, detail: String },
+    /// Nothing in the chain had credentials and the profile it read is in no file: usually a
+    /// typo in --profile or AWS_PROFILE, or a machine never set up.
+    #[error(
+        "no credentials: profile {profile} is not defined in {files} and AWS_ACCESS_KEY_ID is not set: run `aws configure --profile {profile}` (or `aws configure sso --profile {profile}`), or pass --profile with a profile that exists"
+    )]
+    ProfileNotDefined { profile: String, files: String },
     #[error("no region is set for profile {profile}: pass --region or set AWS_REGION")]
     NoRegion { profile: String },
     #[error("{0}")]
@@ -45,9 +52,9 @@ impl SourceError {
         match self {
             SourceError::Throttled(_) => SourceState::Throttled,
             SourceError::AccessDenied(_) => SourceState::AccessDenied,
-            SourceError::CredentialsExpired { .. } | SourceError::NoCredentials { .. } => {
-                SourceState::CredentialsExpired
-            }
+            SourceError::CredentialsExpired { .. }
+            | SourceError::NoCredentials { .. }
+            | SourceError::ProfileNotDefined { .. } => SourceState::CredentialsExpired,
             SourceError::NoRegion { .. }
             | SourceError::NotFound(_)
             | SourceError::Unreachable(_)
@@ -148,7 +155,29 @@ fn credentials_or(text: &str, profile: &str, other: impl FnOnce() -> SourceError
 }
 
 /// The credentials chain's own failure, before any call.
-pub fn from_credentials(err: &CredentialsError, profile: &str) -> SourceError {
+pub fn from_credentials(
+    err: &CredentialsError,
+    profile: &str,
+    files: &ProfileFiles,
+) -> SourceError {
+    if let CredentialsError::CredentialsNotLoaded(_) = err {
+        // No provider had any: say where that was looked for, not the chain's multi-line
+        // report of every provider it tried.
+        return if files.define(profile) {
+            SourceError::NoCredentials {
+                profile: profile.to_string(),
+                detail: format!(
+                    "none in the environment, in the profile in {}, or from instance metadata",
+                    files.describe()
+                ),
+            }
+        } else {
+            SourceError::ProfileNotDefined {
+                profile: profile.to_string(),
+                files: files.describe(),
+            }
+        };
+    }
     let text = detail(&DisplayErrorContext(err).to_string());
     match credentials_or(&text, profile, || SourceError::Other(text.clone())) {
         SourceError::Other(detail) => SourceError::NoCredentials {
@@ -157,6 +186,71 @@ pub fn from_credentials(err: &CredentialsError, profile: &str) -> SourceError {
         },
         classified => classified,
     }
+}
+
+/// The shared config and credentials files, where aws-config reads profiles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileFiles {
+    pub config: PathBuf,
+    pub credentials: PathBuf,
+}
+
+impl ProfileFiles {
+    /// `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and
+    /// `~/.aws/credentials`, as aws-config finds them.
+    pub fn locate() -> ProfileFiles {
+        let home = directories::BaseDirs::new()
+            .map(|d| d.home_dir().to_path_buf())
+            .unwrap_or_default();
+        let file = |var: &str, name: &str| {
+            std::env::var_os(var)
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| home.join(".aws").join(name), PathBuf::from)
+        };
+        ProfileFiles {
+            config: file("AWS_CONFIG_FILE", "config"),
+            credentials: file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+        }
+    }
+
+    /// True when either file has a section for `profile` (`[profile NAME]` in the config
+    /// file, `[NAME]` in the credentials file and for `default`). Unreadable files define none.
+    pub fn define(&self, profile: &str) -> bool {
+        [&self.config, &self.credentials]
+            .iter()
+            .any(|path| std::fs::read_to_string(path).is_ok_and(|text| defines(&text, profile)))
+    }
+
+    /// The files for a message: one path when both are the same.
+    pub fn describe(&self) -> String {
+        if self.config == self.credentials {
+            self.config.display().to_string()
+        } else {
+            format!(
+                "{} or {}",
+                self.config.display(),
+                self.credentials.display()
+            )
+        }
+    }
+}
+
+/// True when an INI profile file has a section for `profile`.
+fn defines(text: &str, profile: &str) -> bool {
+    text.lines().any(|line| {
+        let Some(section) = line
+            .trim()
+            .strip_prefix('[')
+            .and_then(|l| l.split(']').next())
+        else {
+            return false;
+        };
+        let section = section.trim();
+        section == profile
+            || section
+                .strip_prefix("profile")
+                .is_some_and(|name| name.starts_with(char::is_whitespace) && name.trim() == profile)
+    })
 }
 
 /// Error text from AWS, cleaned for a terminal and capped.
@@ -180,6 +274,40 @@ mod tests {
         };
         assert_eq!(expired.health(), SourceState::CredentialsExpired);
         assert!(expired.to_string().contains("aws sso login --profile dev"));
+    }
+
+    #[test]
+    fn a_profile_is_defined_by_its_section_in_either_file() {
+        let config = "[default]\nregion = eu-west-1\n\n[profile  dev ]\nsso_session = x\n";
+        assert!(defines(config, "default"));
+        assert!(defines(config, "dev"));
+        assert!(!defines(config, "prod"));
+        assert!(!defines("[profiledev]\n", "dev"));
+        assert!(defines("  [prod] ; keys\naws_access_key_id = A\n", "prod"));
+        assert!(!defines("", "default"));
+    }
+
+    #[test]
+    fn no_credentials_anywhere_names_the_profile_the_files_and_the_fix() {
+        let dir = std::env::temp_dir().join(format!("stackwatch-profiles-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("config");
+        std::fs::write(&config, "[profile dev]\nregion = eu-west-1\n").unwrap();
+        let files = ProfileFiles {
+            config: config.clone(),
+            credentials: dir.join("missing"),
+        };
+        let not_loaded = CredentialsError::not_loaded("no credentials found in chain");
+        let e = from_credentials(&not_loaded, "nobody", &files);
+        assert!(matches!(e, SourceError::ProfileNotDefined { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains("profile nobody is not defined in"), "{text}");
+        assert!(text.contains(&config.display().to_string()), "{text}");
+        assert!(text.contains("aws configure --profile nobody"), "{text}");
+        let e = from_credentials(&not_loaded, "dev", &files);
+        assert!(matches!(e, SourceError::NoCredentials { .. }), "{e:?}");
+        assert!(e.to_string().contains("aws sso login --profile dev"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -69,13 +69,17 @@ impl AwsTarget {
         }
         let config = loader.load().await;
         let profile = self.profile_name();
-        let region =
-            config
-                .region()
-                .map(|r| r.to_string())
-                .ok_or_else(|| SourceError::NoRegion {
-                    profile: profile.clone(),
-                })?;
+        let Some(region) = config.region().map(|r| r.to_string()) else {
+            // A profile that does not exist has no region either: its name is what to fix.
+            let files = error::ProfileFiles::locate();
+            if !files.define(&profile) && !credentials_in_env() {
+                return Err(SourceError::ProfileNotDefined {
+                    profile,
+                    files: files.describe(),
+                });
+            }
+            return Err(SourceError::NoRegion { profile });
+        };
         check_credentials(&config, &profile).await?;
         let loopback = config
             .endpoint_url()
@@ -98,6 +102,19 @@ impl AwsTarget {
     }
 }
 
+/// The environment names a credential source of its own (keys, a web identity token, a
+/// container endpoint): then no profile is needed.
+fn credentials_in_env() -> bool {
+    [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]
+    .iter()
+    .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+}
+
 async fn check_credentials(config: &SdkConfig, profile: &str) -> Result<(), SourceError> {
     let Some(provider) = config.credentials_provider() else {
         return Err(SourceError::NoCredentials {
@@ -107,7 +124,11 @@ async fn check_credentials(config: &SdkConfig, profile: &str) -> Result<(), Sour
     };
     match tokio::time::timeout(OPERATION_TIMEOUT, provider.provide_credentials()).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(error::from_credentials(&e, profile)),
+        Ok(Err(e)) => Err(error::from_credentials(
+            &e,
+            profile,
+            &error::ProfileFiles::locate(),
+        )),
         Err(_) => Err(SourceError::NoCredentials {
             profile: profile.to_string(),
             detail: "loading credentials timed out".to_string(),

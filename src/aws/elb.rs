@@ -48,11 +48,14 @@ impl ElbSource {
         }
     }
 
-    /// One read of every group; true while a group is empty or a target is not settled
-    /// (healthy or gone).
+    /// One read of every group; true while no group is known yet, a group is empty, or a
+    /// target is not settled (healthy or gone).
     pub(crate) async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<bool, Polled> {
-        let mut busy = false;
-        for group in self.discovery.target_groups() {
+        let groups = self.discovery.target_groups();
+        // The stack or a service names its groups after the first polls: read them as soon
+        // as they are known (reading none costs nothing).
+        let mut busy = groups.is_empty();
+        for group in groups {
             ctx.called();
             let out = self
                 .client

@@ -1,0 +1,173 @@
+//! The dashboard watching a live deploy in a real terminal: `stackwatch watch --stack` runs in
+//! a 160x48 pseudo-terminal against the moto scenario driver, shows `LIVE` and its panes, shows
+//! the flag of a failure the test injects, quits on `q` with status 0 and leaves the terminal
+//! as it found it (as tests/pty.rs checks for the demo).
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use serde_json::{Value, json};
+
+use moto::Moto;
+
+const ROWS: u16 = 48;
+const COLS: u16 = 160;
+/// A few polls of every source.
+const SCREEN_WAIT: Duration = Duration::from_secs(30);
+
+/// Real wording (tests/data/signals-known.jsonl): NFS blocked between the task and EFS.
+const EFS_REASON: &str = "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: Connection reset by peer : unsuccessful EFS utils command execution; code: 32";
+
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+/// Polls the parsed screen until `check` holds or `deadline` passes; the screen's text.
+fn wait_for(
+    screen: &Mutex<Screen>,
+    deadline: Duration,
+    check: impl Fn(&str) -> bool,
+) -> Result<String, String> {
+    let until = Instant::now() + deadline;
+    loop {
+        let contents = screen.lock().unwrap().parser.screen().contents();
+        if check(&contents) {
+            return Ok(contents);
+        }
+        if Instant::now() >= until {
+            return Err(contents);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_dashboard_watches_a_live_deploy_shows_its_flag_and_quits_on_q() {
+    let moto = Moto::start();
+    let setup = moto.step("/setup", r#"{"stack": "tui-app"}"#);
+    let setup: Value = serde_json::from_str(&setup).unwrap();
+    let field = |key: &str| setup[key].as_str().unwrap().to_string();
+    let (cluster, service) = (field("cluster_name"), field("service_name"));
+
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("open a pty");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stackwatch"));
+    cmd.args(["watch", "--stack", "tui-app", "--no-record"]);
+    for (key, value) in moto.env() {
+        cmd.env(key, value);
+    }
+    cmd.env(
+        "STACKWATCH_STATE_DIR",
+        std::env::temp_dir().join("stackwatch-live-tests"),
+    );
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("NO_COLOR");
+    cmd.env_remove("STACKWATCH_THEME");
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn stackwatch");
+    drop(pty.slave);
+
+    let screen = Arc::new(Mutex::new(Screen {
+        parser: vt100::Parser::new(ROWS, COLS, 0),
+        raw: Vec::new(),
+    }));
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let sink = Arc::clone(&screen);
+    let reader_thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        // Ends with EOF or EIO once the child has exited and the pty closes.
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut s = sink.lock().unwrap();
+            s.parser.process(&buf[..n]);
+            s.raw.extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut writer = pty.master.take_writer().unwrap();
+
+    // Live, with every pane and the stack's first event.
+    let panes = ["Resources", "Timeline", "ECS", "Targets", "Logs"];
+    let shown = wait_for(&screen, SCREEN_WAIT, |s| {
+        s.contains("LIVE")
+            && s.contains("tui-app")
+            && s.contains("User Initiated")
+            && panes.iter().all(|p| s.contains(p))
+    });
+    let contents = shown.unwrap_or_else(|s| panic!("the live dashboard never showed:\n{s}"));
+    assert!(
+        screen.lock().unwrap().parser.screen().alternate_screen(),
+        "the dashboard draws on the alternate screen"
+    );
+    assert!(!contents.contains("ecs.efs_mount_network"));
+
+    // A task of the service cannot mount EFS.
+    let task = moto.step(
+        "/ecs/run-task",
+        &json!({"cluster": cluster, "service": service, "last_status": "PENDING",
+                "register": false})
+        .to_string(),
+    );
+    let task: Value = serde_json::from_str(&task).unwrap();
+    moto.step(
+        "/ecs/stop-task",
+        &json!({"cluster": cluster, "task": task["task_arn"],
+                "stop_code": "TaskFailedToStart", "stopped_reason": EFS_REASON})
+        .to_string(),
+    );
+    let flagged = wait_for(&screen, SCREEN_WAIT, |s| {
+        s.contains("ecs.efs_mount_network") && s.contains("ERROR")
+    });
+    if let Err(s) = flagged {
+        panic!("the flag never showed:\n{s}");
+    }
+
+    writer.write_all(b"q").unwrap();
+    writer.flush().unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("stackwatch did not quit on q");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    drop(writer);
+    drop(pty.master);
+    let _ = reader_thread.join();
+
+    let s = screen.lock().unwrap();
+    assert!(
+        !s.parser.screen().alternate_screen(),
+        "still on the alternate screen"
+    );
+    assert!(
+        !s.parser.screen().hide_cursor(),
+        "the cursor is still hidden"
+    );
+    let raw = String::from_utf8_lossy(&s.raw);
+    assert!(
+        raw.contains("\x1b[?1049l"),
+        "never left the alternate screen"
+    );
+    assert!(
+        raw.contains("\x1b[?1000l"),
+        "never turned mouse capture off"
+    );
+}

@@ -1,0 +1,112 @@
+//! `stackwatch status` snapshots in all three formats, on the demo's failing deploy at fixed
+//! virtual times (mid-deploy and after the rollback), with their exit codes. The replay's
+//! virtual clock is the fixed clock: no AWS, no wall time.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use stackwatch::model::StoreCaps;
+use stackwatch::pipeline::Pipeline;
+use stackwatch::session::demo::{self, DEMO_START};
+use stackwatch::session::replay::{Replay, ReplayInput};
+use stackwatch::status::{StatusFormat, outcome, render};
+
+fn demo_at(offset: Option<TimeDelta>) -> (Pipeline, DateTime<Utc>) {
+    let (header, observations) = demo::scenario();
+    let mut replay = Replay::open(
+        ReplayInput::Memory(header, observations.into()),
+        StoreCaps::default(),
+    )
+    .unwrap();
+    let mut pipeline = replay.new_pipeline();
+    let until = offset.map_or(DateTime::<Utc>::MAX_UTC, |d| DEMO_START + d);
+    replay
+        .advance(until, &mut pipeline, &mut Vec::new())
+        .unwrap();
+    let now = pipeline.now().unwrap();
+    (pipeline, now)
+}
+
+#[test]
+fn mid_deploy_the_snapshot_shows_what_is_stuck_and_exits_two() {
+    let (pipeline, now) = demo_at(Some(TimeDelta::minutes(8)));
+    assert_eq!(outcome(&pipeline).exit_code(), 2);
+    let text = render(&pipeline, now, StatusFormat::Text);
+    assert!(text.contains("in progress:"), "{text}");
+    assert!(text.contains("ecs.efs_mount_network"), "{text}");
+    insta::assert_snapshot!("status_mid_deploy_text", text);
+    insta::assert_snapshot!(
+        "status_mid_deploy_md",
+        render(&pipeline, now, StatusFormat::Md)
+    );
+    insta::assert_snapshot!(
+        "status_mid_deploy_json",
+        render(&pipeline, now, StatusFormat::Json)
+    );
+}
+
+#[test]
+fn after_the_rollback_the_snapshot_names_the_root_cause_and_exits_one() {
+    let (pipeline, now) = demo_at(None);
+    assert_eq!(outcome(&pipeline).exit_code(), 1);
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&pipeline, now, StatusFormat::Json)).unwrap();
+    assert_eq!(json["exit_code"], 1);
+    assert!(
+        json["root_cause"]
+            .as_str()
+            .is_some_and(|r| r.contains("MigrationHost")),
+        "{json:#}"
+    );
+    insta::assert_snapshot!(
+        "status_rolled_back_text",
+        render(&pipeline, now, StatusFormat::Text)
+    );
+    insta::assert_snapshot!(
+        "status_rolled_back_md",
+        render(&pipeline, now, StatusFormat::Md)
+    );
+    insta::assert_snapshot!(
+        "status_rolled_back_json",
+        render(&pipeline, now, StatusFormat::Json)
+    );
+}
+
+#[test]
+fn the_healthy_deploy_is_settled_and_exits_zero() {
+    let (header, observations) = demo::healthy_scenario();
+    let mut replay = Replay::open(
+        ReplayInput::Memory(header, observations.into()),
+        StoreCaps::default(),
+    )
+    .unwrap();
+    let pipeline = replay.run_to_end().unwrap();
+    assert_eq!(outcome(&pipeline).exit_code(), 0);
+    let text = render(&pipeline, pipeline.now().unwrap(), StatusFormat::Text);
+    assert!(text.contains("no open flags"), "{text}");
+}
+
+#[test]
+fn text_from_aws_cannot_break_the_markdown() {
+    let (mut pipeline, now) = demo_at(Some(TimeDelta::minutes(8)));
+    let hostile = "Error: Cannot find module 'x|y<script>' | `rm -rf` \u{1b}[2J";
+    let log = stackwatch::model::LogEvent {
+        group: "/ecs/payments-api".into(),
+        stream: "api/api/abc".into(),
+        timestamp: now,
+        message: hostile.into(),
+        event_id: Some("hostile".into()),
+    };
+    pipeline.feed(
+        &stackwatch::model::Observation::new(now, log),
+        &mut Vec::new(),
+    );
+    let md = render(&pipeline, now, StatusFormat::Md);
+    let row = md
+        .lines()
+        .find(|l| l.contains("log.node_module_not_found"))
+        .expect("the hostile line's flag is listed");
+    // Every pipe inside a cell is escaped: the row has as many separators as its header.
+    let separators = |line: &str| line.replace("\\|", "").matches('|').count();
+    let header = md.lines().find(|l| l.starts_with("| severity")).unwrap();
+    assert_eq!(separators(row), separators(header), "{row}");
+    assert!(!md.contains("<script>") && !md.contains('\u{1b}'), "{md}");
+}

@@ -182,3 +182,39 @@ fn until_complete_shows_the_events_that_ended_the_stack() {
     assert!(event("brief-app"), "the stack's own event: {lines:#?}");
     assert_eq!(lines.last().unwrap()["outcome"], "complete");
 }
+
+#[test]
+fn status_takes_one_look_and_exits_by_the_deploys_state() {
+    let moto = Moto::start();
+    moto.step("/setup", r#"{"stack": "look-app"}"#);
+    let run = |format: &str| {
+        let out = stackwatch(&moto)
+            .args(["status", "--stack", "look-app", "--format", format])
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    // Mid-deploy: in progress, exit 2.
+    let (code, json) = run("json");
+    assert_eq!(code, Some(2), "{json}");
+    let doc: Value = serde_json::from_str(&json).expect("one JSON document");
+    assert_eq!(doc["stacks"][0]["stack"], "look-app");
+    assert_eq!(doc["stacks"][0]["status"], "CREATE_IN_PROGRESS");
+    assert!(doc["root_cause"].is_null());
+    let (_, text) = run("text");
+    assert!(
+        text.contains("stack look-app  CREATE_IN_PROGRESS"),
+        "{text}"
+    );
+    // Settled: exit 0.
+    moto.step(
+        "/cfn/stack-status",
+        r#"{"stack": "look-app", "status": "CREATE_COMPLETE"}"#,
+    );
+    let (code, md) = run("md");
+    assert!(md.contains("| look-app | CREATE\\_COMPLETE |"), "{md}");
+    assert_eq!(code, Some(0), "{md}");
+}

@@ -299,17 +299,7 @@ impl<'t> Dashboard<'t> {
     }
 
     fn view<'a>(&'a self, session: &'a Session, flags: &'a [&'a crate::detect::Flag]) -> View<'a> {
-        View {
-            store: &session.pipeline.store,
-            flags,
-            header: session.feed.header(),
-            start: session.feed.start(),
-            now: session.now(),
-            mode: session.feed.mode(),
-            ui: &self.ui,
-            theme: &self.theme,
-            detect: session.pipeline.detector.config(),
-        }
+        view_of(session, flags, &self.ui, &self.theme)
     }
 
     fn shown(session: &Session) -> Shown {
@@ -327,17 +317,7 @@ impl<'t> Dashboard<'t> {
         }
         let flags = session.pipeline.detector.open_flags();
         // Split borrows: the view reads the UI state while the terminal draws.
-        let view = View {
-            store: &session.pipeline.store,
-            flags: &flags,
-            header: session.feed.header(),
-            start: session.feed.start(),
-            now: session.now(),
-            mode: session.feed.mode(),
-            ui: &self.ui,
-            theme: &self.theme,
-            detect: session.pipeline.detector.config(),
-        };
+        let view = view_of(session, &flags, &self.ui, &self.theme);
         let frame = self.terminal.draw(|frame| ui::render(frame, &view))?;
         self.screen = frame.area;
         self.drawn = Dashboard::shown(session);
@@ -476,6 +456,26 @@ impl<'t> Dashboard<'t> {
             }
         }
         Ok(false)
+    }
+}
+
+/// What the dashboard draws: the session's store and clock, the user's UI state.
+fn view_of<'a>(
+    session: &'a Session,
+    flags: &'a [&'a crate::detect::Flag],
+    ui: &'a UiState,
+    theme: &'a Theme,
+) -> View<'a> {
+    View {
+        store: &session.pipeline.store,
+        flags,
+        header: session.feed.header(),
+        start: session.feed.start(),
+        now: session.now(),
+        mode: session.feed.mode(),
+        ui,
+        theme,
+        detect: session.pipeline.detector.config(),
     }
 }
 

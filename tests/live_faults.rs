@@ -449,3 +449,47 @@ fn logs_failing_alone_never_holds_up_the_other_sources() {
         assert!(unwell.is_empty(), "{name} stayed ok: {unwell:?}");
     }
 }
+
+#[test]
+fn one_call_failing_mid_poll_never_ends_the_watch_early() {
+    const STACK: &str = "held-app";
+    let moto = Moto::start();
+    moto.step(
+        "/setup",
+        &format!(r#"{{"stack": "{STACK}", "nested": false}}"#),
+    );
+    let mut w = Watching::start(&moto, &["--stack", STACK, "--no-record"]);
+    expect_all_ok(&mut w);
+
+    // DescribeStacks answers but DescribeStackEvents is throttled: a poll sees the stack
+    // complete, not the events that led there.
+    moto.step(
+        "/fault",
+        r#"{"mode": "throttle", "match": ["cloudformation.DescribeStackEvents"]}"#,
+    );
+    let mut last = add_events(&moto, STACK, "Last", 1);
+    let stack_event = json(&moto.step(
+        "/cfn/stack-status",
+        &format!(r#"{{"stack": "{STACK}", "status": "CREATE_COMPLETE", "event": true}}"#),
+    ));
+    last.push(text(&stack_event, "event_id"));
+    // The stack's status row, sent before the source's health, would come first.
+    let shown_early = Cell::new(false);
+    w.expect("cfn throttled", |l| {
+        let complete = is(l, "event", "cfn") && text(l, "message") == "CREATE_COMPLETE";
+        shown_early.set(complete || l["type"] == "summary");
+        shown_early.get() || state(l, "cfn") == "throttled"
+    });
+    assert!(
+        !shown_early.get(),
+        "the stack's final status was shown, ending the watch, before the events that led \
+         there could be read:\n{}",
+        w.dump()
+    );
+
+    // CloudFormation reads again: the events that led to the status it ends on are shown.
+    moto.step("/fault", r#"{"mode": "none"}"#);
+    let (code, lines) = w.finish();
+    assert_eq!(code, 0, "{lines:#?}");
+    assert_once(&lines, "cfn event", &last, cfn_id);
+}

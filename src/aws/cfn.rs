@@ -108,19 +108,26 @@ impl CfnSource {
         // watch that ends on the root's terminal status (`--until complete`) has then shown
         // the events that led there, ROLLBACK_COMPLETE's own row among them.
         let mut statuses = Vec::new();
-        let mut polled = Ok(());
         let mut i = 0;
         while i < self.stacks.len() {
-            polled = self.poll_stack(i, ctx, &mut statuses).await;
-            if polled.is_err() {
-                break;
+            if let Err(failed) = self.poll_stack(i, ctx, &mut statuses).await {
+                // A call failed (throttled, unreachable) after some statuses were read but
+                // before every event was: sending those statuses could end the watch on the
+                // root's terminal status without the events that led there. Hold them back
+                // and forget them, so the next full poll reports them after its events.
+                for status in statuses {
+                    if let Some(watched) = self.stacks.iter_mut().find(|s| s.path == status.stack) {
+                        watched.status = None;
+                    }
+                }
+                return Err(failed);
             }
             i += 1;
         }
         for status in statuses {
             ctx.send(status).await?;
         }
-        polled
+        Ok(())
     }
 
     /// Reads one stack: sends its new events and resources, and adds its status to

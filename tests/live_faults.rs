@@ -451,21 +451,34 @@ fn logs_failing_alone_never_holds_up_the_other_sources() {
 }
 
 #[test]
-fn one_call_failing_mid_poll_never_ends_the_watch_early() {
+fn one_call_failing_mid_poll_neither_ends_the_watch_early_nor_reads_again() {
     const STACK: &str = "held-app";
     let moto = Moto::start();
-    moto.step(
+    let setup = json(&moto.step(
         "/setup",
         &format!(r#"{{"stack": "{STACK}", "nested": false}}"#),
-    );
+    ));
     let mut w = Watching::start(&moto, &["--stack", STACK, "--no-record"]);
     expect_all_ok(&mut w);
+    let task = json(&moto.step(
+        "/ecs/run-task",
+        &format!(
+            r#"{{"cluster": "{}", "service": "{}"}}"#,
+            text(&setup, "cluster_name"),
+            text(&setup, "service_name")
+        ),
+    ));
+    let task_id = text(&task, "task_id");
+    w.expect("the running task", |l| {
+        is(l, "event", "ecs-task") && l.to_string().contains(&task_id)
+    });
 
     // DescribeStacks answers but DescribeStackEvents is throttled: a poll sees the stack
-    // complete, not the events that led there.
+    // complete, not the events that led there. ListTasks is throttled after DescribeServices
+    // answered: a poll stops before it has looked at the tasks.
     moto.step(
         "/fault",
-        r#"{"mode": "throttle", "match": ["cloudformation.DescribeStackEvents"]}"#,
+        r#"{"mode": "throttle", "match": ["cloudformation.DescribeStackEvents", "ecs.ListTasks"]}"#,
     );
     let mut last = add_events(&moto, STACK, "Last", 1);
     let stack_event = json(&moto.step(
@@ -485,6 +498,23 @@ fn one_call_failing_mid_poll_never_ends_the_watch_early() {
         "the stack's final status was shown, ending the watch, before the events that led \
          there could be read:\n{}",
         w.dump()
+    );
+    expect_state(&mut w, "ecs", "throttled");
+
+    // ECS reads again: its running task has not changed, so it is not described again.
+    moto.step("/calls/reset", "{}");
+    moto.step(
+        "/fault",
+        r#"{"mode": "throttle", "match": ["cloudformation.DescribeStackEvents"]}"#,
+    );
+    expect_recovered(&mut w, "ecs", "throttled");
+    let counted = calls(&moto);
+    assert_eq!(
+        counted["by_operation"]["ecs.DescribeTasks"]
+            .as_u64()
+            .unwrap_or(0),
+        0,
+        "the unchanged task {task_id} was described again: {counted}"
     );
 
     // CloudFormation reads again: the events that led to the status it ends on are shown.

@@ -523,3 +523,23 @@ fn one_call_failing_mid_poll_neither_ends_the_watch_early_nor_reads_again() {
     assert_eq!(code, 0, "{lines:#?}");
     assert_once(&lines, "cfn event", &last, cfn_id);
 }
+
+#[test]
+fn status_takes_its_one_look_through_a_throttled_call() {
+    let moto = Moto::start();
+    moto.step("/setup", r#"{"stack": "look-app"}"#);
+    // The stack's status reads, its events do not: one look has no later poll, so it shows
+    // what it read (in progress: exit 2) rather than no stack at all.
+    moto.step(
+        "/fault",
+        r#"{"mode": "throttle", "match": ["cloudformation.DescribeStackEvents"]}"#,
+    );
+    let out = watching::stackwatch(&moto)
+        .args(["status", "--stack", "look-app", "--format", "json"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    let doc = json(&stdout);
+    assert_eq!(doc["stacks"][0]["status"], "CREATE_IN_PROGRESS", "{doc}");
+}

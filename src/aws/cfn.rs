@@ -103,24 +103,51 @@ impl CfnSource {
         })
     }
 
+    /// One read of every stack, for the watch loop.
     pub(crate) async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
         // Statuses go out after every event this poll read, the nested stacks' included: a
         // watch that ends on the root's terminal status (`--until complete`) has then shown
         // the events that led there, ROLLBACK_COMPLETE's own row among them.
-        let mut statuses = Vec::new();
-        let mut polled = Ok(());
-        let mut i = 0;
-        while i < self.stacks.len() {
-            polled = self.poll_stack(i, ctx, &mut statuses).await;
-            if polled.is_err() {
-                break;
+        let (statuses, read) = self.read_stacks(ctx).await;
+        if let Err(failed) = read {
+            // A call failed (throttled, unreachable) after some statuses were read but before
+            // every event was: sending those statuses could end the watch on the root's
+            // terminal status without the events that led there. Hold them back and forget
+            // them, so the next full poll reports them after its events.
+            for status in statuses {
+                if let Some(watched) = self.stacks.iter_mut().find(|s| s.path == status.stack) {
+                    watched.status = None;
+                }
             }
-            i += 1;
+            return Err(failed);
         }
         for status in statuses {
             ctx.send(status).await?;
         }
-        polled
+        Ok(())
+    }
+
+    /// One look (`stackwatch status`): the statuses read go out even when a later call
+    /// failed, since no later poll will report them and what DescribeStacks said still holds.
+    pub(crate) async fn poll_once(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
+        let (statuses, read) = self.read_stacks(ctx).await;
+        for status in statuses {
+            ctx.send(status).await?;
+        }
+        read
+    }
+
+    /// Reads every stack in turn, up to the first failure; the statuses that changed.
+    async fn read_stacks(&mut self, ctx: &mut SourceCtx) -> (Vec<CfnStack>, Result<(), Polled>) {
+        let mut statuses = Vec::new();
+        let mut i = 0;
+        while i < self.stacks.len() {
+            if let Err(failed) = self.poll_stack(i, ctx, &mut statuses).await {
+                return (statuses, Err(failed));
+            }
+            i += 1;
+        }
+        (statuses, Ok(()))
     }
 
     /// Reads one stack: sends its new events and resources, and adds its status to

@@ -239,12 +239,29 @@ impl EcsSource {
         service: &str,
         ctx: &mut SourceCtx,
     ) -> Result<(), Polled> {
-        let group = format!("service:{service}");
         let key = ServiceRef {
             cluster: cluster.to_string(),
             service: service.to_string(),
         };
         let mut known = self.tasks.remove(&key).unwrap_or_default();
+        // Put back whether or not the read went through: a throttled call must not make the
+        // next poll describe (and send again) every task of the service.
+        let read = self
+            .read_tasks_into(cluster, service, &mut known, ctx)
+            .await;
+        self.tasks.insert(key, known);
+        read
+    }
+
+    /// `read_tasks` with the service's tasks as last reported, updated as they are sent.
+    async fn read_tasks_into(
+        &mut self,
+        cluster: &str,
+        service: &str,
+        known: &mut HashMap<String, TaskSeen>,
+        ctx: &mut SourceCtx,
+    ) -> Result<(), Polled> {
+        let group = format!("service:{service}");
         let mut listed: Vec<(String, bool)> = Vec::new();
         for desired in [DesiredStatus::Running, DesiredStatus::Stopped] {
             let stopped = desired == DesiredStatus::Stopped;
@@ -318,20 +335,21 @@ impl EcsSource {
                 let unchanged = known.get(&task.task_arn).is_some_and(|t| {
                     t.last_status == seen.last_status && t.desired_status == seen.desired_status
                 });
-                known.insert(task.task_arn.clone(), seen);
+                let arn = task.task_arn.clone();
                 // moto ignores serviceName in ListTasks: the group says whose task it is.
-                if unchanged || task.group.as_deref() != Some(group.as_str()) {
-                    continue;
+                if !unchanged && task.group.as_deref() == Some(group.as_str()) {
+                    self.read_task_definition(&task.task_definition, ctx)
+                        .await?;
+                    ctx.send(task).await?;
                 }
-                self.read_task_definition(&task.task_definition, ctx)
-                    .await?;
-                ctx.send(task).await?;
+                // Remembered once sent: a task whose task definition could not be read is
+                // described again next poll instead of never shown.
+                known.insert(arn, seen);
             }
         }
         // Tasks ECS no longer lists are forgotten (stopped ones after about an hour).
         let listed: HashSet<&String> = listed.iter().map(|(arn, _)| arn).collect();
         known.retain(|arn, _| listed.contains(arn));
-        self.tasks.insert(key, known);
         Ok(())
     }
 

@@ -98,6 +98,9 @@ impl LogsSource {
         loop {
             let polled = self.poll(&mut ctx).await;
             interval = match polled {
+                // No group known yet: looking again costs no call, and a group the stack names
+                // a moment later is read at once instead of up to `QUIET` late.
+                Ok(0) if self.discovery.log_groups().is_empty() => INTERVAL,
                 Ok(0) => (interval * 2).min(QUIET),
                 Ok(_) => INTERVAL,
                 Err(_) => interval,
@@ -119,6 +122,7 @@ impl LogsSource {
             let start = cursor.start_ms(self.started);
             let mut token: Option<String> = None;
             let mut fresh = Vec::new();
+            let mut failed = None;
             for _ in 0..PAGES_PER_POLL {
                 ctx.called();
                 let page = self
@@ -134,7 +138,10 @@ impl LogsSource {
                     // A group named by a task definition may not exist until its first task logs.
                     Err(e) => match error::classify(&e, &self.profile) {
                         SourceError::NotFound(_) => break,
-                        other => return Err(Polled::Failed(other)),
+                        other => {
+                            failed = Some(other);
+                            break;
+                        }
                     },
                 };
                 let cursor = self.groups.entry(group.clone()).or_default();
@@ -165,8 +172,13 @@ impl LogsSource {
                 }
             }
             found += fresh.len();
+            // The earlier pages' lines are sent even when a later page failed: the cursor has
+            // admitted them, and the next read would skip them as already seen.
             for event in fresh {
                 ctx.send(event).await?;
+            }
+            if let Some(e) = failed {
+                return Err(Polled::Failed(e));
             }
         }
         Ok(found)

@@ -248,7 +248,7 @@ pub fn snapshot(target: &AwsTarget, plan: &WatchPlan) -> Result<Vec<Observation>
         if !plan.stacks.is_empty() {
             let mut cfn = CfnSource::new(&clients, discovery.clone(), &plan.stacks);
             let mut c = ctx("cfn");
-            let polled = cfn.poll(&mut c).await;
+            let polled = cfn.poll_once(&mut c).await;
             c.one_round(polled, &discovery).await.map_err(closed)?;
         }
         {

@@ -99,10 +99,21 @@ impl Watching {
 
     /// As `expect`, with when the line arrived.
     pub fn expect_line(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Line {
+        self.expect_within(what, LINE_WAIT, wanted)
+    }
+
+    /// As `expect_line`, waiting up to `wait` for new lines (a source backing off after a
+    /// fault may take longer than `LINE_WAIT` to read again).
+    pub fn expect_within(
+        &mut self,
+        what: &str,
+        wait: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Line {
         if let Some(line) = self.seen.iter().find(|l| wanted(&l.value)) {
             return line.clone();
         }
-        let deadline = Instant::now() + LINE_WAIT;
+        let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
@@ -112,10 +123,9 @@ impl Watching {
                         return line;
                     }
                 }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => panic!(
-                    "no {what} within {LINE_WAIT:?}; lines seen:\n{}",
-                    self.dump()
-                ),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    panic!("no {what} within {wait:?}; lines seen:\n{}", self.dump())
+                }
             }
         }
     }

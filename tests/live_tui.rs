@@ -6,12 +6,16 @@
 #[path = "support/moto.rs"]
 mod moto;
 
+#[path = "support/terminal.rs"]
+mod terminal;
+
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::{Value, json};
+use terminal::{Screen, assert_restored, expect_clean_exit};
 
 use moto::Moto;
 
@@ -22,11 +26,6 @@ const SCREEN_WAIT: Duration = Duration::from_secs(30);
 
 /// Real wording (tests/data/signals-known.jsonl): NFS blocked between the task and EFS.
 const EFS_REASON: &str = "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: Connection reset by peer : unsuccessful EFS utils command execution; code: 32";
-
-struct Screen {
-    parser: vt100::Parser,
-    raw: Vec<u8>,
-}
 
 /// Polls the parsed screen until `check` holds or `deadline` passes; the screen's text.
 fn wait_for(
@@ -136,38 +135,10 @@ fn the_dashboard_watches_a_live_deploy_shows_its_flag_and_quits_on_q() {
 
     writer.write_all(b"q").unwrap();
     writer.flush().unwrap();
-    let until = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            panic!("stackwatch did not quit on q");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "exit status {status:?}");
+    expect_clean_exit(&mut child, "q");
     drop(writer);
     drop(pty.master);
     let _ = reader_thread.join();
 
-    let s = screen.lock().unwrap();
-    assert!(
-        !s.parser.screen().alternate_screen(),
-        "still on the alternate screen"
-    );
-    assert!(
-        !s.parser.screen().hide_cursor(),
-        "the cursor is still hidden"
-    );
-    let raw = String::from_utf8_lossy(&s.raw);
-    assert!(
-        raw.contains("\x1b[?1049l"),
-        "never left the alternate screen"
-    );
-    assert!(
-        raw.contains("\x1b[?1000l"),
-        "never turned mouse capture off"
-    );
+    assert_restored(&screen, "q");
 }

@@ -2,11 +2,15 @@
 //! demo's flags, once the detector raises any), quits on `q`, Ctrl-c, SIGTERM, SIGHUP and
 //! SIGQUIT with status 0, and leaves the terminal as it found it.
 
+#[path = "support/terminal.rs"]
+mod terminal;
+
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use terminal::{Screen, assert_restored, expect_clean_exit};
 
 use stackwatch::detect::FlagChange;
 use stackwatch::model::StoreCaps;
@@ -17,11 +21,6 @@ use stackwatch::session::replay::{Replay, ReplayInput};
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
 const SPEED: f64 = 30.0;
-
-struct Screen {
-    parser: vt100::Parser,
-    raw: Vec<u8>,
-}
 
 /// The first flag the demo opens: its rule and how far into the demo (virtual) it opens.
 fn first_demo_flag() -> Option<(&'static str, Duration)> {
@@ -150,40 +149,12 @@ fn run_dashboard(quit: Quit, wait_for_flag: bool) {
             assert!(killed.success());
         }
     }
-    let until = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            panic!("stackwatch did not quit on {quit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "{quit:?}: exit status {status:?}");
+    expect_clean_exit(&mut child, &format!("{quit:?}"));
     drop(writer);
     drop(pty.master);
     let _ = reader_thread.join();
 
-    let s = screen.lock().unwrap();
-    assert!(
-        !s.parser.screen().alternate_screen(),
-        "{quit:?}: still on the alternate screen"
-    );
-    assert!(
-        !s.parser.screen().hide_cursor(),
-        "{quit:?}: the cursor is still hidden"
-    );
-    let raw = String::from_utf8_lossy(&s.raw);
-    assert!(
-        raw.contains("\x1b[?1049l"),
-        "{quit:?}: never left the alternate screen"
-    );
-    assert!(
-        raw.contains("\x1b[?1000l"),
-        "{quit:?}: never turned mouse capture off"
-    );
+    assert_restored(&screen, &format!("{quit:?}"));
 }
 
 #[test]

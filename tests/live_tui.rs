@@ -9,13 +9,12 @@ mod moto;
 #[path = "support/terminal.rs"]
 mod terminal;
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::time::Duration;
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::{Value, json};
-use terminal::{Screen, assert_restored, expect_clean_exit};
+use terminal::{assert_restored, expect_clean_exit, read_screen, wait_for};
 
 use moto::Moto;
 
@@ -26,25 +25,6 @@ const SCREEN_WAIT: Duration = Duration::from_secs(30);
 
 /// Real wording (tests/data/signals-known.jsonl): NFS blocked between the task and EFS.
 const EFS_REASON: &str = "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: Connection reset by peer : unsuccessful EFS utils command execution; code: 32";
-
-/// Polls the parsed screen until `check` holds or `deadline` passes; the screen's text.
-fn wait_for(
-    screen: &Mutex<Screen>,
-    deadline: Duration,
-    check: impl Fn(&str) -> bool,
-) -> Result<String, String> {
-    let until = Instant::now() + deadline;
-    loop {
-        let contents = screen.lock().unwrap().parser.screen().contents();
-        if check(&contents) {
-            return Ok(contents);
-        }
-        if Instant::now() >= until {
-            return Err(contents);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn the_dashboard_watches_a_live_deploy_shows_its_flag_and_quits_on_q() {
@@ -77,24 +57,7 @@ fn the_dashboard_watches_a_live_deploy_shows_its_flag_and_quits_on_q() {
     let mut child = pty.slave.spawn_command(cmd).expect("spawn stackwatch");
     drop(pty.slave);
 
-    let screen = Arc::new(Mutex::new(Screen {
-        parser: vt100::Parser::new(ROWS, COLS, 0),
-        raw: Vec::new(),
-    }));
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let sink = Arc::clone(&screen);
-    let reader_thread = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        // Ends with EOF or EIO once the child has exited and the pty closes.
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            let mut s = sink.lock().unwrap();
-            s.parser.process(&buf[..n]);
-            s.raw.extend_from_slice(&buf[..n]);
-        }
-    });
+    let (screen, reader_thread) = read_screen(&*pty.master, ROWS, COLS);
     let mut writer = pty.master.take_writer().unwrap();
 
     // Live, with every pane and the stack's first event.

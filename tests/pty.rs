@@ -5,12 +5,11 @@
 #[path = "support/terminal.rs"]
 mod terminal;
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::time::Duration;
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use terminal::{Screen, assert_restored, expect_clean_exit};
+use terminal::{assert_restored, expect_clean_exit, read_screen, wait_for};
 
 use stackwatch::detect::FlagChange;
 use stackwatch::model::StoreCaps;
@@ -56,19 +55,6 @@ fn first_demo_flag() -> Option<(&'static str, Duration)> {
     first
 }
 
-/// Polls the parsed screen until `check` holds or the deadline passes.
-fn wait_for(screen: &Mutex<Screen>, deadline: Duration, check: impl Fn(&str) -> bool) -> bool {
-    let until = Instant::now() + deadline;
-    while Instant::now() < until {
-        let contents = screen.lock().unwrap().parser.screen().contents();
-        if check(&contents) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
 /// How the test ends the dashboard.
 #[derive(Debug, Clone, Copy)]
 enum Quit {
@@ -97,31 +83,15 @@ fn run_dashboard(quit: Quit, wait_for_flag: bool) {
     let mut child = pty.slave.spawn_command(cmd).expect("spawn stackwatch");
     drop(pty.slave);
 
-    let screen = Arc::new(Mutex::new(Screen {
-        parser: vt100::Parser::new(ROWS, COLS, 0),
-        raw: Vec::new(),
-    }));
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let sink = Arc::clone(&screen);
-    let reader_thread = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        // Ends with EOF or EIO once the child has exited and the pty closes.
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            let mut s = sink.lock().unwrap();
-            s.parser.process(&buf[..n]);
-            s.raw.extend_from_slice(&buf[..n]);
-        }
-    });
+    let (screen, reader_thread) = read_screen(&*pty.master, ROWS, COLS);
     let mut writer = pty.master.take_writer().unwrap();
 
     let panes_shown = wait_for(&screen, Duration::from_secs(20), |s| {
         s.contains("Resources") && s.contains("Timeline") && s.contains("Logs")
     });
-    let contents = screen.lock().unwrap().parser.screen().contents();
-    assert!(panes_shown, "the panes never appeared:\n{contents}");
+    if let Err(contents) = panes_shown {
+        panic!("the panes never appeared:\n{contents}");
+    }
     assert!(
         screen.lock().unwrap().parser.screen().alternate_screen(),
         "the dashboard draws on the alternate screen"
@@ -130,9 +100,9 @@ fn run_dashboard(quit: Quit, wait_for_flag: bool) {
     // Once the detector has rules, the demo opens flags: the strip must show the first one.
     if wait_for_flag && let Some((rule, after)) = first_demo_flag() {
         let wall = after.div_f64(SPEED) + Duration::from_secs(10);
-        let shown = wait_for(&screen, wall, |s| s.contains(rule));
-        let contents = screen.lock().unwrap().parser.screen().contents();
-        assert!(shown, "flag {rule} never showed:\n{contents}");
+        if let Err(contents) = wait_for(&screen, wall, |s| s.contains(rule)) {
+            panic!("flag {rule} never showed:\n{contents}");
+        }
     }
 
     match quit {

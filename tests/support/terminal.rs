@@ -1,13 +1,63 @@
 //! The dashboard in a pseudo-terminal: the parsed screen, and the checks that it quit and left
 //! the terminal as it found it. Shared by the replay and the live pty tests.
 
-use std::sync::Mutex;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// What the program drew: the parsed screen and every byte it wrote.
 pub struct Screen {
     pub parser: vt100::Parser,
     pub raw: Vec<u8>,
+}
+
+/// Parses everything the program writes to the pty into a `rows` x `cols` screen, on a thread
+/// that ends once the child has exited and the pty closes.
+pub fn read_screen(
+    master: &dyn portable_pty::MasterPty,
+    rows: u16,
+    cols: u16,
+) -> (Arc<Mutex<Screen>>, JoinHandle<()>) {
+    let screen = Arc::new(Mutex::new(Screen {
+        parser: vt100::Parser::new(rows, cols, 0),
+        raw: Vec::new(),
+    }));
+    let mut reader = master.try_clone_reader().unwrap();
+    let sink = Arc::clone(&screen);
+    let reader_thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        // Ends with EOF or EIO once the child has exited and the pty closes.
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut s = sink.lock().unwrap();
+            s.parser.process(&buf[..n]);
+            s.raw.extend_from_slice(&buf[..n]);
+        }
+    });
+    (screen, reader_thread)
+}
+
+/// Polls the parsed screen until `check` holds or `deadline` passes; the screen's text either
+/// way (`Err` when it never held).
+pub fn wait_for(
+    screen: &Mutex<Screen>,
+    deadline: Duration,
+    check: impl Fn(&str) -> bool,
+) -> Result<String, String> {
+    let until = Instant::now() + deadline;
+    loop {
+        let contents = screen.lock().unwrap().parser.screen().contents();
+        if check(&contents) {
+            return Ok(contents);
+        }
+        if Instant::now() >= until {
+            return Err(contents);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Waits up to ten seconds for the child to exit after `what` asked it to, and checks it

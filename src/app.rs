@@ -227,16 +227,12 @@ impl Output<'_> {
                 Ok(None)
             }
             Output::Headless(out) => {
-                match out.on_changes(&session.pipeline.store, changes, session.now()) {
-                    Ok(()) => {
-                        // Lines go out as they come: waiting would delay a flag.
-                        match out.flush() {
-                            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                                Ok(Some(Ended::OutputClosed))
-                            }
-                            other => other.map(|()| None).map_err(Into::into),
-                        }
-                    }
+                // Lines go out as they come: waiting would delay a flag.
+                let written = out
+                    .on_changes(&session.pipeline.store, changes, session.now())
+                    .and_then(|()| out.flush());
+                match written {
+                    Ok(()) => Ok(None),
                     // A closed pipe (`| head`) is a normal way to stop reading.
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                         Ok(Some(Ended::OutputClosed))

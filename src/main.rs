@@ -202,11 +202,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
         } else {
             (Outcome::of(&session.pipeline), None)
         };
-        match out.summary_as(&session.pipeline, session.now(), outcome, note.as_deref()) {
-            Ok(outcome) => outcome.exit_code(),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-            Err(e) => return Err(e.into()),
-        }
+        exit_code_of(out.summary_as(&session.pipeline, session.now(), outcome, note.as_deref()))?
     } else {
         let run = app::run_dashboard(feed, pipeline, theme, args.bell);
         watch.stop();
@@ -297,7 +293,13 @@ fn play(
             "stackwatch: note: {n} observations of kinds this version does not know were skipped"
         ),
     }
-    match out.summary(&session.pipeline, session.now()) {
+    exit_code_of(out.summary(&session.pipeline, session.now()))
+}
+
+/// The exit code a written summary says; a closed pipe (`| head`) is a normal way to stop
+/// reading.
+fn exit_code_of(summary: std::io::Result<Outcome>) -> anyhow::Result<u8> {
+    match summary {
         Ok(outcome) => Ok(outcome.exit_code()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(e.into()),

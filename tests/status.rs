@@ -10,7 +10,17 @@ use stackwatch::session::replay::{Replay, ReplayInput};
 use stackwatch::status::{StatusFormat, outcome, render};
 
 fn demo_at(offset: Option<TimeDelta>) -> (Pipeline, DateTime<Utc>) {
-    let (header, observations) = demo::scenario();
+    played(demo::scenario(), offset)
+}
+
+/// A scenario replayed up to `offset` from the demo's start (or to its end).
+fn played(
+    (header, observations): (
+        stackwatch::session::recording::Header,
+        Vec<stackwatch::model::Observation>,
+    ),
+    offset: Option<TimeDelta>,
+) -> (Pipeline, DateTime<Utc>) {
     let mut replay = Replay::open(
         ReplayInput::Memory(header, observations.into()),
         StoreCaps::default(),
@@ -32,15 +42,18 @@ fn mid_deploy_the_snapshot_shows_what_is_stuck_and_exits_two() {
     let text = render(&pipeline, now, StatusFormat::Text);
     assert!(text.contains("in progress:"), "{text}");
     assert!(text.contains("ecs.efs_mount_network"), "{text}");
-    insta::assert_snapshot!("status_mid_deploy_text", text);
-    insta::assert_snapshot!(
-        "status_mid_deploy_md",
-        render(&pipeline, now, StatusFormat::Md)
-    );
-    insta::assert_snapshot!(
-        "status_mid_deploy_json",
-        render(&pipeline, now, StatusFormat::Json)
-    );
+    snapshots("status_mid_deploy", &pipeline, now);
+}
+
+/// The snapshot in each format, as `{name}_text`, `{name}_md` and `{name}_json`.
+fn snapshots(name: &str, pipeline: &Pipeline, now: DateTime<Utc>) {
+    for (suffix, format) in [
+        ("text", StatusFormat::Text),
+        ("md", StatusFormat::Md),
+        ("json", StatusFormat::Json),
+    ] {
+        insta::assert_snapshot!(format!("{name}_{suffix}"), render(pipeline, now, format));
+    }
 }
 
 #[test]
@@ -56,31 +69,14 @@ fn after_the_rollback_the_snapshot_names_the_root_cause_and_exits_one() {
             .is_some_and(|r| r.contains("MigrationHost")),
         "{json:#}"
     );
-    insta::assert_snapshot!(
-        "status_rolled_back_text",
-        render(&pipeline, now, StatusFormat::Text)
-    );
-    insta::assert_snapshot!(
-        "status_rolled_back_md",
-        render(&pipeline, now, StatusFormat::Md)
-    );
-    insta::assert_snapshot!(
-        "status_rolled_back_json",
-        render(&pipeline, now, StatusFormat::Json)
-    );
+    snapshots("status_rolled_back", &pipeline, now);
 }
 
 #[test]
 fn the_healthy_deploy_is_settled_and_exits_zero() {
-    let (header, observations) = demo::healthy_scenario();
-    let mut replay = Replay::open(
-        ReplayInput::Memory(header, observations.into()),
-        StoreCaps::default(),
-    )
-    .unwrap();
-    let pipeline = replay.run_to_end().unwrap();
+    let (pipeline, now) = played(demo::healthy_scenario(), None);
     assert_eq!(outcome(&pipeline).exit_code(), 0);
-    let text = render(&pipeline, pipeline.now().unwrap(), StatusFormat::Text);
+    let text = render(&pipeline, now, StatusFormat::Text);
     assert!(text.contains("no open flags"), "{text}");
 }
 

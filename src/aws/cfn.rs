@@ -11,9 +11,9 @@ use std::time::Duration;
 use aws_sdk_cloudformation::Client;
 use chrono::{DateTime, Utc};
 
+use super::Clients;
 use super::discovery::{Discovery, service_cluster};
 use super::source::{Closed, Polled, SourceCtx, utc};
-use super::{Clients, error};
 use crate::model::{CfnEvent, CfnResource, CfnStack, SignalPolicy, cfn_status};
 
 /// Poll pace while an operation runs, and once every stack has settled.
@@ -158,7 +158,6 @@ impl CfnSource {
         ctx: &mut SourceCtx,
         statuses: &mut Vec<CfnStack>,
     ) -> Result<(), Polled> {
-        let call = |e| Polled::Failed(e);
         // Status (and the ARN, for the reads that follow).
         ctx.called();
         let described = self
@@ -167,7 +166,7 @@ impl CfnSource {
             .stack_name(&self.stacks[i].id)
             .send()
             .await
-            .map_err(|e| call(error::classify(&e, &self.profile)))?;
+            .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
         let Some(stack) = described.stacks().first() else {
             return Ok(());
         };
@@ -239,7 +238,7 @@ impl CfnSource {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| Polled::Failed(error::classify(&e, &self.profile)))?;
+                .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
             let events = page
                 .stack_events()
                 .iter()
@@ -264,7 +263,7 @@ impl CfnSource {
             .stack_name(&self.stacks[i].id)
             .send()
             .await
-            .map_err(|e| Polled::Failed(error::classify(&e, &self.profile)))?;
+            .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
         Ok(template
             .template_body()
             .map(signal_policies)
@@ -283,7 +282,7 @@ impl CfnSource {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| Polled::Failed(error::classify(&e, &self.profile)))?;
+                .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
             summaries.extend(page.stack_resource_summaries().iter().cloned());
             match page.next_token() {
                 Some(next) => token = Some(next.to_string()),

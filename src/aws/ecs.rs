@@ -10,9 +10,9 @@ use std::time::Duration;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{DesiredStatus, LogDriver};
 
+use super::Clients;
 use super::discovery::{Discovery, LogConfig, ServiceRef};
 use super::source::{Closed, Polled, SourceCtx, utc};
-use super::{Clients, error};
 use crate::model::{
     EcsContainer, EcsDeployment, EcsService, EcsServiceEvent, EcsServiceGone, EcsTask, EcsTaskGone,
 };
@@ -80,16 +80,6 @@ impl EcsSource {
         }
     }
 
-    fn fail(
-        &self,
-        e: &aws_smithy_runtime_api::client::result::SdkError<
-            impl aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-            impl std::fmt::Debug,
-        >,
-    ) -> Polled {
-        Polled::Failed(error::classify(e, &self.profile))
-    }
-
     pub(crate) async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
         for cluster in self.discovery.clusters() {
             self.list_services(&cluster, ctx).await?;
@@ -122,7 +112,7 @@ impl EcsSource {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| self.fail(&e))?;
+                .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
             for arn in page.service_arns() {
                 self.discovery
                     .add_service(cluster, arn, &format!("cluster {cluster}"));
@@ -149,7 +139,7 @@ impl EcsSource {
             .set_services(Some(names.to_vec()))
             .send()
             .await
-            .map_err(|e| self.fail(&e))?;
+            .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
         let mut busy = false;
         // A deleted service: MISSING, or listed as INACTIVE until ECS forgets it.
         let deleted = out
@@ -277,7 +267,7 @@ impl EcsSource {
                     .set_next_token(token)
                     .send()
                     .await
-                    .map_err(|e| self.fail(&e))?;
+                    .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
                 listed.extend(page.task_arns().iter().map(|arn| (arn.clone(), stopped)));
                 match page.next_token() {
                     Some(next) => token = Some(next.to_string()),
@@ -309,7 +299,7 @@ impl EcsSource {
                 .set_tasks(Some(batch.to_vec()))
                 .send()
                 .await
-                .map_err(|e| self.fail(&e))?;
+                .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
             // A task ECS no longer knows at all.
             for arn in out
                 .failures()
@@ -365,7 +355,7 @@ impl EcsSource {
             .task_definition(arn)
             .send()
             .await
-            .map_err(|e| self.fail(&e))?;
+            .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
         let configs: Vec<LogConfig> = out
             .task_definition()
             .map(|td| td.container_definitions())

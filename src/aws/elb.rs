@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::Client;
 
+use super::Clients;
 use super::discovery::Discovery;
 use super::source::{Closed, Polled, SourceCtx};
-use super::{Clients, error};
 use crate::model::{TargetGone, TargetHealth};
 
 pub const FAST: Duration = Duration::from_secs(5);
@@ -63,7 +63,7 @@ impl ElbSource {
                 .target_group_arn(&group)
                 .send()
                 .await
-                .map_err(|e| Polled::Failed(error::classify(&e, &self.profile)))?;
+                .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
             let now: Vec<TargetHealth> = out
                 .target_health_descriptions()
                 .iter()

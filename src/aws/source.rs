@@ -29,6 +29,20 @@ pub enum Polled {
     Closed,
 }
 
+impl Polled {
+    /// A failed call, classified for the source's health.
+    pub fn from_sdk<E, R>(
+        err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        profile: &str,
+    ) -> Polled
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        Polled::Failed(super::error::classify(err, profile))
+    }
+}
+
 impl From<Closed> for Polled {
     fn from(_: Closed) -> Self {
         Polled::Closed
@@ -115,10 +129,6 @@ impl SourceCtx {
         self.failures = self.failures.saturating_add(1);
     }
 
-    pub fn state(&self) -> SourceState {
-        self.state
-    }
-
     /// Sends the source's health when it changed, and at least once a minute.
     pub async fn report(&mut self) -> Result<(), Closed> {
         let now = Instant::now();
@@ -185,13 +195,7 @@ impl SourceCtx {
         discovery: &super::discovery::Discovery,
         interval: Duration,
     ) -> Result<bool, Closed> {
-        match polled {
-            Ok(()) => self.ok(),
-            Err(Polled::Closed) => return Err(Closed),
-            Err(Polled::Failed(e)) => self.failed(&e),
-        }
-        self.announce(discovery).await?;
-        self.report().await?;
+        self.one_round(polled, discovery).await?;
         let wait = self.next_wait(interval);
         Ok(self.sleep(wait).await)
     }
@@ -202,10 +206,6 @@ impl SourceCtx {
             () = tokio::time::sleep(wait) => true,
             () = self.cancel.cancelled() => false,
         }
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.cancel.is_cancelled()
     }
 }
 
@@ -246,10 +246,10 @@ mod tests {
         }
         let capped = ctx.next_wait(interval);
         assert!(capped <= MAX_BACKOFF && capped > Duration::from_secs(44));
-        assert_eq!(ctx.state(), SourceState::Throttled);
+        assert_eq!(ctx.state, SourceState::Throttled);
         assert_eq!(ctx.throttled, 11);
         ctx.ok();
         assert_eq!(ctx.next_wait(interval), interval);
-        assert_eq!(ctx.state(), SourceState::Ok);
+        assert_eq!(ctx.state, SourceState::Ok);
     }
 }

@@ -59,7 +59,6 @@ pub enum StartError {
 pub struct Watch {
     pub account: Option<String>,
     pub region: String,
-    pub profile: String,
     cancel: CancellationToken,
     runtime: tokio::runtime::Runtime,
 }
@@ -103,7 +102,6 @@ impl Watch {
         let watch = Watch {
             account,
             region: clients.region.clone(),
-            profile: clients.profile.clone(),
             cancel,
             runtime,
         };

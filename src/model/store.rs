@@ -499,11 +499,6 @@ impl Store {
         }
     }
 
-    /// The number the next timeline row will get: rows are numbered in the order they arrive.
-    pub fn next_row_seq(&self) -> u64 {
-        self.next_seq
-    }
-
     /// One shared copy of a name that repeats (log groups, streams, logical ids).
     fn intern(&mut self, name: &str) -> Text {
         if let Some(known) = self.names.get(name) {

@@ -127,14 +127,6 @@ impl Feed {
         }
     }
 
-    /// A fresh pipeline for this feed.
-    pub fn new_pipeline(&self, caps: crate::model::StoreCaps) -> Pipeline {
-        match self {
-            Feed::Replay(f) => f.replay.new_pipeline(),
-            Feed::Live(_) => Pipeline::new(caps),
-        }
-    }
-
     /// Waits until there is something to apply: observations arrived, or time moved on.
     /// Cancel-safe: the loop drops this future whenever a key arrives first.
     pub async fn wait(&mut self) {

@@ -189,6 +189,7 @@ impl<W: Write> Headless<W> {
                                 "state": s.state.as_str(),
                                 "calls_per_min": s.calls_per_min,
                                 "throttled": s.throttled,
+                                "paced": s.paced,
                                 // At the line's time: the same in a replay as live.
                                 "stale_s": s.stale_s_at(entry.at),
                             })
@@ -371,6 +372,7 @@ mod status_tests {
                 throttled: 0,
                 stale_s: 0,
                 last_ok: Some(t0),
+                paced: false,
             },
         ));
         let mut out =

@@ -236,6 +236,7 @@ fn the_new_kinds_and_fields_of_1_1_round_trip() {
                 throttled: 0,
                 stale_s: 4,
                 last_ok: Some(t(1)),
+                paced: true,
             },
         ),
     ];
@@ -262,7 +263,7 @@ fn the_new_kinds_and_fields_of_1_1_round_trip() {
     );
     assert_eq!(
         lines[5],
-        r#"{"at":"2026-11-23T09:00:05Z","kind":"source_status","data":{"name":"ecs","state":"ok","calls_per_min":12.0,"throttled":0,"stale_s":4,"last_ok":"2026-11-23T09:00:01Z"}}"#
+        r#"{"at":"2026-11-23T09:00:05Z","kind":"source_status","data":{"name":"ecs","state":"ok","calls_per_min":12.0,"throttled":0,"stale_s":4,"last_ok":"2026-11-23T09:00:01Z","paced":true}}"#
     );
     let (_, back) = recording::read_all(file.path()).unwrap();
     assert_eq!(back, observations);

@@ -120,6 +120,7 @@ fn fixture() -> (Header, Vec<Observation>) {
                 throttled: 0,
                 stale_s: 2,
                 last_ok: None,
+                paced: false,
             },
         ),
         Observation::new(
@@ -131,6 +132,7 @@ fn fixture() -> (Header, Vec<Observation>) {
                 throttled: 3,
                 stale_s: 45,
                 last_ok: None,
+                paced: false,
             },
         ),
         Observation::new(
@@ -142,6 +144,7 @@ fn fixture() -> (Header, Vec<Observation>) {
                 throttled: 0,
                 stale_s: 1,
                 last_ok: None,
+                paced: false,
             },
         ),
         cfn(
@@ -875,6 +878,7 @@ fn hostile_data_renders_safely() {
                 throttled: u64::MAX,
                 stale_s: u64::MAX,
                 last_ok: None,
+                paced: false,
             },
         ),
         Observation::new(
@@ -937,6 +941,7 @@ fn hostile_data_renders_safely() {
                 throttled: 0,
                 stale_s: 0,
                 last_ok: Some(DateTime::<Utc>::MAX_UTC),
+                paced: false,
             },
         ),
     ]);
@@ -1016,6 +1021,7 @@ fn rows_of_the_1_1_kinds_and_live_staleness_render() {
                 throttled: 0,
                 stale_s: 10,
                 last_ok: Some(at(0)),
+                paced: true,
             },
         ),
         Observation::new(
@@ -1045,7 +1051,7 @@ fn rows_of_the_1_1_kinds_and_live_staleness_render() {
     let theme = theme::built_in("default").unwrap();
     let mut ui = UiState::default();
     ui.update(key(KeyCode::Char('2')));
-    for (size, now) in [((80, 24), at(100)), ((160, 48), at(130))] {
+    for (size, now) in [((80, 24), at(130)), ((160, 48), at(200))] {
         let view = View {
             store: &store,
             flags: &[],
@@ -1063,6 +1069,10 @@ fn rows_of_the_1_1_kinds_and_live_staleness_render() {
         // Staleness follows the view's clock from the last good read.
         let stale = format!("stale {}s", (now - at(0)).num_seconds());
         assert!(screen.contains(&stale), "{stale}:\n{screen}");
+        // The budget slowed the source: the header says so where it has room.
+        if size.0 >= 160 {
+            assert!(screen.contains("paced by budget"), "{screen}");
+        }
         assert!(
             screen.contains("stackwatch  /ecs/app") && screen.contains("watching log group"),
             "{screen}"

@@ -10,20 +10,31 @@ use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
 use chrono::{DateTime, Utc};
+use tokio::time::Instant;
 
 use super::Clients;
 use super::discovery::{Discovery, service_cluster};
-use super::source::{Closed, Polled, SourceCtx, utc};
+use super::source::{Cadence, Closed, Polled, SourceCtx, utc};
 use crate::model::{CfnEvent, CfnResource, CfnStack, SignalPolicy, cfn_status};
 
 /// Poll pace while an operation runs, and once every stack has settled.
-pub const FAST: Duration = Duration::from_secs(3);
-pub const SETTLED: Duration = Duration::from_secs(20);
+/// Poll pace: fast while an operation runs, slow once every stack has settled.
+pub const CADENCE: Cadence = Cadence {
+    fast: Duration::from_secs(5),
+    settled: Duration::from_secs(30),
+    idle: Duration::from_secs(60),
+};
 /// The first read of a stack's events gives up paging back this far.
 const FIRST_READ_PAGES: usize = 20;
 /// A later read that does not find the last event seen (it aged out) stops here.
 const CATCH_UP_PAGES: usize = 50;
 const NESTED_STACK: &str = "AWS::CloudFormation::Stack";
+/// While an operation runs, new events say when a stack moved; its status is read again when
+/// they do, and at least this often in case they do not.
+const STATUS_AT_LEAST_EVERY: Duration = Duration::from_secs(30);
+/// While events keep coming, the resource list (which the events repeat: status, reason,
+/// physical id) is read again at most this often; once the stack settles, at once.
+const RESOURCES_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 
 /// What was last reported of a resource: status, physical id, signal policy.
 type ResourceSeen = (Option<String>, Option<String>, Option<SignalPolicy>);
@@ -44,6 +55,11 @@ struct Watched {
     /// Status and last-updated time when the events were last read: a settled stack whose
     /// DescribeStacks answer has not moved has no new events.
     events_read_at: Option<(String, Option<DateTime<Utc>>)>,
+    /// When DescribeStacks was last read, and the resources listed.
+    status_read: Option<Instant>,
+    resources_read: Option<Instant>,
+    /// The last round saw new events or a new status: its settled nested stacks are read.
+    moved: bool,
 }
 
 impl Watched {
@@ -57,6 +73,9 @@ impl Watched {
             signals: None,
             resources_stale: true,
             events_read_at: None,
+            status_read: None,
+            resources_read: None,
+            moved: true,
         }
     }
 }
@@ -84,12 +103,11 @@ impl CfnSource {
     pub async fn run(mut self, mut ctx: SourceCtx) -> Result<(), Closed> {
         loop {
             let polled = self.poll(&mut ctx).await;
-            let interval = if self.any_in_progress() {
-                FAST
-            } else {
-                SETTLED
-            };
-            if !ctx.end_round(polled, &self.discovery, interval).await? {
+            let busy = self.any_in_progress();
+            if !ctx
+                .end_round(polled, &self.discovery, &CADENCE, busy)
+                .await?
+            {
                 return Ok(());
             }
         }
@@ -158,8 +176,60 @@ impl CfnSource {
         ctx: &mut SourceCtx,
         statuses: &mut Vec<CfnStack>,
     ) -> Result<(), Polled> {
+        let moved = self.read_stack(i, ctx, statuses).await;
+        self.stacks[i].moved = matches!(moved, Ok(true));
+        moved.map(drop)
+    }
+
+    /// `poll_stack`; true when the stack moved (new events or a new status).
+    async fn read_stack(
+        &mut self,
+        i: usize,
+        ctx: &mut SourceCtx,
+        statuses: &mut Vec<CfnStack>,
+    ) -> Result<bool, Polled> {
+        let pace = ctx.pace();
+        let watched = &self.stacks[i];
+        let settled = watched
+            .status
+            .as_ref()
+            .is_some_and(|(s, _)| !cfn_status::is_in_progress(s));
+        // A settled nested stack changes only through its parent: read it when the parent
+        // moved (its row for the nested stack changes first).
+        if settled && let Some((parent, _)) = watched.path.rsplit_once('/') {
+            let parent_moved = self
+                .stacks
+                .iter()
+                .find(|s| s.path == parent)
+                .is_none_or(|p| p.moved);
+            if !parent_moved {
+                return Ok(false);
+            }
+        }
+        // While an operation runs, the events say whether anything moved: the status is read
+        // again only when they hold a row of the stack itself (or a check is due).
+        let mut moved = false;
+        let mut events_read = false;
+        let status_fresh = watched
+            .status_read
+            .is_some_and(|at| at.elapsed() < pace.of(STATUS_AT_LEAST_EVERY));
+        if !settled && watched.status.is_some() && status_fresh {
+            let id = watched.id.clone();
+            let events = self.read_events(i, &id, ctx).await?;
+            if events.is_empty() {
+                return Ok(false);
+            }
+            let own_row = events.iter().any(CfnEvent::is_stack_row);
+            self.send_events(i, events, ctx).await?;
+            if !own_row {
+                return Ok(true);
+            }
+            moved = true;
+            events_read = true;
+        }
+
         // Status (and the ARN, for the reads that follow).
-        ctx.called();
+        ctx.call().await?;
         let described = self
             .client
             .describe_stacks()
@@ -167,8 +237,9 @@ impl CfnSource {
             .send()
             .await
             .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
+        self.stacks[i].status_read = Some(Instant::now());
         let Some(stack) = described.stacks().first() else {
-            return Ok(());
+            return Ok(moved);
         };
         let stack_id = stack.stack_id().unwrap_or_default().to_string();
         let name = stack.stack_name().unwrap_or_default().to_string();
@@ -183,6 +254,7 @@ impl CfnSource {
             watched.id.clone_from(&stack_id);
         }
         if watched.status.as_ref() != Some(&(status.clone(), reason.clone())) {
+            moved = true;
             watched.status = Some((status.clone(), reason.clone()));
             statuses.push(CfnStack {
                 stack: watched.path.clone(),
@@ -194,27 +266,55 @@ impl CfnSource {
         }
 
         // Events since the last one seen, unless a settled stack's answer has not moved.
-        let moved = (status.clone(), updated);
+        let answer = (status.clone(), updated);
         let settled = !cfn_status::is_in_progress(&status);
-        if settled && self.stacks[i].events_read_at.as_ref() == Some(&moved) {
-            return Ok(());
+        let unmoved = settled && self.stacks[i].events_read_at.as_ref() == Some(&answer);
+        if !events_read && !unmoved {
+            let events = self.read_events(i, &stack_id, ctx).await?;
+            moved |= !events.is_empty();
+            self.send_events(i, events, ctx).await?;
         }
-        let events = self.read_events(i, &stack_id, ctx).await?;
-        self.stacks[i].events_read_at = Some(moved);
-        if !events.is_empty() {
-            self.stacks[i].resources_stale = true;
-        }
-        for event in events {
-            ctx.send(event).await?;
-        }
+        self.stacks[i].events_read_at = Some(answer);
 
-        // Resources, when something moved (and on the first read).
+        // Resources, when something moved (and on the first read); while events keep coming,
+        // not on every round.
         if self.stacks[i].signals.is_none() {
             self.stacks[i].signals = Some(self.read_signals(i, ctx).await?);
         }
-        if self.stacks[i].resources_stale {
+        let recently = self.stacks[i]
+            .resources_read
+            .is_some_and(|at| at.elapsed() < pace.of(RESOURCES_AT_MOST_EVERY));
+        if self.stacks[i].resources_stale && (settled || !recently) {
             self.read_resources(i, ctx).await?;
             self.stacks[i].resources_stale = false;
+            self.stacks[i].resources_read = Some(Instant::now());
+        }
+        Ok(moved)
+    }
+
+    /// Sends a stack's new events, and takes on what they name (a nested stack, a service…)
+    /// without waiting for the next resource list.
+    async fn send_events(
+        &mut self,
+        i: usize,
+        events: Vec<CfnEvent>,
+        ctx: &mut SourceCtx,
+    ) -> Result<(), Closed> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.stacks[i].resources_stale = true;
+        for event in events {
+            // The stack's own rows name the stack itself.
+            if event.physical_id.as_deref() != Some(event.stack_id.as_str()) {
+                self.discover(
+                    i,
+                    &event.logical_id,
+                    &event.resource_type,
+                    event.physical_id.as_deref(),
+                );
+            }
+            ctx.send(event).await?;
         }
         Ok(())
     }
@@ -230,7 +330,7 @@ impl CfnSource {
         let mut read = self.stacks[i].cursor.start();
         let mut token: Option<String> = None;
         loop {
-            ctx.called();
+            ctx.call().await?;
             let page = self
                 .client
                 .describe_stack_events()
@@ -256,7 +356,7 @@ impl CfnSource {
         i: usize,
         ctx: &mut SourceCtx,
     ) -> Result<HashMap<String, SignalPolicy>, Polled> {
-        ctx.called();
+        ctx.call().await?;
         let template = self
             .client
             .get_template()
@@ -274,7 +374,7 @@ impl CfnSource {
         let mut token: Option<String> = None;
         let mut summaries = Vec::new();
         loop {
-            ctx.called();
+            ctx.call().await?;
             let page = self
                 .client
                 .list_stack_resources()

@@ -1,6 +1,7 @@
 //! The ECS source: services (events, deployments with rollout state and counts) described 10
-//! at a time, and their tasks, running and stopped, listed per service and described 100 at a
-//! time. Stopped tasks are captured while ECS still lists them (about an hour), with stop code,
+//! at a time, and their tasks, running and stopped, listed per cluster (one list serves every
+//! watched service in it) and described 100 at a time. Tasks are read again only when a
+//! service's answer moved, a task is on its way somewhere, or a check is due. Stopped tasks are captured while ECS still lists them (about an hour), with stop code,
 //! reason and container exit codes. Each task definition is read once, for its awslogs group
 //! and stream prefix.
 
@@ -9,16 +10,21 @@ use std::time::Duration;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{DesiredStatus, LogDriver};
+use tokio::time::Instant;
 
 use super::Clients;
 use super::discovery::{Discovery, LogConfig, ServiceRef};
-use super::source::{Closed, Polled, SourceCtx, utc};
+use super::source::{Cadence, Closed, Polled, SourceCtx, utc};
 use crate::model::{
     EcsContainer, EcsDeployment, EcsService, EcsServiceEvent, EcsServiceGone, EcsTask, EcsTaskGone,
 };
 
-pub const FAST: Duration = Duration::from_secs(4);
-pub const SETTLED: Duration = Duration::from_secs(20);
+/// Poll pace: fast while a service deploys or its tasks move, slow once all are steady.
+pub const CADENCE: Cadence = Cadence {
+    fast: Duration::from_secs(5),
+    settled: Duration::from_secs(30),
+    idle: Duration::from_secs(60),
+};
 const DESCRIBE_SERVICES_BATCH: usize = 10;
 const DESCRIBE_TASKS_BATCH: usize = 100;
 /// Task definitions remembered (their log configuration): a long session sees many revisions.
@@ -32,8 +38,10 @@ pub struct EcsSource {
     services: HashMap<ServiceRef, EcsService>,
     /// Ids of the events each service's last answer held (AWS keeps the last 100).
     seen_events: HashMap<ServiceRef, HashSet<String>>,
-    /// Each service's tasks as last reported, by ARN: dropped once ECS stops listing them.
-    tasks: HashMap<ServiceRef, HashMap<String, TaskSeen>>,
+    /// Each cluster's tasks as last seen, by ARN: dropped once ECS stops listing them.
+    tasks: HashMap<String, HashMap<String, TaskSeen>>,
+    /// When each cluster's tasks were last listed.
+    tasks_read: HashMap<String, Instant>,
     task_definitions: BTreeMap<String, Vec<LogConfig>>,
     busy: bool,
 }
@@ -45,6 +53,11 @@ struct TaskSeen {
     desired_status: String,
     /// ECS listed it among the stopped tasks.
     listed_stopped: bool,
+    /// Its `service:NAME` group: a shared cluster runs others' tasks too, described once and
+    /// then left alone unless their service comes to be watched.
+    group: Option<String>,
+    /// It was sent (it belongs to a watched service).
+    sent: bool,
 }
 
 impl TaskSeen {
@@ -56,6 +69,9 @@ impl TaskSeen {
     }
 }
 
+/// A cluster's tasks are listed again at least this often even when nothing seems to move.
+const TASKS_AT_LEAST_EVERY: Duration = Duration::from_secs(120);
+
 impl EcsSource {
     pub fn new(clients: &Clients, discovery: Discovery) -> Self {
         EcsSource {
@@ -65,6 +81,7 @@ impl EcsSource {
             services: HashMap::new(),
             seen_events: HashMap::new(),
             tasks: HashMap::new(),
+            tasks_read: HashMap::new(),
             task_definitions: BTreeMap::new(),
             busy: true,
         }
@@ -73,8 +90,10 @@ impl EcsSource {
     pub async fn run(mut self, mut ctx: SourceCtx) -> Result<(), Closed> {
         loop {
             let polled = self.poll(&mut ctx).await;
-            let interval = if self.busy { FAST } else { SETTLED };
-            if !ctx.end_round(polled, &self.discovery, interval).await? {
+            if !ctx
+                .end_round(polled, &self.discovery, &CADENCE, self.busy)
+                .await?
+            {
                 return Ok(());
             }
         }
@@ -90,11 +109,25 @@ impl EcsSource {
         }
         let mut busy = false;
         for (cluster, names) in by_cluster {
+            let mut moved = false;
             for batch in names.chunks(DESCRIBE_SERVICES_BATCH) {
-                busy |= self.describe_services(&cluster, batch, ctx).await?;
+                let (deploying, changed) = self.describe_services(&cluster, batch, ctx).await?;
+                busy |= deploying;
+                moved |= deploying || changed;
             }
-            for name in &names {
-                self.read_tasks(&cluster, name, ctx).await?;
+            let in_flight = self
+                .tasks
+                .get(&cluster)
+                .is_some_and(|tasks| tasks.values().any(|t| t.sent && !t.settled()));
+            let due = self
+                .tasks_read
+                .get(&cluster)
+                .is_none_or(|at| at.elapsed() >= ctx.pace().of(TASKS_AT_LEAST_EVERY));
+            if moved || in_flight || due {
+                let services: HashSet<String> =
+                    names.iter().map(|n| format!("service:{n}")).collect();
+                self.read_tasks(&cluster, &services, ctx).await?;
+                self.tasks_read.insert(cluster.clone(), Instant::now());
             }
         }
         self.busy = busy || self.discovery.services().is_empty();
@@ -104,7 +137,7 @@ impl EcsSource {
     async fn list_services(&mut self, cluster: &str, ctx: &mut SourceCtx) -> Result<(), Polled> {
         let mut token = None;
         loop {
-            ctx.called();
+            ctx.call().await?;
             let page = self
                 .client
                 .list_services()
@@ -124,14 +157,15 @@ impl EcsSource {
         }
     }
 
-    /// Describes up to 10 services; true when one of them is deploying.
+    /// Describes up to 10 services: whether one of them is deploying, and whether one's answer
+    /// moved (counts, deployments, new events).
     async fn describe_services(
         &mut self,
         cluster: &str,
         names: &[String],
         ctx: &mut SourceCtx,
-    ) -> Result<bool, Polled> {
-        ctx.called();
+    ) -> Result<(bool, bool), Polled> {
+        ctx.call().await?;
         let out = self
             .client
             .describe_services()
@@ -141,6 +175,7 @@ impl EcsSource {
             .await
             .map_err(|e| Polled::from_sdk(&e, &self.profile))?;
         let mut busy = false;
+        let mut changed = false;
         // A deleted service: MISSING, or listed as INACTIVE until ECS forgets it.
         let deleted = out
             .failures()
@@ -161,7 +196,7 @@ impl EcsSource {
             };
             if self.services.remove(&key).is_some() {
                 self.seen_events.remove(&key);
-                self.tasks.remove(&key);
+                changed = true;
                 ctx.send(EcsServiceGone {
                     cluster: cluster.to_string(),
                     service: name,
@@ -211,7 +246,9 @@ impl EcsSource {
                 .filter_map(|e| e.id())
                 .map(str::to_string)
                 .collect();
+            changed |= !fresh.is_empty();
             if self.services.get(&key) != Some(&service) {
+                changed = true;
                 self.services.insert(key, service.clone());
                 ctx.send(service).await?;
             }
@@ -220,49 +257,45 @@ impl EcsSource {
                 ctx.send(event).await?;
             }
         }
-        Ok(busy)
+        Ok((busy, changed))
     }
 
+    /// Lists a cluster's tasks and describes the ones that are new or moving; sends those of
+    /// the watched `services` (their `service:NAME` groups).
     async fn read_tasks(
         &mut self,
         cluster: &str,
-        service: &str,
+        services: &HashSet<String>,
         ctx: &mut SourceCtx,
     ) -> Result<(), Polled> {
-        let key = ServiceRef {
-            cluster: cluster.to_string(),
-            service: service.to_string(),
-        };
-        let mut known = self.tasks.remove(&key).unwrap_or_default();
+        let mut known = self.tasks.remove(cluster).unwrap_or_default();
         // Put back whether or not the read went through: a throttled call must not make the
-        // next poll describe (and send again) every task of the service.
+        // next poll describe (and send again) every task of the cluster.
         let read = self
-            .read_tasks_into(cluster, service, &mut known, ctx)
+            .read_tasks_into(cluster, services, &mut known, ctx)
             .await;
-        self.tasks.insert(key, known);
+        self.tasks.insert(cluster.to_string(), known);
         read
     }
 
-    /// `read_tasks` with the service's tasks as last reported, updated as they are sent.
+    /// `read_tasks` with the cluster's tasks as last seen, updated as they are sent.
     async fn read_tasks_into(
         &mut self,
         cluster: &str,
-        service: &str,
+        services: &HashSet<String>,
         known: &mut HashMap<String, TaskSeen>,
         ctx: &mut SourceCtx,
     ) -> Result<(), Polled> {
-        let group = format!("service:{service}");
         let mut listed: Vec<(String, bool)> = Vec::new();
         for desired in [DesiredStatus::Running, DesiredStatus::Stopped] {
             let stopped = desired == DesiredStatus::Stopped;
             let mut token = None;
             loop {
-                ctx.called();
+                ctx.call().await?;
                 let page = self
                     .client
                     .list_tasks()
                     .cluster(cluster)
-                    .service_name(service)
                     .desired_status(desired.clone())
                     .set_next_token(token)
                     .send()
@@ -279,9 +312,10 @@ impl EcsSource {
         let wanted: Vec<String> = listed
             .iter()
             .filter(|(arn, stopped)| {
-                known
-                    .get(arn)
-                    .is_none_or(|t| t.listed_stopped != *stopped || !t.settled())
+                known.get(arn).is_none_or(|t| {
+                    let watched = t.group.as_ref().is_some_and(|g| services.contains(g));
+                    watched && (!t.sent || t.listed_stopped != *stopped || !t.settled())
+                })
             })
             .map(|(arn, _)| arn.clone())
             .collect();
@@ -291,7 +325,7 @@ impl EcsSource {
             .map(|(arn, _)| arn)
             .collect();
         for batch in wanted.chunks(DESCRIBE_TASKS_BATCH) {
-            ctx.called();
+            ctx.call().await?;
             let out = self
                 .client
                 .describe_tasks()
@@ -317,21 +351,26 @@ impl EcsSource {
             }
             for t in out.tasks() {
                 let task = task_of(cluster, t);
-                let seen = TaskSeen {
+                let watched = task.group.as_ref().is_some_and(|g| services.contains(g));
+                let mut seen = TaskSeen {
                     last_status: task.last_status.clone(),
                     desired_status: task.desired_status.clone(),
                     listed_stopped: stopped_list.contains(&task.task_arn),
+                    group: task.group.clone(),
+                    sent: false,
                 };
                 let unchanged = known.get(&task.task_arn).is_some_and(|t| {
-                    t.last_status == seen.last_status && t.desired_status == seen.desired_status
+                    t.sent
+                        && t.last_status == seen.last_status
+                        && t.desired_status == seen.desired_status
                 });
                 let arn = task.task_arn.clone();
-                // moto ignores serviceName in ListTasks: the group says whose task it is.
-                if !unchanged && task.group.as_deref() == Some(group.as_str()) {
+                if watched && !unchanged {
                     self.read_task_definition(&task.task_definition, ctx)
                         .await?;
                     ctx.send(task).await?;
                 }
+                seen.sent = watched;
                 // Remembered once sent: a task whose task definition could not be read is
                 // described again next poll instead of never shown.
                 known.insert(arn, seen);
@@ -348,7 +387,7 @@ impl EcsSource {
         if arn.is_empty() || self.task_definitions.contains_key(arn) {
             return Ok(());
         }
-        ctx.called();
+        ctx.call().await?;
         let out = self
             .client
             .describe_task_definition()

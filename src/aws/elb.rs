@@ -3,18 +3,22 @@
 //! target that leaves its group is reported once as AWS words it (`unused`,
 //! `Target.NotRegistered`) and forgotten.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::Client;
 
 use super::Clients;
 use super::discovery::Discovery;
-use super::source::{Closed, Polled, SourceCtx};
+use super::source::{Cadence, Closed, Polled, SourceCtx};
 use crate::model::{TargetGone, TargetHealth};
 
-pub const FAST: Duration = Duration::from_secs(5);
-pub const SETTLED: Duration = Duration::from_secs(20);
+/// Poll pace: fast while a target is not settled, slow once every target is healthy.
+pub const CADENCE: Cadence = Cadence {
+    fast: Duration::from_secs(10),
+    settled: Duration::from_secs(30),
+    idle: Duration::from_secs(60),
+};
 
 pub struct ElbSource {
     client: Client,
@@ -22,6 +26,11 @@ pub struct ElbSource {
     discovery: Discovery,
     /// Each group's targets as last reported, by target id and port.
     groups: HashMap<String, HashMap<(String, Option<u16>), TargetHealth>>,
+    /// Groups whose last read found every target healthy: when the budget is tight they take
+    /// turns, while the others are read every round.
+    settled: HashSet<String>,
+    /// Where the turns of the settled groups have got to.
+    turn: usize,
 }
 
 impl ElbSource {
@@ -31,6 +40,8 @@ impl ElbSource {
             profile: clients.profile.clone(),
             discovery,
             groups: HashMap::new(),
+            settled: HashSet::new(),
+            turn: 0,
         }
     }
 
@@ -38,9 +49,8 @@ impl ElbSource {
         loop {
             let polled = self.poll(&mut ctx).await;
             let busy = polled.as_ref().map_or(true, |busy| *busy);
-            let interval = if busy { FAST } else { SETTLED };
             if !ctx
-                .end_round(polled.map(drop), &self.discovery, interval)
+                .end_round(polled.map(drop), &self.discovery, &CADENCE, busy)
                 .await?
             {
                 return Ok(());
@@ -48,15 +58,21 @@ impl ElbSource {
         }
     }
 
-    /// One read of every group; true while no group is known yet, a group is empty, or a
-    /// target is not settled (healthy or gone).
+    /// One read of the groups the budget allows (every group that is not settled, and the
+    /// settled ones in turn); true while no group is known yet, a group is empty, or a target
+    /// is not settled (healthy or gone).
     pub(crate) async fn poll(&mut self, ctx: &mut SourceCtx) -> Result<bool, Polled> {
         let groups = self.discovery.target_groups();
         // The stack or a service names its groups after the first polls: read them as soon
         // as they are known (reading none costs nothing).
         let mut busy = groups.is_empty();
-        for group in groups {
-            ctx.called();
+        let allowance = ctx.calls_in(ctx.pace().of(CADENCE.settled));
+        let (chosen, left_out) = choose_groups(&groups, &self.settled, &mut self.turn, allowance);
+        if left_out {
+            ctx.paced_now();
+        }
+        for group in chosen {
+            ctx.call().await?;
             let out = self
                 .client
                 .describe_target_health()
@@ -87,7 +103,13 @@ impl ElbSource {
                 .collect();
             // A group with no target yet waits for a deploy's first tasks: at the settled
             // pace their registration would show up to 20 s late.
-            busy |= now.is_empty() || now.iter().any(|t| t.state != "healthy");
+            let unsettled = now.is_empty() || now.iter().any(|t| t.state != "healthy");
+            busy |= unsettled;
+            if unsettled {
+                self.settled.remove(&group);
+            } else {
+                self.settled.insert(group.clone());
+            }
             let (changed, gone) =
                 target_changes(self.groups.entry(group.clone()).or_default(), now);
             for target in changed {
@@ -99,6 +121,29 @@ impl ElbSource {
         }
         Ok(busy)
     }
+}
+
+/// The groups to read this round: every one not known to be settled, then settled ones in
+/// turn while the allowance lasts (at least one, so each is read again in time). True when a
+/// settled group had to wait for a later round.
+fn choose_groups(
+    groups: &[String],
+    settled: &HashSet<String>,
+    turn: &mut usize,
+    allowance: usize,
+) -> (Vec<String>, bool) {
+    let (quiet, mut chosen): (Vec<&String>, Vec<&String>) =
+        groups.iter().partition(|g| settled.contains(*g));
+    let room = allowance.saturating_sub(chosen.len()).max(1);
+    let left_out = quiet.len() > room;
+    if quiet.len() <= room {
+        chosen.extend(quiet);
+    } else {
+        let start = *turn % quiet.len();
+        chosen.extend(quiet.iter().cycle().skip(start).take(room));
+        *turn = (start + room) % quiet.len();
+    }
+    (chosen.into_iter().cloned().collect(), left_out)
 }
 
 /// What changed in a group since its last read, and the targets that left it.
@@ -131,6 +176,29 @@ fn target_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settled_groups_take_turns_when_the_budget_is_tight() {
+        let groups: Vec<String> = (0..22).map(|i| format!("tg{i}")).collect();
+        let mut settled: HashSet<String> = groups.iter().cloned().collect();
+        settled.remove("tg5");
+        let mut turn = 0;
+        let mut read = HashSet::new();
+        for round in 0..7 {
+            let (chosen, left_out) = choose_groups(&groups, &settled, &mut turn, 4);
+            assert!(left_out);
+            assert_eq!(chosen.len(), 4, "round {round}");
+            assert!(
+                chosen.contains(&"tg5".to_string()),
+                "the unsettled group every round"
+            );
+            read.extend(chosen);
+        }
+        assert_eq!(read.len(), 22, "every settled group within 7 rounds");
+        // Room for all: all, and nothing left out.
+        let (chosen, left_out) = choose_groups(&groups, &settled, &mut turn, 30);
+        assert_eq!((chosen.len(), left_out), (22, false));
+    }
 
     fn target(id: &str, state: &str) -> TargetHealth {
         TargetHealth {

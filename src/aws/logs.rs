@@ -11,13 +11,17 @@ use aws_sdk_cloudwatchlogs::Client;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::discovery::Discovery;
-use super::source::{Closed, Polled, SourceCtx};
+use super::source::{Cadence, Closed, Polled, SourceCtx};
 use super::{Clients, SourceError, error};
 use crate::model::LogEvent;
 
 /// Poll pace while lines flow; quiet groups are read less and less often, up to `QUIET`.
-pub const INTERVAL: Duration = Duration::from_secs(3);
-pub const QUIET: Duration = Duration::from_secs(12);
+/// Poll pace: fast while lines come, easing off as a group stays quiet.
+pub const CADENCE: Cadence = Cadence {
+    fast: Duration::from_secs(5),
+    settled: Duration::from_secs(15),
+    idle: Duration::from_secs(30),
+};
 /// On start, this much history is read (the crash that brought the user here).
 const BACKFILL: TimeDelta = TimeDelta::minutes(5);
 /// Every read starts this far before the newest event seen: CloudWatch ingests late.
@@ -94,19 +98,13 @@ impl LogsSource {
     }
 
     pub async fn run(mut self, mut ctx: SourceCtx) -> Result<(), Closed> {
-        let mut interval = INTERVAL;
         loop {
             let polled = self.poll(&mut ctx).await;
-            interval = match polled {
-                // No group known yet: looking again costs no call, and a group the stack names
-                // a moment later is read at once instead of up to `QUIET` late.
-                Ok(0) if self.discovery.log_groups().is_empty() => INTERVAL,
-                Ok(0) => (interval * 2).min(QUIET),
-                Ok(_) => INTERVAL,
-                Err(_) => interval,
-            };
+            // No group known yet: looking again costs no call, and a group the stack names a
+            // moment later is read at once instead of a settled interval late.
+            let busy = self.discovery.log_groups().is_empty();
             if !ctx
-                .end_round(polled.map(drop), &self.discovery, interval)
+                .end_round(polled.map(drop), &self.discovery, &CADENCE, busy)
                 .await?
             {
                 return Ok(());
@@ -124,7 +122,7 @@ impl LogsSource {
             let mut fresh = Vec::new();
             let mut failed = None;
             for _ in 0..PAGES_PER_POLL {
-                ctx.called();
+                ctx.call().await?;
                 let page = self
                     .client
                     .filter_log_events()

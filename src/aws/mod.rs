@@ -2,6 +2,7 @@
 //! the sources themselves, each an async task that sends normalised observations into one
 //! bounded channel. No source touches the store or the screen.
 
+pub mod budget;
 pub mod cfn;
 pub mod discovery;
 pub mod ecs;

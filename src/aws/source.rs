@@ -1,15 +1,21 @@
-//! What every source shares: its channel to the loop, the token that ends it, a pace that
-//! backs off on failure, and its health (calls per minute, throttles, the last good read),
-//! reported as a `source_status` observation when it changes and at least once a minute.
+//! What every source shares: its channel to the loop, the token that ends it, the session's
+//! API budget, a cadence that is fast while something moves and slow once all is settled, a
+//! backoff on failure, and its health (calls per minute, throttles, whether the budget slowed
+//! it, the last good read), reported as a `source_status` observation when it changes and at
+//! least every 15 seconds.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::SourceError;
+use super::budget::{Api, Budget, Pace};
 use crate::model::{Observation, ObservationKind, SourceState, SourceStatus};
 
 /// Health is reported at least this often, so the header's calls per minute stay current
@@ -17,6 +23,20 @@ use crate::model::{Observation, ObservationKind, SourceState, SourceStatus};
 const STATUS_EVERY: Duration = Duration::from_secs(15);
 /// Backoff after failures: doubles from the poll interval up to this, with jitter.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Settled rounds with nothing new before a source eases from its settled to its idle pace.
+const QUIET_ROUNDS_TO_IDLE: u32 = 10;
+/// A source whose calls waited for the budget within this long says it is paced.
+const PACED_FOR: Duration = Duration::from_secs(60);
+
+/// How often a source polls: `fast` while an operation or a deployment is in progress or a
+/// poll has just seen a change, `settled` once everything has settled, easing to `idle` after
+/// a stretch of quiet rounds. All at pace scale 1.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence {
+    pub fast: Duration,
+    pub settled: Duration,
+    pub idle: Duration,
+}
 
 /// The loop went away: the source ends.
 #[derive(Debug)]
@@ -51,8 +71,15 @@ impl From<Closed> for Polled {
 
 pub struct SourceCtx {
     pub name: String,
+    api: Api,
+    budget: Budget,
     tx: mpsc::Sender<Observation>,
     cancel: CancellationToken,
+    /// Observations sent since the round began (health reports aside): the poll saw a change.
+    sent: AtomicUsize,
+    quiet_rounds: u32,
+    /// The last time a call waited for the budget.
+    paced_at: Option<Instant>,
     /// When each call of the last minute was made (bounded by the pace: a few per second).
     calls: VecDeque<Instant>,
     state: SourceState,
@@ -64,11 +91,22 @@ pub struct SourceCtx {
 }
 
 impl SourceCtx {
-    pub fn new(name: &str, tx: mpsc::Sender<Observation>, cancel: CancellationToken) -> Self {
+    pub fn new(
+        name: &str,
+        api: Api,
+        budget: Budget,
+        tx: mpsc::Sender<Observation>,
+        cancel: CancellationToken,
+    ) -> Self {
         SourceCtx {
             name: name.to_string(),
+            api,
+            budget,
             tx,
             cancel,
+            sent: AtomicUsize::new(0),
+            quiet_rounds: 0,
+            paced_at: None,
             calls: VecDeque::new(),
             state: SourceState::Ok,
             throttled: 0,
@@ -83,6 +121,12 @@ impl SourceCtx {
     /// Sends one observation stamped now. A full channel slows the source down (the loop is
     /// behind); a closed one ends it.
     pub async fn send(&self, kind: impl Into<ObservationKind>) -> Result<(), Closed> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.send_quietly(kind.into()).await
+    }
+
+    /// Sends without counting it as a change (the source's own health).
+    async fn send_quietly(&self, kind: ObservationKind) -> Result<(), Closed> {
         let obs = Observation::new(Utc::now(), kind);
         tokio::select! {
             sent = self.tx.send(obs) => sent.map_err(|_| Closed),
@@ -99,8 +143,36 @@ impl SourceCtx {
         Ok(())
     }
 
-    /// Counts one API call for the calls-per-minute figure.
-    pub fn called(&mut self) {
+    /// The session's pace, for intervals of the source's own.
+    pub fn pace(&self) -> Pace {
+        self.budget.pace()
+    }
+
+    /// How many calls the budget allows this source's service in `span`.
+    pub fn calls_in(&self, span: Duration) -> usize {
+        self.budget.calls_in(self.api, span)
+    }
+
+    /// The source chose to leave reads out of a round to stay within the budget.
+    pub fn paced_now(&mut self) {
+        self.paced_at = Some(Instant::now());
+    }
+
+    /// Takes one call from the budget, waiting for it when the budget is spent, and counts it
+    /// for the calls-per-minute figure. Every AWS call goes through here.
+    pub async fn call(&mut self) -> Result<(), Closed> {
+        let wait = self.budget.reserve(self.api);
+        if !wait.is_zero() {
+            self.paced_now();
+            if !self.sleep(wait).await {
+                return Err(Closed);
+            }
+        }
+        self.called();
+        Ok(())
+    }
+
+    fn called(&mut self) {
         let now = Instant::now();
         self.calls.push_back(now);
         while self
@@ -143,15 +215,41 @@ impl SourceCtx {
         let stale_s = self
             .last_ok
             .map_or(0, |t| (Utc::now() - t).num_seconds().max(0) as u64);
-        self.send(SourceStatus {
+        let status = SourceStatus {
             name: self.name.clone(),
             state: self.state,
             calls_per_min: self.calls.len() as f32,
             throttled: self.throttled,
             stale_s,
             last_ok: self.last_ok,
-        })
-        .await
+            paced: self.paced(),
+        };
+        self.send_quietly(status.into()).await
+    }
+
+    /// The budget slowed this source within the last minute (of the session's pace).
+    fn paced(&self) -> bool {
+        let window = self.pace().of(PACED_FOR);
+        self.paced_at
+            .is_some_and(|at| Instant::now().duration_since(at) < window)
+    }
+
+    /// The interval before the next round: fast while `busy` or after a round that sent
+    /// something new, then settled, then idle after a stretch of quiet rounds.
+    pub fn cadence(&mut self, cadence: &Cadence, busy: bool) -> Duration {
+        let changed = self.sent.swap(0, Ordering::Relaxed) > 0;
+        let interval = if busy || changed {
+            self.quiet_rounds = 0;
+            cadence.fast
+        } else {
+            self.quiet_rounds = self.quiet_rounds.saturating_add(1);
+            if self.quiet_rounds < QUIET_ROUNDS_TO_IDLE {
+                cadence.settled
+            } else {
+                cadence.idle
+            }
+        };
+        self.pace().of(interval)
     }
 
     /// How long to wait before the next poll: `interval` while healthy, then doubling with
@@ -162,7 +260,7 @@ impl SourceCtx {
         }
         let doubled = interval
             .saturating_mul(1 << self.failures.min(6))
-            .min(MAX_BACKOFF);
+            .min(self.pace().of(MAX_BACKOFF));
         // xorshift: enough to spread retries, no need for a random crate.
         self.jitter ^= self.jitter << 13;
         self.jitter ^= self.jitter >> 7;
@@ -187,15 +285,17 @@ impl SourceCtx {
     }
 
     /// Ends one round of a source's loop: records how the poll went, tells the loop what the
-    /// watch took on and the source's health, and waits `interval` (or longer after failures).
-    /// False when the session is ending.
+    /// watch took on and the source's health, and waits for the next round as the cadence says
+    /// (or longer after failures). False when the session is ending.
     pub async fn end_round(
         &mut self,
         polled: Result<(), Polled>,
         discovery: &super::discovery::Discovery,
-        interval: Duration,
+        cadence: &Cadence,
+        busy: bool,
     ) -> Result<bool, Closed> {
         self.one_round(polled, discovery).await?;
+        let interval = self.cadence(cadence, busy);
         let wait = self.next_wait(interval);
         Ok(self.sleep(wait).await)
     }
@@ -229,7 +329,32 @@ mod tests {
 
     fn ctx() -> SourceCtx {
         let (tx, _rx) = mpsc::channel(1);
-        SourceCtx::new("test", tx, CancellationToken::new())
+        SourceCtx::new(
+            "test",
+            Api::Ecs,
+            Budget::new(Pace::default()),
+            tx,
+            CancellationToken::new(),
+        )
+    }
+
+    #[test]
+    fn the_cadence_is_fast_while_busy_or_after_a_change_then_settles_then_idles() {
+        let mut ctx = ctx();
+        let cadence = Cadence {
+            fast: Duration::from_secs(5),
+            settled: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
+        };
+        assert_eq!(ctx.cadence(&cadence, true), cadence.fast);
+        for _ in 1..QUIET_ROUNDS_TO_IDLE {
+            assert_eq!(ctx.cadence(&cadence, false), cadence.settled);
+        }
+        assert_eq!(ctx.cadence(&cadence, false), cadence.idle);
+        // A round that sent something is a change: fast again.
+        ctx.sent.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(ctx.cadence(&cadence, false), cadence.fast);
+        assert_eq!(ctx.cadence(&cadence, false), cadence.settled);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::budget::{Api, Budget, Pace};
 use super::cfn::CfnSource;
 use super::discovery::{Discovery, region_and_account};
 use super::ecs::EcsSource;
@@ -85,19 +86,21 @@ impl Watch {
         let discovery = Discovery::default();
         seed(&discovery, plan);
         let started = Utc::now();
-        let ctx = |name: &str| SourceCtx::new(name, tx.clone(), cancel.clone());
+        let budget = Budget::new(Pace::from_env());
+        let ctx =
+            |name: &str, api| SourceCtx::new(name, api, budget.clone(), tx.clone(), cancel.clone());
         let mut sources = JoinSet::new();
         let on = runtime.handle();
         if !plan.stacks.is_empty() {
             let cfn = CfnSource::new(&clients, discovery.clone(), &plan.stacks);
-            sources.spawn_on(named("cfn", cfn.run(ctx("cfn"))), on);
+            sources.spawn_on(named("cfn", cfn.run(ctx("cfn", Api::CloudFormation))), on);
         }
         let ecs = EcsSource::new(&clients, discovery.clone());
-        sources.spawn_on(named("ecs", ecs.run(ctx("ecs"))), on);
+        sources.spawn_on(named("ecs", ecs.run(ctx("ecs", Api::Ecs))), on);
         let elb = ElbSource::new(&clients, discovery.clone());
-        sources.spawn_on(named("elb", elb.run(ctx("elb"))), on);
+        sources.spawn_on(named("elb", elb.run(ctx("elb", Api::Elb))), on);
         let logs = LogsSource::new(&clients, discovery, started);
-        sources.spawn_on(named("logs", logs.run(ctx("logs"))), on);
+        sources.spawn_on(named("logs", logs.run(ctx("logs", Api::Logs))), on);
         runtime.spawn(supervise(sources, tx, cancel.clone()));
         let watch = Watch {
             account,
@@ -142,6 +145,7 @@ async fn supervise(
                     throttled: 0,
                     stale_s: 0,
                     last_ok: None,
+                    paced: false,
                 };
                 let obs = Observation::new(Utc::now(), ObservationKind::SourceStatus(status));
                 let _ = tx.try_send(obs);
@@ -241,29 +245,32 @@ pub fn snapshot(target: &AwsTarget, plan: &WatchPlan) -> Result<Vec<Observation>
             all
         });
         let cancel = CancellationToken::new();
-        let ctx = |name: &str| SourceCtx::new(name, tx.clone(), cancel.clone());
+        // One look is a handful of calls, made once: nothing to pace.
+        let budget = Budget::unlimited();
+        let ctx =
+            |name: &str, api| SourceCtx::new(name, api, budget.clone(), tx.clone(), cancel.clone());
         let closed = |_| StartError::Runtime(std::io::Error::other("the snapshot ended early"));
         if !plan.stacks.is_empty() {
             let mut cfn = CfnSource::new(&clients, discovery.clone(), &plan.stacks);
-            let mut c = ctx("cfn");
+            let mut c = ctx("cfn", Api::CloudFormation);
             let polled = cfn.poll_once(&mut c).await;
             c.one_round(polled, &discovery).await.map_err(closed)?;
         }
         {
             let mut ecs = EcsSource::new(&clients, discovery.clone());
-            let mut c = ctx("ecs");
+            let mut c = ctx("ecs", Api::Ecs);
             let polled = ecs.poll(&mut c).await;
             c.one_round(polled, &discovery).await.map_err(closed)?;
         }
         {
             let mut elb = ElbSource::new(&clients, discovery.clone());
-            let mut c = ctx("elb");
+            let mut c = ctx("elb", Api::Elb);
             let polled = elb.poll(&mut c).await.map(drop);
             c.one_round(polled, &discovery).await.map_err(closed)?;
         }
         {
             let mut logs = LogsSource::new(&clients, discovery.clone(), Utc::now());
-            let mut c = ctx("logs");
+            let mut c = ctx("logs", Api::Logs);
             let polled = logs.poll(&mut c).await.map(drop);
             c.one_round(polled, &discovery).await.map_err(closed)?;
         }

@@ -324,6 +324,7 @@ mod tests {
                 throttled: 0,
                 stale_s: 3,
                 last_ok: Some(at),
+                paced: false,
             }
             .into(),
         ];

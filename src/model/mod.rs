@@ -422,6 +422,10 @@ pub struct SourceStatus {
         deserialize_with = "time::utc_opt"
     )]
     pub last_ok: Option<DateTime<Utc>>,
+    /// The session's API budget slowed this source within the last minute: its reads come
+    /// less often than its cadence asks (format 1.1, absent when false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paced: bool,
 }
 
 impl SourceStatus {

@@ -96,7 +96,12 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     frame.render_widget(Paragraph::new(lines).style(theme.header()), area);
 }
 
-/// `sources: cfn 12/min · ecs 30/min throttled 2 · logs stale 40s`.
+/// A healthy source's data is stale past this: twice its slowest (idle) interval. One that is
+/// failing says how stale from half a minute.
+const STALE_AFTER_S: u64 = 120;
+const FAILING_STALE_AFTER_S: u64 = 30;
+
+/// `sources: cfn 12/min · ecs 18/min throttled 2 paced by budget · logs stale 140s`.
 fn sources_line(view: &View) -> Line<'static> {
     let theme = view.theme;
     let mut spans = vec![Span::styled("  sources:", theme.muted())];
@@ -123,15 +128,24 @@ fn sources_line(view: &View) -> Line<'static> {
                 theme.warn(),
             ));
         }
+        // The API budget, not the source's cadence, sets its pace just now.
+        if source.paced {
+            spans.push(Span::styled(" paced by budget", theme.warn()));
+        }
         let said = source.state == SourceState::Ok
             || (source.state == SourceState::Throttled && source.throttled > 0);
         if !said {
             spans.push(Span::styled(format!(" {}", source.state.as_str()), style));
         }
-        // A few seconds between polls is normal; say stale only when it is not. Measured at
-        // the view's time, so a replay shows what live showed at that moment.
+        // A minute between polls is normal once all is settled; say stale only when it is not.
+        // Measured at the view's time, so a replay shows what live showed at that moment.
         let stale_s = source.stale_s_at(view.now);
-        if stale_s >= 30 {
+        let after = if source.state == SourceState::Ok {
+            STALE_AFTER_S
+        } else {
+            FAILING_STALE_AFTER_S
+        };
+        if stale_s >= after {
             spans.push(Span::styled(format!(" stale {stale_s}s"), theme.warn()));
         }
     }

@@ -955,6 +955,7 @@ impl ScenarioBuilder {
                 throttled,
                 stale_s,
                 last_ok: None,
+                paced: false,
             },
         );
     }

@@ -3,6 +3,7 @@
 //! bounded channel. No source touches the store or the screen.
 
 pub mod cfn;
+pub mod credentials;
 pub mod discovery;
 pub mod ecs;
 pub mod elb;
@@ -13,12 +14,15 @@ pub mod watch;
 
 use std::time::Duration;
 
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 
 pub use error::SourceError;
+
+use crate::model::Profile;
 
 /// Every call gives up after this long: a live session must never hang on the network.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
@@ -42,14 +46,24 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub region: String,
     /// The profile the user named, or the one the environment selects, for messages.
-    pub profile: String,
+    pub profile: Profile,
+    /// What every client signs with; read again when AWS rejects it.
+    pub credentials: credentials::RenewableCredentials,
 }
 
 impl AwsTarget {
     /// Loads the user's configuration and checks that credentials resolve, so a missing or
     /// expired login is one clear line before the screen opens.
     pub async fn connect(&self) -> Result<Clients, SourceError> {
+        // Our provider caches and renews the credentials itself: no SDK cache in between that
+        // would keep signing with keys AWS has rejected.
+        let credentials = credentials::RenewableCredentials::new(
+            self.profile.clone(),
+            self.region.clone().map(Region::new),
+        );
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .credentials_provider(credentials.clone())
+            .identity_cache(IdentityCache::no_cache())
             // stackwatch decides how long to wait and shows it; the SDK does not retry.
             .retry_config(RetryConfig::disabled())
             .timeout_config(
@@ -68,29 +82,61 @@ impl AwsTarget {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
-        let profile = self.profile_name();
+        let files = error::ProfileFiles::locate();
+        let name = self.profile_name();
+        let profile = Profile {
+            sso: files.signs_in_with_sso(&name),
+            name,
+        };
         let Some(region) = config.region().map(|r| r.to_string()) else {
             // A profile that does not exist has no region either: its name is what to fix.
-            let files = error::ProfileFiles::locate();
-            if !files.define(&profile) && !credentials_in_env() {
+            if !files.define(&profile.name) && !credentials_in_env() {
                 return Err(SourceError::ProfileNotDefined {
-                    profile,
+                    profile: profile.name,
                     files: files.describe(),
                 });
             }
-            return Err(SourceError::NoRegion { profile });
+            return Err(SourceError::NoRegion {
+                profile: profile.name,
+            });
         };
         check_credentials(&config, &profile).await?;
         let loopback = config
             .endpoint_url()
             .is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"));
+        // Each client tells the provider when AWS rejects what it signed with.
+        let cfn = aws_sdk_cloudformation::Client::new(&config);
+        let ecs = aws_sdk_ecs::Client::new(&config);
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+        let logs = logs::client(&config, loopback);
         Ok(Clients {
-            cfn: aws_sdk_cloudformation::Client::new(&config),
-            ecs: aws_sdk_ecs::Client::new(&config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            logs: logs::client(&config, loopback),
+            cfn: aws_sdk_cloudformation::Client::from_conf(
+                cfn.config()
+                    .to_builder()
+                    .interceptor(credentials.watch())
+                    .build(),
+            ),
+            ecs: aws_sdk_ecs::Client::from_conf(
+                ecs.config()
+                    .to_builder()
+                    .interceptor(credentials.watch())
+                    .build(),
+            ),
+            elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                elb.config()
+                    .to_builder()
+                    .interceptor(credentials.watch())
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                logs.config()
+                    .to_builder()
+                    .interceptor(credentials.watch())
+                    .build(),
+            ),
             region,
             profile,
+            credentials,
         })
     }
 
@@ -115,10 +161,10 @@ fn credentials_in_env() -> bool {
     .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
 }
 
-async fn check_credentials(config: &SdkConfig, profile: &str) -> Result<(), SourceError> {
+async fn check_credentials(config: &SdkConfig, profile: &Profile) -> Result<(), SourceError> {
     let Some(provider) = config.credentials_provider() else {
         return Err(SourceError::NoCredentials {
-            profile: profile.to_string(),
+            profile: profile.name.clone(),
             detail: "no credentials provider is configured".to_string(),
         });
     };
@@ -130,7 +176,7 @@ async fn check_credentials(config: &SdkConfig, profile: &str) -> Result<(), Sour
             &error::ProfileFiles::locate(),
         )),
         Err(_) => Err(SourceError::NoCredentials {
-            profile: profile.to_string(),
+            profile: profile.name.clone(),
             detail: "loading credentials timed out".to_string(),
         }),
     }

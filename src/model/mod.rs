@@ -502,6 +502,37 @@ impl SourceState {
     }
 }
 
+/// The AWS profile a live session signs in as, and whether it signs in through IAM Identity
+/// Center (SSO): what to tell the user when its credentials expire. The name comes from the
+/// user's config files: outputs sanitise it like any other outside text.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sso: bool,
+}
+
+impl Profile {
+    /// What to do when the profile's credentials have expired.
+    pub fn fix(&self) -> String {
+        let name = &self.name;
+        if self.sso {
+            format!("run `aws sso login --profile {name}`")
+        } else {
+            format!(
+                "refresh the credentials of profile {name} (new keys in its credentials file, \
+                 `aws configure --profile {name}`, or its credential_process)"
+            )
+        }
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 /// CloudFormation status families, keyed on the suffix as the API model defines them.
 pub mod cfn_status {
     pub fn is_in_progress(status: &str) -> bool {

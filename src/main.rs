@@ -173,6 +173,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
     let mut header = Header::new(std::env::args().collect(), started);
     header.account.clone_from(&watch.account);
     header.region = Some(watch.region.clone());
+    header.profile = Some(watch.profile.clone());
     let (record_path, recorder) = open_recording(&args, &plan, &header)?;
     let feed = Feed::live(header, observations, recorder);
     let pipeline = Pipeline::new(args.caps.store_caps());

@@ -22,7 +22,7 @@ pub enum SourceError {
     #[error("access denied: {0}")]
     AccessDenied(String),
     #[error(
-        "the credentials of profile {profile} have expired: {}; stackwatch resumes by itself once they work",
+        "the credentials of profile {profile} have expired: {}",
         profile.fix()
     )]
     CredentialsExpired { profile: Profile },

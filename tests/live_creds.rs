@@ -13,7 +13,7 @@ mod moto;
 mod watching;
 
 use std::cell::Cell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -71,6 +71,22 @@ fn write_keys(path: &Path, key: &str) {
     std::fs::write(path, text).expect("write the credentials file");
 }
 
+/// stackwatch aimed at `moto`, signing with the keys of profile `creds` in a credentials file
+/// under `dir` (not with the environment's keys the other live tests use); and that file.
+fn with_profile_keys(moto: &Moto, dir: &Path) -> (Command, PathBuf) {
+    let credentials = dir.join("credentials");
+    let config = dir.join("config");
+    write_keys(&credentials, OLD_KEY);
+    std::fs::write(&config, "[profile creds]\nregion = us-east-1\n").unwrap();
+    let mut cmd = watching::stackwatch(moto);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("HOME", dir);
+    (cmd, credentials)
+}
+
 /// Calls the proxy saw, by the access key id that signed them.
 fn calls_by_key(moto: &Moto) -> Value {
     json(&moto.get("/calls").expect("GET /calls"))["by_key"].clone()
@@ -82,18 +98,8 @@ fn expired_keys_pause_the_sources_until_new_keys_are_written_then_they_resume_lo
     let moto = Moto::start();
     moto.step("/setup", &format!(r#"{{"stack": "{STACK}"}}"#));
     let dir = tempfile::tempdir().expect("temp dir");
-    let credentials = dir.path().join("credentials");
-    let config = dir.path().join("config");
-    write_keys(&credentials, OLD_KEY);
-    std::fs::write(&config, "[profile creds]\nregion = us-east-1\n").unwrap();
-    // Keys from the profile, not from the environment the other live tests use.
-    let mut cmd = watching::stackwatch(&moto);
-    cmd.env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
-        .env("AWS_CONFIG_FILE", &config)
-        .env("HOME", dir.path())
-        .args(["watch", "--json", "--profile", "creds"])
+    let (mut cmd, credentials) = with_profile_keys(&moto, dir.path());
+    cmd.args(["watch", "--json", "--profile", "creds"])
         .args(["--stack", STACK, "--no-record"]);
     let mut w = Watching::spawn(cmd);
     w.expect("every source ok", |l| {
@@ -116,6 +122,16 @@ fn expired_keys_pause_the_sources_until_new_keys_are_written_then_they_resume_lo
         });
         during.extend(add_events(&moto, STACK, &format!("During{name}"), 2));
     }
+
+    // The status lines say whose credentials and what fits a profile with keys.
+    let said = w.expect("the fix", |l| {
+        l["type"] == "status" && text(l, "message").contains("credentials of profile creds expired")
+    });
+    let message = text(&said, "message");
+    assert!(
+        message.contains("refresh the credentials of profile creds") && !message.contains("sso"),
+        "{message}"
+    );
 
     // The user gets new keys. The provider reads them again by itself: calls signed with the
     // new key arrive while the fault is still on (no restart, no retry of the dead keys only).
@@ -179,6 +195,27 @@ fn expired_keys_pause_the_sources_until_new_keys_are_written_then_they_resume_lo
             .count();
         assert_eq!(n, 1, "cfn event {id} shows {n} times");
     }
+}
+
+#[test]
+fn status_with_expired_credentials_is_one_line_naming_the_profile_and_the_fix() {
+    let moto = Moto::start();
+    moto.step("/setup", r#"{"stack": "look-app"}"#);
+    moto.step("/fault", r#"{"mode": "expired"}"#);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut cmd, _) = with_profile_keys(&moto, dir.path());
+    let out = cmd
+        .args(["status", "--profile", "creds", "--stack", "look-app"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("credentials of profile creds have expired")
+            && stderr.contains("refresh the credentials of profile creds"),
+        "{stderr}"
+    );
 }
 
 /// SHA-1 of the session name `corp`: the SSO token cache's file name

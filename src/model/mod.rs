@@ -527,6 +527,19 @@ impl Profile {
     }
 }
 
+/// What the dashboard's banner and the headless status lines say while credentials are
+/// expired (no profile: a recording made before profiles were kept). Not yet sanitised.
+pub fn credentials_expired_message(profile: Option<&Profile>) -> String {
+    match profile {
+        Some(profile) => format!(
+            "credentials of profile {} expired: {}",
+            profile.name,
+            profile.fix()
+        ),
+        None => "credentials expired: log in again (aws sso login, or new keys)".to_string(),
+    }
+}
+
 impl std::fmt::Display for Profile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.name)

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{View, clean};
-use crate::model::{Profile, SourceState, Store};
+use crate::model::{Profile, SourceState, Store, credentials_expired_message};
 
 /// True while any source reports expired credentials.
 pub fn shown(store: &Store) -> bool {
@@ -17,23 +17,9 @@ pub fn shown(store: &Store) -> bool {
         .any(|s| s.state == SourceState::CredentialsExpired)
 }
 
-/// The banner's first line for `profile` (None: a recording made before profiles were kept).
+/// The banner's first line, cleaned: the profile's name comes from the user's config files.
 pub fn message(profile: Option<&Profile>) -> String {
-    match profile {
-        Some(profile) => {
-            // The name comes from the user's config files: no control characters through.
-            let profile = Profile {
-                name: clean(&profile.name).into_owned(),
-                sso: profile.sso,
-            };
-            format!(
-                "credentials of profile {} expired: {}",
-                profile.name,
-                profile.fix()
-            )
-        }
-        None => "credentials expired: log in again (aws sso login, or new keys)".to_string(),
-    }
+    clean(&credentials_expired_message(profile)).into_owned()
 }
 
 /// The second line: what happens meanwhile.

@@ -381,7 +381,7 @@ impl<W: Write> Headless<W> {
 #[cfg(test)]
 mod status_tests {
     use super::*;
-    use crate::model::{Observation, SourceState, SourceStatus, StoreCaps};
+    use crate::model::{Login, Observation, SourceState, SourceStatus, StoreCaps};
 
     #[test]
     fn a_live_watch_writes_a_status_line_at_least_once_a_minute() {
@@ -435,7 +435,7 @@ mod status_tests {
         }
         let profile = Profile {
             name: "dev\x1b]0;x\x07".into(),
-            sso: true,
+            login: Login::Sso,
         };
         let mut out =
             Headless::new(Vec::new(), Format::Plain { color: false }).with_profile(Some(profile));

@@ -1096,7 +1096,7 @@ fn expired_credentials_show_a_banner_naming_the_profile_and_the_fix() {
     // A name from the user's config: the escape sequence must not reach the terminal.
     header.profile = Some(Profile {
         name: "deploy\x1b[2J".into(),
-        sso: true,
+        login: Login::Sso,
     });
     let theme = theme::built_in("default").unwrap();
     let ui = UiState::default();
@@ -1139,7 +1139,7 @@ fn expired_credentials_show_a_banner_naming_the_profile_and_the_fix() {
     // A profile with keys: the fix fits it.
     header.profile = Some(Profile {
         name: "ci".into(),
-        sso: false,
+        login: Login::Keys,
     });
     let screen = text(&frame(&store, &header, (160, 48)));
     assert!(

@@ -303,11 +303,12 @@ fn detail(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Login;
 
     fn sso(name: &str) -> Profile {
         Profile {
             name: name.into(),
-            sso: true,
+            login: Login::Sso,
         }
     }
 
@@ -325,7 +326,7 @@ mod tests {
         let keys = SourceError::CredentialsExpired {
             profile: Profile {
                 name: "ci".into(),
-                sso: false,
+                login: Login::Keys,
             },
         };
         let text = keys.to_string();
@@ -334,6 +335,17 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("sso login"), "{text}");
+        let env = SourceError::CredentialsExpired {
+            profile: Profile {
+                name: "default".into(),
+                login: Login::Environment,
+            },
+        };
+        let text = env.to_string();
+        assert!(
+            text.contains("AWS_ACCESS_KEY_ID") && text.contains("start it again"),
+            "{text}"
+        );
     }
 
     #[test]

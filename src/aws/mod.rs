@@ -22,7 +22,7 @@ use aws_credential_types::provider::ProvideCredentials;
 
 pub use error::SourceError;
 
-use crate::model::Profile;
+use crate::model::{Login, Profile};
 
 /// Every call gives up after this long: a live session must never hang on the network.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
@@ -84,10 +84,15 @@ impl AwsTarget {
         let config = loader.load().await;
         let files = error::ProfileFiles::locate();
         let name = self.profile_name();
-        let profile = Profile {
-            sso: files.signs_in_with_sso(&name),
-            name,
+        // The environment's keys come first in the chain, whatever the profile says.
+        let login = if std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|v| !v.is_empty()) {
+            Login::Environment
+        } else if files.signs_in_with_sso(&name) {
+            Login::Sso
+        } else {
+            Login::Keys
         };
+        let profile = Profile { name, login };
         let Some(region) = config.region().map(|r| r.to_string()) else {
             // A profile that does not exist has no region either: its name is what to fix.
             if !files.define(&profile.name) && !credentials_in_env() {

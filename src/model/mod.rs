@@ -502,27 +502,42 @@ impl SourceState {
     }
 }
 
-/// The AWS profile a live session signs in as, and whether it signs in through IAM Identity
-/// Center (SSO): what to tell the user when its credentials expire. The name comes from the
-/// user's config files: outputs sanitise it like any other outside text.
+/// The AWS profile a live session signs in as, and how: what to tell the user when its
+/// credentials expire. The name comes from the user's config files: outputs sanitise it like
+/// any other outside text.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Profile {
     pub name: String,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sso: bool,
+    #[serde(default)]
+    pub login: Login,
+}
+
+/// Where a profile's credentials come from, as far as the fix for expired ones goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Login {
+    /// Keys or a credential_process in the profile (or anything else the chain finds).
+    #[default]
+    Keys,
+    /// IAM Identity Center: `aws sso login`.
+    Sso,
+    /// `AWS_ACCESS_KEY_ID` in stackwatch's own environment: nothing outside can renew it.
+    Environment,
 }
 
 impl Profile {
     /// What to do when the profile's credentials have expired.
     pub fn fix(&self) -> String {
         let name = &self.name;
-        if self.sso {
-            format!("run `aws sso login --profile {name}`")
-        } else {
-            format!(
+        match self.login {
+            Login::Sso => format!("run `aws sso login --profile {name}`"),
+            Login::Keys => format!(
                 "refresh the credentials of profile {name} (new keys in its credentials file, \
                  `aws configure --profile {name}`, or its credential_process)"
-            )
+            ),
+            Login::Environment => "they come from AWS_ACCESS_KEY_ID in stackwatch's environment: \
+                 start it again with fresh ones"
+                .to_string(),
         }
     }
 }

@@ -44,19 +44,20 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Login;
 
     #[test]
     fn names_the_profile_and_its_fix_without_control_characters() {
         let sso = Profile {
             name: "dev\x1b[2J".into(),
-            sso: true,
+            login: Login::Sso,
         };
         let text = message(Some(&sso));
         assert!(text.contains("aws sso login --profile dev`"), "{text}");
         assert!(!text.contains('\x1b'), "{text}");
         let keys = Profile {
             name: "ci".into(),
-            sso: false,
+            login: Login::Keys,
         };
         assert!(message(Some(&keys)).contains("refresh the credentials of profile ci"));
         assert!(message(None).contains("log in again"));

@@ -47,8 +47,6 @@ pub struct Clients {
     pub region: String,
     /// The profile the user named, or the one the environment selects, for messages.
     pub profile: Profile,
-    /// What every client signs with; read again when AWS rejects it.
-    pub credentials: credentials::RenewableCredentials,
 }
 
 impl AwsTarget {
@@ -110,38 +108,28 @@ impl AwsTarget {
             .endpoint_url()
             .is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"));
         // Each client tells the provider when AWS rejects what it signed with.
-        let cfn = aws_sdk_cloudformation::Client::new(&config);
-        let ecs = aws_sdk_ecs::Client::new(&config);
-        let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
-        let logs = logs::client(&config, loopback);
+        macro_rules! watched {
+            ($sdk:ident, $client:expr) => {
+                $sdk::Client::from_conf(
+                    $client
+                        .config()
+                        .to_builder()
+                        .interceptor(credentials.watch())
+                        .build(),
+                )
+            };
+        }
+        use {
+            aws_sdk_cloudformation as cfn, aws_sdk_cloudwatchlogs as cwl, aws_sdk_ecs as ecs,
+            aws_sdk_elasticloadbalancingv2 as elb,
+        };
         Ok(Clients {
-            cfn: aws_sdk_cloudformation::Client::from_conf(
-                cfn.config()
-                    .to_builder()
-                    .interceptor(credentials.watch())
-                    .build(),
-            ),
-            ecs: aws_sdk_ecs::Client::from_conf(
-                ecs.config()
-                    .to_builder()
-                    .interceptor(credentials.watch())
-                    .build(),
-            ),
-            elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(
-                elb.config()
-                    .to_builder()
-                    .interceptor(credentials.watch())
-                    .build(),
-            ),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-                logs.config()
-                    .to_builder()
-                    .interceptor(credentials.watch())
-                    .build(),
-            ),
+            cfn: watched!(cfn, cfn::Client::new(&config)),
+            ecs: watched!(ecs, ecs::Client::new(&config)),
+            elb: watched!(elb, elb::Client::new(&config)),
+            logs: watched!(cwl, logs::client(&config, loopback)),
             region,
             profile,
-            credentials,
         })
     }
 

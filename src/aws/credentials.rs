@@ -95,10 +95,14 @@ impl RenewableCredentials {
             return Ok(credentials.clone());
         }
         let answer = tokio::time::timeout(RESOLVE_TIMEOUT, async {
-            if current.chain.is_none() {
-                current.chain = Some(Arc::new(self.chain().await));
-            }
-            let chain = current.chain.clone().expect("just built");
+            let chain = match &current.chain {
+                Some(chain) => chain.clone(),
+                None => {
+                    let chain = Arc::new(self.chain().await);
+                    current.chain = Some(chain.clone());
+                    chain
+                }
+            };
             chain.provide_credentials().await
         })
         .await

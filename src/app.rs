@@ -413,7 +413,8 @@ impl<'t> Dashboard<'t> {
             Event::Mouse(mouse) => {
                 self.refresh_counts(session);
                 let flags = session.pipeline.detector.open_flags().len();
-                let areas = ui::layout::compute(self.screen, &self.ui, flags);
+                let banner = ui::banner::shown(&session.pipeline.store);
+                let areas = ui::layout::compute(self.screen, &self.ui, flags, banner);
                 let mut targets = areas.panes;
                 if let Some(tabs) = areas.tabs {
                     targets.extend(ui::layout::tab_areas(tabs, flags));

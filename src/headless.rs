@@ -1,6 +1,7 @@
 //! Headless output: `--plain` aligned text and `--json` lines, one per event, flag change and
 //! source status, then a summary. Both read the pipeline after each step; neither talks to AWS.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
@@ -8,7 +9,10 @@ use crossterm::style::Stylize;
 use serde_json::{Map, Value, json};
 
 use crate::detect::{Flag, FlagChange};
-use crate::model::{Severity, Source, Store, TimelineEntry, cfn_status};
+use crate::model::{
+    Profile, Severity, Source, SourceState, Store, TimelineEntry, cfn_status,
+    credentials_expired_message,
+};
 use crate::pipeline::{Change, Pipeline};
 use crate::sanitize;
 use crate::text::fit;
@@ -74,6 +78,9 @@ pub struct Headless<W: Write> {
     /// Live, a `status` line comes at least this often, whether or not health changed.
     status_every: Option<TimeDelta>,
     last_status: Option<DateTime<Utc>>,
+    /// Who the session signs in as: status lines name it and the fix while its credentials
+    /// are expired.
+    profile: Option<Profile>,
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -87,7 +94,14 @@ impl<W: Write> Headless<W> {
             format,
             status_every: None,
             last_status: None,
+            profile: None,
         }
+    }
+
+    /// The profile the session signs in as (the recording header's).
+    pub fn with_profile(mut self, profile: Option<Profile>) -> Self {
+        self.profile = profile;
+        self
     }
 
     /// Writes a `status` line at least every `every` (live watches: once a minute).
@@ -156,7 +170,18 @@ impl<W: Write> Headless<W> {
         } else {
             "event"
         };
-        let message = sanitize::line(&entry.message);
+        // A status line that says credentials are expired (a source turned so, or the minute's
+        // summary lists one) also says whose and what to do.
+        let expired = kind == "status"
+            && entry
+                .message
+                .contains(SourceState::CredentialsExpired.as_str());
+        let message = if expired {
+            let fix = credentials_expired_message(self.profile.as_ref());
+            Cow::Owned(sanitize::line(&format!("{}: {fix}", entry.message)).into_owned())
+        } else {
+            sanitize::line(&entry.message)
+        };
         let resource = sanitize::line(&entry.resource);
         // Nested resources read as `Storage/FileSystem` in plain text; JSON keeps `stack`.
         let nested_resource = match entry.stack.as_deref().and_then(|s| s.split_once('/')) {
@@ -357,7 +382,7 @@ impl<W: Write> Headless<W> {
 #[cfg(test)]
 mod status_tests {
     use super::*;
-    use crate::model::{Observation, SourceState, SourceStatus, StoreCaps};
+    use crate::model::{Login, Observation, SourceState, SourceStatus, StoreCaps};
 
     #[test]
     fn a_live_watch_writes_a_status_line_at_least_once_a_minute() {
@@ -389,5 +414,44 @@ mod status_tests {
                 .iter()
                 .all(|l| l.contains(r#""type":"status""#) && l.contains(r#""name":"cfn""#))
         );
+    }
+
+    #[test]
+    fn while_credentials_are_expired_status_lines_name_the_profile_and_the_fix() {
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut changes = Vec::new();
+        let mut pipeline = Pipeline::new(StoreCaps::default());
+        for (secs, state) in [(0, SourceState::Ok), (5, SourceState::CredentialsExpired)] {
+            let obs = Observation::new(
+                t0 + TimeDelta::seconds(secs),
+                SourceStatus {
+                    name: "cfn".into(),
+                    state,
+                    calls_per_min: 20.0,
+                    throttled: 0,
+                    stale_s: 0,
+                    last_ok: Some(t0),
+                },
+            );
+            pipeline.feed(&obs, &mut changes);
+        }
+        let profile = Profile {
+            name: "dev\x1b]0;x\x07".into(),
+            login: Login::Sso,
+        };
+        let mut out =
+            Headless::new(Vec::new(), Format::Plain { color: false }).with_profile(Some(profile));
+        out.on_changes(&pipeline.store, &changes, t0 + TimeDelta::seconds(5))
+            .unwrap();
+        let text = String::from_utf8(out.out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(!lines[0].contains("expired"), "{text}");
+        assert!(
+            lines[1].contains("source cfn is credentials_expired: credentials of profile dev")
+                && lines[1].contains("run `aws sso login --profile dev`"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
     }
 }

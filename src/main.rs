@@ -173,7 +173,9 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
     let mut header = Header::new(std::env::args().collect(), started);
     header.account.clone_from(&watch.account);
     header.region = Some(watch.region.clone());
+    header.profile = Some(watch.profile.clone());
     let (record_path, recorder) = open_recording(&args, &plan, &header)?;
+    let profile = header.profile.clone();
     let feed = Feed::live(header, observations, recorder);
     let pipeline = Pipeline::new(args.caps.store_caps());
     let code = if is_headless(&args.output) {
@@ -188,7 +190,8 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
             .and_then(|d| started.checked_add_signed(d));
         let mut rule = UntilRule::new(until, &plan.stacks, deadline);
         let out = Headless::new(headless_writer(), headless_format(&args.output))
-            .with_status_every(chrono::TimeDelta::minutes(1));
+            .with_status_every(chrono::TimeDelta::minutes(1))
+            .with_profile(profile);
         let run = app::run_headless(feed, pipeline, out, &mut rule);
         watch.stop();
         let (session, mut out, ended) = run?;
@@ -270,13 +273,14 @@ fn play(
     // A bad theme name is a bad argument whether or not the dashboard opens.
     let theme = ui::theme::load(&output.theme)?;
     let replay = Replay::open(input, caps.store_caps())?;
+    let profile = replay.header.profile.clone();
     let pipeline = replay.new_pipeline();
     let feed = Feed::replay(replay, speed);
     if !is_headless(output) {
         app::run_dashboard(feed, pipeline, theme, false)?;
         return Ok(0);
     }
-    let out = Headless::new(headless_writer(), headless_format(output));
+    let out = Headless::new(headless_writer(), headless_format(output)).with_profile(profile);
     let (session, mut out, ended) = app::run_headless(feed, pipeline, out, &mut UntilFeedEnds)?;
     if ended == Ended::OutputClosed {
         return Ok(0);

@@ -1083,3 +1083,81 @@ fn rows_of_the_1_1_kinds_and_live_staleness_render() {
         );
     }
 }
+
+#[test]
+fn expired_credentials_show_a_banner_naming_the_profile_and_the_fix() {
+    let status = |name: &str, state| {
+        Observation::new(
+            at(10),
+            SourceStatus {
+                name: name.into(),
+                state,
+                calls_per_min: 4.0,
+                throttled: 0,
+                stale_s: 10,
+                last_ok: Some(at(0)),
+            },
+        )
+    };
+    let mut store = Store::new(StoreCaps::default());
+    let mut header = Header::new(vec![], t0());
+    header.account = Some("123456789012".into());
+    header.region = Some("us-east-1".into());
+    // A name from the user's config: the escape sequence must not reach the terminal.
+    header.profile = Some(Profile {
+        name: "deploy\x1b[2J".into(),
+        login: Login::Sso,
+    });
+    let theme = theme::built_in("default").unwrap();
+    let ui = UiState::default();
+    let frame = |store: &Store, header: &Header, size: (u16, u16)| {
+        let view = View {
+            store,
+            flags: &[],
+            header,
+            start: t0(),
+            now: at(40),
+            mode: Mode::Live { paused: false },
+            detect: &DetectConfig::default(),
+            ui: &ui,
+            theme: &theme,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
+        terminal.draw(|frame| ui::render(frame, &view)).unwrap();
+        terminal
+    };
+    store.apply(&status("cfn", SourceState::Ok));
+    assert!(!text(&frame(&store, &header, (80, 24))).contains("credentials"));
+
+    store.apply(&status("cfn", SourceState::CredentialsExpired));
+    store.apply(&status("ecs", SourceState::Ok));
+    for size in [(80, 24), (160, 48)] {
+        let terminal = frame(&store, &header, size);
+        let screen = text(&terminal);
+        assert!(
+            screen.contains("credentials of profile deploy expired")
+                && screen.contains("aws sso login --profile deploy`"),
+            "{screen}"
+        );
+        assert!(!screen.contains('\x1b'), "{screen}");
+        snapshot(
+            &format!("credentials_banner_{}x{}", size.0, size.1),
+            &terminal,
+        );
+    }
+
+    // A profile with keys: the fix fits it.
+    header.profile = Some(Profile {
+        name: "ci".into(),
+        login: Login::Keys,
+    });
+    let screen = text(&frame(&store, &header, (160, 48)));
+    assert!(
+        screen.contains("refresh the credentials of profile ci"),
+        "{screen}"
+    );
+
+    // Back to ok: the banner goes.
+    store.apply(&status("cfn", SourceState::Ok));
+    assert!(!text(&frame(&store, &header, (80, 24))).contains("credentials of profile"));
+}

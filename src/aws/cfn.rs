@@ -82,7 +82,7 @@ impl Watched {
 
 pub struct CfnSource {
     client: Client,
-    profile: String,
+    profile: crate::model::Profile,
     discovery: Discovery,
     stacks: Vec<Watched>,
 }

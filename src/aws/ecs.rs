@@ -32,7 +32,7 @@ const TASK_DEFINITIONS_KEPT: usize = 200;
 
 pub struct EcsSource {
     client: Client,
-    profile: String,
+    profile: crate::model::Profile,
     discovery: Discovery,
     /// Each service as last reported.
     services: HashMap<ServiceRef, EcsService>,

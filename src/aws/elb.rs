@@ -22,7 +22,7 @@ pub const CADENCE: Cadence = Cadence {
 
 pub struct ElbSource {
     client: Client,
-    profile: String,
+    profile: crate::model::Profile,
     discovery: Discovery,
     /// Each group's targets as last reported, by target id and port.
     groups: HashMap<String, HashMap<(String, Option<u16>), TargetHealth>>,

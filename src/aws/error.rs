@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::model::SourceState;
+use crate::model::{Profile, SourceState};
 
 /// Longest error detail kept: AWS messages can quote whole policies.
 const DETAIL_MAX: usize = 300;
@@ -22,9 +22,10 @@ pub enum SourceError {
     #[error("access denied: {0}")]
     AccessDenied(String),
     #[error(
-        "the credentials of profile {profile} have expired: run `aws sso login --profile {profile}` (or refresh them) and stackwatch resumes by itself"
+        "the credentials of profile {profile} have expired: {}",
+        profile.fix()
     )]
-    CredentialsExpired { profile: String },
+    CredentialsExpired { profile: Profile },
     #[error(
         "no credentials found for profile {profile} ({detail}): run `aws sso login --profile {profile}` or `aws configure --profile {profile}`, or pass --profile"
     )]
@@ -84,6 +85,15 @@ const EXPIRED: &[&str] = &[
     "RequestExpired",
     "InvalidClientTokenId",
 ];
+
+/// True when AWS refused a call's credentials themselves (expired, or keys it does not know,
+/// as after a rotation): reading them again from the user's setup may fix it.
+pub fn rejects_credentials(code: &str) -> bool {
+    EXPIRED
+        .iter()
+        .chain(&["UnrecognizedClientException"])
+        .any(|c| c.eq_ignore_ascii_case(code))
+}
 const NOT_FOUND: &[&str] = &[
     "ResourceNotFoundException",
     "ClusterNotFoundException",
@@ -94,7 +104,7 @@ const NOT_FOUND: &[&str] = &[
 ];
 
 /// Classifies a failed call.
-pub fn classify<E, R>(err: &SdkError<E, R>, profile: &str) -> SourceError
+pub fn classify<E, R>(err: &SdkError<E, R>, profile: &Profile) -> SourceError
 where
     E: ProvideErrorMetadata + Error + 'static,
     R: Debug,
@@ -111,7 +121,7 @@ where
                 SourceError::AccessDenied(message)
             } else if EXPIRED.iter().any(|c| c.eq_ignore_ascii_case(code)) {
                 SourceError::CredentialsExpired {
-                    profile: profile.to_string(),
+                    profile: profile.clone(),
                 }
             } else if NOT_FOUND.iter().any(|c| c.eq_ignore_ascii_case(code))
                 || (code == "ValidationError" && message.contains("does not exist"))
@@ -132,13 +142,17 @@ where
 
 /// Failures to resolve credentials surface as construction or dispatch failures; their text
 /// is all there is to tell them by.
-fn credentials_or(text: &str, profile: &str, other: impl FnOnce() -> SourceError) -> SourceError {
+fn credentials_or(
+    text: &str,
+    profile: &Profile,
+    other: impl FnOnce() -> SourceError,
+) -> SourceError {
     let lower = text.to_ascii_lowercase();
     let about_login =
         lower.contains("credential") || lower.contains("token") || lower.contains("sso");
     if about_login && (lower.contains("expired") || lower.contains("refresh failed")) {
         SourceError::CredentialsExpired {
-            profile: profile.to_string(),
+            profile: profile.clone(),
         }
     } else if about_login
         && (lower.contains("no credentials")
@@ -146,7 +160,7 @@ fn credentials_or(text: &str, profile: &str, other: impl FnOnce() -> SourceError
             || lower.contains("could not load"))
     {
         SourceError::NoCredentials {
-            profile: profile.to_string(),
+            profile: profile.name.clone(),
             detail: text.to_string(),
         }
     } else {
@@ -157,15 +171,16 @@ fn credentials_or(text: &str, profile: &str, other: impl FnOnce() -> SourceError
 /// The credentials chain's own failure, before any call.
 pub fn from_credentials(
     err: &CredentialsError,
-    profile: &str,
+    profile: &Profile,
     files: &ProfileFiles,
 ) -> SourceError {
+    let name = &profile.name;
     if let CredentialsError::CredentialsNotLoaded(_) = err {
         // No provider had any: say where that was looked for, not the chain's multi-line
         // report of every provider it tried.
-        return if files.define(profile) {
+        return if files.define(name) {
             SourceError::NoCredentials {
-                profile: profile.to_string(),
+                profile: name.clone(),
                 detail: format!(
                     "none in the environment, in the profile in {}, or from instance metadata",
                     files.describe()
@@ -173,7 +188,7 @@ pub fn from_credentials(
             }
         } else {
             SourceError::ProfileNotDefined {
-                profile: profile.to_string(),
+                profile: name.clone(),
                 files: files.describe(),
             }
         };
@@ -181,7 +196,7 @@ pub fn from_credentials(
     let text = detail(&DisplayErrorContext(err).to_string());
     match credentials_or(&text, profile, || SourceError::Other(text.clone())) {
         SourceError::Other(detail) => SourceError::NoCredentials {
-            profile: profile.to_string(),
+            profile: name.clone(),
             detail,
         },
         classified => classified,
@@ -221,6 +236,12 @@ impl ProfileFiles {
             .any(|path| std::fs::read_to_string(path).is_ok_and(|text| defines(&text, profile)))
     }
 
+    /// True when the profile signs in through IAM Identity Center: its section in the config
+    /// file names an `sso_session` or an `sso_start_url`.
+    pub fn signs_in_with_sso(&self, profile: &str) -> bool {
+        std::fs::read_to_string(&self.config).is_ok_and(|text| uses_sso(&text, profile))
+    }
+
     /// The files for a message: one path when both are the same.
     pub fn describe(&self) -> String {
         if self.config == self.credentials {
@@ -237,20 +258,40 @@ impl ProfileFiles {
 
 /// True when an INI profile file has a section for `profile`.
 fn defines(text: &str, profile: &str) -> bool {
-    text.lines().any(|line| {
-        let Some(section) = line
-            .trim()
-            .strip_prefix('[')
-            .and_then(|l| l.split(']').next())
-        else {
-            return false;
-        };
-        let section = section.trim();
-        section == profile
-            || section
-                .strip_prefix("profile")
-                .is_some_and(|name| name.starts_with(char::is_whitespace) && name.trim() == profile)
-    })
+    text.lines()
+        .any(|line| section_of(line).is_some_and(|s| names(s, profile)))
+}
+
+/// True when the section for `profile` in a config file has an SSO key.
+fn uses_sso(text: &str, profile: &str) -> bool {
+    let mut inside = false;
+    for line in text.lines() {
+        if let Some(section) = section_of(line) {
+            inside = names(section, profile);
+        } else if inside {
+            let key = line.split('=').next().unwrap_or_default().trim();
+            if key == "sso_session" || key == "sso_start_url" {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The name inside a `[section]` line.
+fn section_of(line: &str) -> Option<&str> {
+    line.trim()
+        .strip_prefix('[')
+        .and_then(|l| l.split(']').next())
+        .map(str::trim)
+}
+
+/// True when a section (`NAME` or `profile NAME`) is the profile's.
+fn names(section: &str, profile: &str) -> bool {
+    section == profile
+        || section
+            .strip_prefix("profile")
+            .is_some_and(|name| name.starts_with(char::is_whitespace) && name.trim() == profile)
 }
 
 /// Error text from AWS, cleaned for a terminal and capped.
@@ -262,6 +303,14 @@ fn detail(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Login;
+
+    fn sso(name: &str) -> Profile {
+        Profile {
+            name: name.into(),
+            login: Login::Sso,
+        }
+    }
 
     #[test]
     fn health_follows_the_error() {
@@ -270,10 +319,33 @@ mod tests {
             SourceState::Throttled
         );
         let expired = SourceError::CredentialsExpired {
-            profile: "dev".into(),
+            profile: sso("dev"),
         };
         assert_eq!(expired.health(), SourceState::CredentialsExpired);
         assert!(expired.to_string().contains("aws sso login --profile dev"));
+        let keys = SourceError::CredentialsExpired {
+            profile: Profile {
+                name: "ci".into(),
+                login: Login::Keys,
+            },
+        };
+        let text = keys.to_string();
+        assert!(
+            text.contains("refresh the credentials of profile ci"),
+            "{text}"
+        );
+        assert!(!text.contains("sso login"), "{text}");
+        let env = SourceError::CredentialsExpired {
+            profile: Profile {
+                name: "default".into(),
+                login: Login::Environment,
+            },
+        };
+        let text = env.to_string();
+        assert!(
+            text.contains("AWS_ACCESS_KEY_ID") && text.contains("start it again"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -288,6 +360,33 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_signs_in_with_sso_when_its_own_section_says_so() {
+        let config = "[profile keys]\nregion = eu-west-1\n[profile dev]\nsso_session = corp\n\
+                      [sso-session corp]\nsso_start_url = https://x\n[profile old]\n\
+                      sso_start_url = https://y\n";
+        assert!(uses_sso(config, "dev"));
+        assert!(uses_sso(config, "old"));
+        assert!(!uses_sso(config, "keys"));
+        assert!(!uses_sso(config, "corp"), "a session is not a profile");
+    }
+
+    #[test]
+    fn codes_that_reject_the_credentials_themselves() {
+        for code in [
+            "ExpiredToken",
+            "ExpiredTokenException",
+            "RequestExpired",
+            "InvalidClientTokenId",
+            "UnrecognizedClientException",
+        ] {
+            assert!(rejects_credentials(code), "{code}");
+        }
+        for code in ["Throttling", "AccessDenied", "ValidationError", ""] {
+            assert!(!rejects_credentials(code), "{code}");
+        }
+    }
+
+    #[test]
     fn no_credentials_anywhere_names_the_profile_the_files_and_the_fix() {
         let dir = std::env::temp_dir().join(format!("stackwatch-profiles-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -298,13 +397,13 @@ mod tests {
             credentials: dir.join("missing"),
         };
         let not_loaded = CredentialsError::not_loaded("no credentials found in chain");
-        let e = from_credentials(&not_loaded, "nobody", &files);
+        let e = from_credentials(&not_loaded, &sso("nobody"), &files);
         assert!(matches!(e, SourceError::ProfileNotDefined { .. }), "{e:?}");
         let text = e.to_string();
         assert!(text.contains("profile nobody is not defined in"), "{text}");
         assert!(text.contains(&config.display().to_string()), "{text}");
         assert!(text.contains("aws configure --profile nobody"), "{text}");
-        let e = from_credentials(&not_loaded, "dev", &files);
+        let e = from_credentials(&not_loaded, &sso("dev"), &files);
         assert!(matches!(e, SourceError::NoCredentials { .. }), "{e:?}");
         assert!(e.to_string().contains("aws sso login --profile dev"));
         let _ = std::fs::remove_dir_all(&dir);
@@ -313,20 +412,21 @@ mod tests {
     #[test]
     fn login_failures_are_told_apart_by_their_text() {
         let other = || SourceError::Other("x".into());
+        let p = &sso("p");
         assert!(matches!(
-            credentials_or("the SSO session has expired or is invalid", "p", other),
+            credentials_or("the SSO session has expired or is invalid", p, other),
             SourceError::CredentialsExpired { .. }
         ));
         assert!(matches!(
             credentials_or(
                 "failed to construct request: no credentials in the chain (CredentialsNotLoaded)",
-                "p",
+                p,
                 other
             ),
             SourceError::NoCredentials { .. }
         ));
         assert!(matches!(
-            credentials_or("connection refused", "p", other),
+            credentials_or("connection refused", p, other),
             SourceError::Other(_)
         ));
     }

@@ -80,7 +80,7 @@ impl GroupCursor {
 
 pub struct LogsSource {
     client: Client,
-    profile: String,
+    profile: crate::model::Profile,
     discovery: Discovery,
     started: DateTime<Utc>,
     groups: HashMap<String, GroupCursor>,

@@ -4,6 +4,7 @@
 
 pub mod budget;
 pub mod cfn;
+pub mod credentials;
 pub mod discovery;
 pub mod ecs;
 pub mod elb;
@@ -14,12 +15,15 @@ pub mod watch;
 
 use std::time::Duration;
 
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 
 pub use error::SourceError;
+
+use crate::model::{Login, Profile};
 
 /// Every call gives up after this long: a live session must never hang on the network.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
@@ -43,14 +47,22 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub region: String,
     /// The profile the user named, or the one the environment selects, for messages.
-    pub profile: String,
+    pub profile: Profile,
 }
 
 impl AwsTarget {
     /// Loads the user's configuration and checks that credentials resolve, so a missing or
     /// expired login is one clear line before the screen opens.
     pub async fn connect(&self) -> Result<Clients, SourceError> {
+        // Our provider caches and renews the credentials itself: no SDK cache in between that
+        // would keep signing with keys AWS has rejected.
+        let credentials = credentials::RenewableCredentials::new(
+            self.profile.clone(),
+            self.region.clone().map(Region::new),
+        );
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .credentials_provider(credentials.clone())
+            .identity_cache(IdentityCache::no_cache())
             // stackwatch decides how long to wait and shows it; the SDK does not retry.
             .retry_config(RetryConfig::disabled())
             .timeout_config(
@@ -69,27 +81,54 @@ impl AwsTarget {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
-        let profile = self.profile_name();
+        let files = error::ProfileFiles::locate();
+        let name = self.profile_name();
+        // The environment's keys come first in the chain, whatever the profile says.
+        let login = if std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|v| !v.is_empty()) {
+            Login::Environment
+        } else if files.signs_in_with_sso(&name) {
+            Login::Sso
+        } else {
+            Login::Keys
+        };
+        let profile = Profile { name, login };
         let Some(region) = config.region().map(|r| r.to_string()) else {
             // A profile that does not exist has no region either: its name is what to fix.
-            let files = error::ProfileFiles::locate();
-            if !files.define(&profile) && !credentials_in_env() {
+            if !files.define(&profile.name) && !credentials_in_env() {
                 return Err(SourceError::ProfileNotDefined {
-                    profile,
+                    profile: profile.name,
                     files: files.describe(),
                 });
             }
-            return Err(SourceError::NoRegion { profile });
+            return Err(SourceError::NoRegion {
+                profile: profile.name,
+            });
         };
         check_credentials(&config, &profile).await?;
         let loopback = config
             .endpoint_url()
             .is_some_and(|u| u.contains("127.0.0.1") || u.contains("localhost"));
+        // Each client tells the provider when AWS rejects what it signed with.
+        macro_rules! watched {
+            ($sdk:ident, $client:expr) => {
+                $sdk::Client::from_conf(
+                    $client
+                        .config()
+                        .to_builder()
+                        .interceptor(credentials.watch())
+                        .build(),
+                )
+            };
+        }
+        use {
+            aws_sdk_cloudformation as cfn, aws_sdk_cloudwatchlogs as cwl, aws_sdk_ecs as ecs,
+            aws_sdk_elasticloadbalancingv2 as elb,
+        };
         Ok(Clients {
-            cfn: aws_sdk_cloudformation::Client::new(&config),
-            ecs: aws_sdk_ecs::Client::new(&config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            logs: logs::client(&config, loopback),
+            cfn: watched!(cfn, cfn::Client::new(&config)),
+            ecs: watched!(ecs, ecs::Client::new(&config)),
+            elb: watched!(elb, elb::Client::new(&config)),
+            logs: watched!(cwl, logs::client(&config, loopback)),
             region,
             profile,
         })
@@ -116,10 +155,10 @@ fn credentials_in_env() -> bool {
     .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
 }
 
-async fn check_credentials(config: &SdkConfig, profile: &str) -> Result<(), SourceError> {
+async fn check_credentials(config: &SdkConfig, profile: &Profile) -> Result<(), SourceError> {
     let Some(provider) = config.credentials_provider() else {
         return Err(SourceError::NoCredentials {
-            profile: profile.to_string(),
+            profile: profile.name.clone(),
             detail: "no credentials provider is configured".to_string(),
         });
     };
@@ -131,7 +170,7 @@ async fn check_credentials(config: &SdkConfig, profile: &str) -> Result<(), Sour
             &error::ProfileFiles::locate(),
         )),
         Err(_) => Err(SourceError::NoCredentials {
-            profile: profile.to_string(),
+            profile: profile.name.clone(),
             detail: "loading credentials timed out".to_string(),
         }),
     }

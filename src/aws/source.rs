@@ -53,7 +53,7 @@ impl Polled {
     /// A failed call, classified for the source's health.
     pub fn from_sdk<E, R>(
         err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-        profile: &str,
+        profile: &crate::model::Profile,
     ) -> Polled
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,

@@ -18,7 +18,7 @@ use super::elb::ElbSource;
 use super::logs::LogsSource;
 use super::source::SourceCtx;
 use super::{AwsTarget, Clients, SourceError, error};
-use crate::model::{Observation, ObservationKind, SourceState, SourceStatus};
+use crate::model::{Observation, ObservationKind, Profile, SourceState, SourceStatus};
 
 /// The channel from the sources to the loop: a log flood slows the sources down instead of
 /// growing memory.
@@ -60,6 +60,8 @@ pub enum StartError {
 pub struct Watch {
     pub account: Option<String>,
     pub region: String,
+    /// Who the sources sign in as, for the banner when the credentials expire.
+    pub profile: Profile,
     cancel: CancellationToken,
     runtime: tokio::runtime::Runtime,
 }
@@ -105,6 +107,7 @@ impl Watch {
         let watch = Watch {
             account,
             region: clients.region.clone(),
+            profile: clients.profile.clone(),
             cancel,
             runtime,
         };

@@ -506,6 +506,65 @@ impl SourceState {
     }
 }
 
+/// The AWS profile a live session signs in as, and how: what to tell the user when its
+/// credentials expire. The name comes from the user's config files: outputs sanitise it like
+/// any other outside text.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub login: Login,
+}
+
+/// Where a profile's credentials come from, as far as the fix for expired ones goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Login {
+    /// Keys or a credential_process in the profile (or anything else the chain finds).
+    #[default]
+    Keys,
+    /// IAM Identity Center: `aws sso login`.
+    Sso,
+    /// `AWS_ACCESS_KEY_ID` in stackwatch's own environment: nothing outside can renew it.
+    Environment,
+}
+
+impl Profile {
+    /// What to do when the profile's credentials have expired.
+    pub fn fix(&self) -> String {
+        let name = &self.name;
+        match self.login {
+            Login::Sso => format!("run `aws sso login --profile {name}`"),
+            Login::Keys => format!(
+                "refresh the credentials of profile {name} (new keys in its credentials file, \
+                 `aws configure --profile {name}`, or its credential_process)"
+            ),
+            Login::Environment => "they come from AWS_ACCESS_KEY_ID in stackwatch's environment: \
+                 start it again with fresh ones"
+                .to_string(),
+        }
+    }
+}
+
+/// What the dashboard's banner and the headless status lines say while credentials are
+/// expired (no profile: a recording made before profiles were kept). Not yet sanitised.
+pub fn credentials_expired_message(profile: Option<&Profile>) -> String {
+    match profile {
+        Some(profile) => format!(
+            "credentials of profile {} expired: {}",
+            profile.name,
+            profile.fix()
+        ),
+        None => "credentials expired: log in again (aws sso login, or new keys)".to_string(),
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 /// CloudFormation status families, keyed on the suffix as the API model defines them.
 pub mod cfn_status {
     pub fn is_in_progress(status: &str) -> bool {

@@ -33,6 +33,10 @@ pub struct Header {
     pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The AWS profile a live session signed in as (1.1, optional): the banner shown while
+    /// its credentials are expired names it and the fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::model::Profile>,
     pub started_at: DateTime<Utc>,
 }
 
@@ -45,6 +49,7 @@ impl Header {
             args,
             account: None,
             region: None,
+            profile: None,
             started_at,
         }
     }

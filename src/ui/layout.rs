@@ -18,6 +18,8 @@ const COMPACT_TIMELINE_HEIGHT: u16 = 7;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Areas {
     pub header: Rect,
+    /// The expired-credentials banner, while it shows.
+    pub banner: Option<Rect>,
     pub flags_strip: Option<Rect>,
     pub tabs: Option<Rect>,
     pub panes: Vec<(Pane, Rect)>,
@@ -34,18 +36,27 @@ pub fn strip_height(area: Rect, flags: usize) -> u16 {
     flags.min(most) as u16
 }
 
-pub fn compute(area: Rect, ui: &UiState, flags: usize) -> Areas {
+/// The layout for `flags` open flags, with the credentials banner when `banner` is true.
+pub fn compute(area: Rect, ui: &UiState, flags: usize, banner: bool) -> Areas {
     let grid = is_grid(area);
     let header_height = if area.height >= 12 { 2 } else { 1 };
+    // Two lines: the profile's fix is long (it wraps on 80 columns).
+    let banner_height = match (banner, area.height >= 12) {
+        (false, _) => 0,
+        (true, true) => 2,
+        (true, false) => 1,
+    };
     let tabs_height = u16::from(!grid);
-    let [header, strip, tabs, body, status] = Layout::vertical([
+    let [header, banner, strip, tabs, body, status] = Layout::vertical([
         Constraint::Length(header_height),
+        Constraint::Length(banner_height),
         Constraint::Length(strip_height(area, flags)),
         Constraint::Length(tabs_height),
         Constraint::Min(0),
         Constraint::Length(1),
     ])
     .areas(area);
+    let banner = (banner.height > 0).then_some(banner);
     let flags_strip = (strip.height > 0).then_some(strip);
     let tabs = (tabs.height > 0).then_some(tabs);
     // The flags list has no cell in the grid: focusing it shows it over the body.
@@ -58,6 +69,7 @@ pub fn compute(area: Rect, ui: &UiState, flags: usize) -> Areas {
     };
     Areas {
         header,
+        banner,
         flags_strip,
         tabs,
         panes,
@@ -216,13 +228,46 @@ mod tests {
     #[test]
     fn grid_only_on_large_terminals_and_zoom_takes_the_body() {
         let ui = UiState::default();
-        assert_eq!(compute(Rect::new(0, 0, 160, 48), &ui, 0).panes.len(), 5);
-        assert!(compute(Rect::new(0, 0, 160, 48), &ui, 0).tabs.is_none());
-        assert_eq!(compute(Rect::new(0, 0, 80, 24), &ui, 0).panes.len(), 2);
+        assert_eq!(
+            compute(Rect::new(0, 0, 160, 48), &ui, 0, false).panes.len(),
+            5
+        );
+        assert!(
+            compute(Rect::new(0, 0, 160, 48), &ui, 0, false)
+                .tabs
+                .is_none()
+        );
+        assert_eq!(
+            compute(Rect::new(0, 0, 80, 24), &ui, 0, false).panes.len(),
+            2
+        );
         let zoomed = UiState {
             zoom: true,
             ..UiState::default()
         };
-        assert_eq!(compute(Rect::new(0, 0, 160, 48), &zoomed, 2).panes.len(), 1);
+        assert_eq!(
+            compute(Rect::new(0, 0, 160, 48), &zoomed, 2, false)
+                .panes
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_banner_sits_under_the_header_and_the_body_gives_way() {
+        let ui = UiState::default();
+        let area = Rect::new(0, 0, 80, 24);
+        let plain = compute(area, &ui, 0, false);
+        assert_eq!(plain.banner, None);
+        let with = compute(area, &ui, 0, true);
+        assert_eq!(with.banner, Some(Rect::new(0, 2, 80, 2)));
+        assert_eq!(with.tabs.unwrap().y, plain.tabs.unwrap().y + 2);
+        assert_eq!(
+            compute(Rect::new(0, 0, 40, 8), &ui, 0, true)
+                .banner
+                .unwrap()
+                .height,
+            1
+        );
     }
 }

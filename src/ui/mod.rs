@@ -19,6 +19,7 @@ use crate::model::{Store, task_id_of};
 use crate::session::recording::Header;
 pub use crate::text::fit;
 
+pub mod banner;
 pub mod ecs;
 pub mod flags;
 pub mod header;
@@ -69,8 +70,11 @@ pub fn render(frame: &mut Frame, view: &View) {
         frame.render_widget(msg, area);
         return;
     }
-    let areas = layout::compute(area, view.ui, view.flags.len());
+    let areas = layout::compute(area, view.ui, view.flags.len(), banner::shown(view.store));
     header::render(frame, areas.header, view);
+    if let Some(rect) = areas.banner {
+        banner::render(frame, rect, view);
+    }
     if let Some(strip) = areas.flags_strip {
         flags::render_strip(frame, strip, view);
     }
@@ -102,7 +106,7 @@ fn render_pane(frame: &mut Frame, pane: Pane, area: Rect, view: &View) {
 /// How many rows each pane has now, and the focused pane's page height, for the loop to hand
 /// to [`UiState`] so that moving the selection clamps to real rows.
 pub fn row_counts(view: &View, screen: Rect) -> RowCounts {
-    let areas = layout::compute(screen, view.ui, view.flags.len());
+    let areas = layout::compute(screen, view.ui, view.flags.len(), banner::shown(view.store));
     let page = areas
         .panes
         .iter()

@@ -4,7 +4,8 @@
 Runs moto (the AWS emulator) in this process, a loopback fault/counting proxy in front of it, and a
 small JSON control server that lets a Rust test play a deploy step by step: build a realistic stack,
 then append CloudFormation events, stop ECS tasks with exit codes, add service events, flip target
-health, write log lines, throttle or refuse calls, and count the calls stackwatch made.
+health, write log lines, throttle or refuse calls or answer them as with expired credentials,
+and count the calls stackwatch made (by operation and by access key id).
 
     python tests/moto/scenario.py [--port-file FILE] [--ignore-stdin] [--verbose]
 
@@ -123,6 +124,7 @@ class ProxyState:
         self.by_operation: dict[str, int] = {}
         self.faulted = 0
         self.refused = 0
+        self.by_key: dict[str, int] = {}  # access key id -> calls signed with it
 
     def fault_for(self, operation: str | None) -> str:
         """The fault mode that applies to a request for `operation` (None: not yet known)."""
@@ -142,16 +144,19 @@ class ProxyState:
             self.until = time.monotonic() + seconds if seconds else None
             self.match = match
 
-    def count(self, operation: str) -> None:
+    def count(self, operation: str, key: str | None = None) -> None:
         with self.lock:
             self.total += 1
             self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
+            if key:
+                self.by_key[key] = self.by_key.get(key, 0) + 1
 
     def snapshot(self) -> dict:
         with self.lock:
             return {
                 "total": self.total,
                 "by_operation": dict(sorted(self.by_operation.items())),
+                "by_key": dict(sorted(self.by_key.items())),
                 "faulted": self.faulted,
                 "refused": self.refused,
                 "fault": self.mode,
@@ -161,6 +166,7 @@ class ProxyState:
         with self.lock:
             self.total = 0
             self.by_operation = {}
+            self.by_key = {}
             self.faulted = 0
             self.refused = 0
 
@@ -193,6 +199,14 @@ def operation_of(method: str, headers, path: str, body: bytes) -> tuple[str, boo
         return f"{service or 'unknown'}.{action}", False
     # REST-style (S3 and friends): the HTTP method stands for the operation.
     return f"{service or 'unknown'}.{method}", False
+
+
+def access_key_of(headers) -> str | None:
+    """The access key id a SigV4 request is signed with (Credential=AKID/DATE/...)."""
+    auth = headers.get("Authorization", "")
+    if "Credential=" not in auth:
+        return None
+    return auth.split("Credential=", 1)[1].split("/", 1)[0] or None
 
 
 def hard_close(sock: socket.socket) -> None:
@@ -271,14 +285,18 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _throttle(self, is_json: bool) -> None:
+        self._error(is_json, "Throttling", "ThrottlingException", "Rate exceeded")
+
+    def _error(self, is_json: bool, query_code: str, json_type: str, message: str) -> None:
+        """HTTP 400 with the protocol's own error: awsJson `__type`, awsQuery `<Code>`."""
         rid = str(uuid.uuid4())
         if is_json:
-            body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
+            body = json.dumps({"__type": json_type, "message": message})
             headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", rid)]
         else:
             body = (
-                "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
-                "<Message>Rate exceeded</Message></Error>"
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{query_code}</Code>"
+                f"<Message>{message}</Message></Error>"
                 f"<RequestId>{rid}</RequestId></ErrorResponse>"
             )
             headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", rid)]
@@ -293,13 +311,16 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             return
         body = self._read_body()
         operation, is_json = operation_of(self.command, self.headers, self.path, body)
-        PROXY.count(operation)
+        PROXY.count(operation, access_key_of(self.headers))
         fault = PROXY.fault_for(operation)
         if fault != "none":
             with PROXY.lock:
                 PROXY.faulted += 1
             if fault == "throttle":
                 self._throttle(is_json)
+            elif fault == "expired":
+                self._error(is_json, "ExpiredToken", "ExpiredTokenException",
+                            "The security token included in the request is expired")
             else:  # refuse, limited by "match": drop this request's connection
                 self.close_connection = True
                 hard_close(self.connection)
@@ -1033,8 +1054,8 @@ def ep_logs_put(ctx: Ctx, body: dict) -> dict:
 
 def ep_fault(ctx: Ctx, body: dict) -> dict:
     mode = body.get("mode", "none")
-    if mode not in ("throttle", "refuse", "none"):
-        raise BadRequest("mode must be throttle, refuse or none")
+    if mode not in ("throttle", "refuse", "expired", "none"):
+        raise BadRequest("mode must be throttle, refuse, expired or none")
     match = body.get("match") or []
     if isinstance(match, str):
         match = [match]

@@ -431,6 +431,7 @@ mod status_tests {
                     throttled: 0,
                     stale_s: 0,
                     last_ok: Some(t0),
+                    paced: false,
                 },
             );
             pipeline.feed(&obs, &mut changes);

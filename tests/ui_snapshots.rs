@@ -1096,6 +1096,7 @@ fn expired_credentials_show_a_banner_naming_the_profile_and_the_fix() {
                 throttled: 0,
                 stale_s: 10,
                 last_ok: Some(at(0)),
+                paced: false,
             },
         )
     };

@@ -23,6 +23,9 @@ use crate::model::{Observation, ObservationKind, SourceState, SourceStatus};
 const STATUS_EVERY: Duration = Duration::from_secs(15);
 /// Backoff after failures: doubles from the poll interval up to this, with jitter.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How often a source whose credentials expired looks again (the provider is rebuilt at most
+/// every 10 s).
+const EXPIRED_RETRY: Duration = Duration::from_secs(10);
 /// Settled rounds with nothing new before a source eases from its settled to its idle pace.
 const QUIET_ROUNDS_TO_IDLE: u32 = 10;
 /// A source whose calls waited for the budget within this long says it is paced.
@@ -258,9 +261,16 @@ impl SourceCtx {
         if self.failures == 0 {
             return interval;
         }
+        // Expired credentials cost AWS nothing to refuse and come back the moment the user
+        // logs in again: look every few seconds instead of backing off to a minute.
+        let ceiling = if self.state == SourceState::CredentialsExpired {
+            EXPIRED_RETRY
+        } else {
+            MAX_BACKOFF
+        };
         let doubled = interval
             .saturating_mul(1 << self.failures.min(6))
-            .min(self.pace().of(MAX_BACKOFF));
+            .min(self.pace().of(ceiling));
         // xorshift: enough to spread retries, no need for a random crate.
         self.jitter ^= self.jitter << 13;
         self.jitter ^= self.jitter >> 7;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::detect::{Flag, fmt_duration};
 use crate::headless::Outcome;
-use crate::model::{Severity, cfn_status};
+use crate::model::{Severity, SourceState, cfn_status};
 use crate::pipeline::Pipeline;
 use crate::sanitize;
 
@@ -23,7 +23,9 @@ pub enum StatusFormat {
 }
 
 /// How the deploy stands, and the exit code that says so: 0 settled and healthy, 1 failed or
-/// rolled back (or settled with an error still open), 2 in progress or stuck.
+/// rolled back (or settled with an error still open), 2 in progress or stuck. A source that
+/// could not be read keeps a settled deploy from being called healthy: 2, since one look could
+/// not see everything.
 pub fn outcome(pipeline: &Pipeline) -> Outcome {
     match Outcome::of(pipeline) {
         Outcome::Complete
@@ -35,8 +37,20 @@ pub fn outcome(pipeline: &Pipeline) -> Outcome {
         {
             Outcome::Failed
         }
+        Outcome::Complete if !unread(pipeline).is_empty() => Outcome::Stuck,
         other => other,
     }
+}
+
+/// The sources whose read failed, with how: (name, state).
+fn unread(pipeline: &Pipeline) -> Vec<(String, &'static str)> {
+    pipeline
+        .store
+        .sources
+        .values()
+        .filter(|s| s.state != SourceState::Ok)
+        .map(|s| (s.name.clone(), s.state.as_str()))
+        .collect()
 }
 
 /// Everything the snapshot shows, gathered once for the three formats.
@@ -52,6 +66,8 @@ struct Snapshot<'a> {
     target_groups: Vec<(String, usize, usize, usize)>,
     flags: Vec<&'a Flag>,
     root_cause: Option<&'a Flag>,
+    /// Sources that could not be read: (name, state).
+    unread: Vec<(String, &'static str)>,
 }
 
 fn gather(pipeline: &Pipeline, now: DateTime<Utc>) -> Snapshot<'_> {
@@ -108,6 +124,7 @@ fn gather(pipeline: &Pipeline, now: DateTime<Utc>) -> Snapshot<'_> {
             .collect(),
         flags,
         root_cause,
+        unread: unread(pipeline),
     }
 }
 
@@ -145,6 +162,9 @@ fn text(s: &Snapshot) -> String {
         s.now.to_rfc3339_opts(SecondsFormat::Secs, true),
         s.outcome.as_str()
     );
+    for (name, state) in &s.unread {
+        let _ = writeln!(out, "  could not read {}: {state}", clean(name));
+    }
     for (path, status, reason) in &s.stacks {
         let _ = write!(out, "  stack {}  {}", clean(path), clean(status));
         if let Some(reason) = reason.as_deref().filter(|r| !r.is_empty()) {
@@ -236,6 +256,9 @@ fn markdown(s: &Snapshot) -> String {
         s.outcome.as_str(),
         s.now.to_rfc3339_opts(SecondsFormat::Secs, true)
     );
+    for (name, state) in &s.unread {
+        let _ = writeln!(out, "> Could not read **{}**: {state}.\n", cell(name));
+    }
     if !s.stacks.is_empty() {
         out.push_str("| stack | status | reason |\n|---|---|---|\n");
         for (path, status, reason) in &s.stacks {
@@ -328,5 +351,8 @@ fn json(s: &Snapshot) -> Value {
             "count": f.count,
         })).collect::<Vec<_>>(),
         "root_cause": s.root_cause.map(|f| clean(&f.summary)),
+        "unread": s.unread.iter().map(|(name, state)| json!({
+            "source": clean(name), "state": state,
+        })).collect::<Vec<_>>(),
     })
 }

@@ -81,6 +81,34 @@ fn the_healthy_deploy_is_settled_and_exits_zero() {
 }
 
 #[test]
+fn a_source_that_could_not_be_read_keeps_a_settled_deploy_from_exiting_zero() {
+    let (header, mut observations) = demo::healthy_scenario();
+    let end = observations.last().unwrap().at;
+    observations.push(stackwatch::model::Observation::new(
+        end,
+        stackwatch::model::SourceStatus {
+            name: "ecs".into(),
+            state: stackwatch::model::SourceState::Throttled,
+            calls_per_min: 3.0,
+            throttled: 1,
+            stale_s: 0,
+            last_ok: None,
+            paced: false,
+        },
+    ));
+    let (pipeline, now) = played((header, observations), None);
+    assert_eq!(outcome(&pipeline).exit_code(), 2);
+    let text = render(&pipeline, now, StatusFormat::Text);
+    assert!(text.contains("could not read ecs: throttled"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&pipeline, now, StatusFormat::Json)).unwrap();
+    assert_eq!(json["unread"][0]["source"], "ecs");
+    assert_eq!(json["exit_code"], 2);
+    let md = render(&pipeline, now, StatusFormat::Md);
+    assert!(md.contains("Could not read **ecs**: throttled"), "{md}");
+}
+
+#[test]
 fn text_from_aws_cannot_break_the_markdown() {
     let (mut pipeline, now) = demo_at(Some(TimeDelta::minutes(8)));
     let hostile = "Error: Cannot find module 'x|y<script>' | `rm -rf` \u{1b}[2J";

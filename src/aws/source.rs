@@ -27,7 +27,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// every 10 s).
 const EXPIRED_RETRY: Duration = Duration::from_secs(10);
 /// Settled rounds with nothing new before a source eases from its settled to its idle pace.
-const QUIET_ROUNDS_TO_IDLE: u32 = 10;
+const QUIET_ROUNDS_TO_IDLE: u32 = 4;
 /// A source whose calls waited for the budget within this long says it is paced.
 const PACED_FOR: Duration = Duration::from_secs(60);
 

@@ -242,7 +242,7 @@ fn the_new_kinds_and_fields_of_1_1_round_trip() {
     let file = write(&observations);
     let text = std::fs::read_to_string(file.path()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].contains(r#""version":"1.1""#), "{}", lines[0]);
+    assert!(lines[0].contains(r#""version":"1.2""#), "{}", lines[0]);
     // The documented shapes.
     assert_eq!(
         lines[1],

@@ -1,5 +1,6 @@
 //! The log tail: every watched group merged, newest at the bottom, each line with its task.
-//! A silence of more than [`GAP`] between two lines is marked, so a quiet task shows.
+//! A silence of more than [`GAP`] between two lines is marked, so a quiet task shows, and so
+//! is a stretch of lines the source could not read (a `log_gap`).
 
 use chrono::TimeDelta;
 use ratatui::Frame;
@@ -42,6 +43,16 @@ fn row_line<'a>(view: &View, ring: usize) -> Line<'a> {
     let Some(l) = logs.get(ring) else {
         return Line::from("");
     };
+    // A stretch the source could not read: marked as such, not as a line.
+    if l.gap {
+        return Line::from(vec![
+            Span::styled(format!("{} ", clock(l.at)), theme.muted()),
+            Span::styled(
+                format!("┆ gap in {} ┆ {}", clean(&l.group), clean(&l.message)),
+                theme.warn(),
+            ),
+        ]);
+    }
     let gap = ring
         .checked_sub(1)
         .and_then(|prev| logs.get(prev))

@@ -556,11 +556,12 @@ impl LogsSource {
         let reason = match self.read_group(ctx, group, BACKFILL_PAGES).await {
             Ok((_, true)) => return Ok(()),
             Ok((_, false)) => "more lines than one backfill reads".to_string(),
-            Err(Polled::Failed(e @ (SourceError::NotFound(_) | SourceError::AccessDenied(_)))) => {
+            Err(Polled::Failed(e @ SourceError::NotFound(_))) => {
                 // A deleted group is not tailed again unless it comes back.
                 self.arns.remove(group);
                 e.to_string()
             }
+            Err(Polled::Failed(e @ SourceError::AccessDenied(_))) => e.to_string(),
             Err(e) => return Err(e),
         };
         let cursor = self.groups.entry(group.to_string()).or_default();
@@ -593,6 +594,11 @@ impl LogsSource {
             );
             let timestamp = e.timestamp().unwrap_or_default();
             let cursor = self.groups.entry(group.clone()).or_default();
+            // Older than any read starts: its key may be forgotten, so it could repeat (moto
+            // sends the group's whole history on every open). A poll leaves it out too.
+            if timestamp < cursor.start_ms(self.started) {
+                continue;
+            }
             if cursor.admit(event_key(stream, timestamp, message), timestamp) {
                 ctx.send(log_event(&group, stream, timestamp, message, None))
                     .await?;

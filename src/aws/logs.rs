@@ -8,7 +8,7 @@
 //! every read, de-duplicated by content (Live Tail events carry no event id), in bounded
 //! memory. What a backfill could not read for good is sent as a `LogGap`.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
@@ -49,6 +49,9 @@ const REOPEN_MIN: Duration = Duration::from_secs(5);
 /// Live Tail sends an update about every second, empty when nothing was logged: a stream
 /// silent this long is dead.
 const IDLE: Duration = Duration::from_secs(30);
+/// StartLiveTail reads the stream's first message after the SDK's own operation timeout has
+/// ended, so the whole open has a timeout of its own.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// While tailing, groups discovered since the sessions opened are looked for this often.
 const GROUP_CHECK: Duration = Duration::from_secs(30);
 /// After Live Tail was refused, polling lasts this long before Live Tail is tried again.
@@ -210,6 +213,28 @@ struct Session {
     last_frame_at: DateTime<Utc>,
 }
 
+/// The open sessions and their readers, one task per stream, all sending into one bounded
+/// channel. Dropped, it ends the readers and so closes the streams.
+struct Streams {
+    tx: mpsc::Sender<(usize, Frame)>,
+    rx: mpsc::Receiver<(usize, Frame)>,
+    readers: JoinSet<()>,
+    sessions: Vec<Session>,
+}
+
+impl Streams {
+    fn new() -> Self {
+        // A few seconds of updates: a reader waits while the source sends what it read.
+        let (tx, rx) = mpsc::channel(16);
+        Streams {
+            tx,
+            rx,
+            readers: JoinSet::new(),
+            sessions: Vec::new(),
+        }
+    }
+}
+
 /// How a round of tailing ended.
 enum Tailed {
     /// The sessions ended (a stream closed, fell silent or hit its age, or new groups are to
@@ -249,49 +274,64 @@ impl LogsSource {
     pub async fn run(mut self, mut ctx: SourceCtx) -> Result<(), Closed> {
         let mut interval = INTERVAL;
         loop {
-            if self.polling_until.is_none_or(|t| Instant::now() >= t) {
-                if self.polling_until.take().is_some() {
-                    tracing::info!("logs: trying Live Tail again");
-                }
-                let opened = Instant::now();
-                let (polled, wait) = match self.tail(&mut ctx).await {
-                    Ok(Tailed::Ended(error)) => {
-                        let polled = error.map_or(Ok(()), |e| Err(Polled::Failed(e)));
-                        (polled, None)
-                    }
-                    Ok(Tailed::NoGroups) => (Ok(()), Some(INTERVAL)),
-                    Ok(Tailed::Refused(e)) => {
-                        tracing::warn!(error = %e, "logs: Live Tail refused, polling FilterLogEvents");
-                        self.polling_until = Some(Instant::now() + RETRY_TAIL);
-                        (Ok(()), Some(Duration::ZERO))
-                    }
-                    Err(Polled::Closed) => return Err(Closed),
-                    Err(failed) => (Err(failed), None),
-                };
-                ctx.one_round(polled, &self.discovery).await?;
-                let pace = ctx.next_wait(REOPEN_MIN);
-                let wait = wait.unwrap_or_else(|| reopen_wait(opened.elapsed(), pace));
-                if !ctx.sleep(wait).await {
-                    return Ok(());
-                }
-                continue;
-            }
-            let polled = self.poll(&mut ctx).await;
-            interval = match polled {
-                // No group known yet: looking again costs no call, and a group the stack names
-                // a moment later is read at once instead of up to `QUIET` late.
-                Ok(0) if self.discovery.log_groups().is_empty() => INTERVAL,
-                Ok(0) => (interval * 2).min(QUIET),
-                Ok(_) => INTERVAL,
-                Err(_) => interval,
+            let go_on = if self.polling_until.is_none_or(|t| Instant::now() >= t) {
+                self.tail_round(&mut ctx).await?
+            } else {
+                self.poll_round(&mut ctx, &mut interval).await?
             };
-            if !ctx
-                .end_round(polled.map(drop), &self.discovery, interval)
-                .await?
-            {
+            if !go_on {
                 return Ok(());
             }
         }
+    }
+
+    /// Tails until the sessions end, then waits for the next open. False when the session
+    /// is ending.
+    async fn tail_round(&mut self, ctx: &mut SourceCtx) -> Result<bool, Closed> {
+        if self.polling_until.take().is_some() {
+            tracing::info!("logs: trying Live Tail again");
+        }
+        let opened = Instant::now();
+        let (polled, wait) = match self.tail(ctx).await {
+            Ok(Tailed::Ended(error)) => (error.map_or(Ok(()), |e| Err(Polled::Failed(e))), None),
+            // None of the groups exists yet: looked for again at the poller's quiet pace
+            // (with none discovered, looking costs no call).
+            Ok(Tailed::NoGroups) if self.discovery.log_groups().is_empty() => {
+                (Ok(()), Some(INTERVAL))
+            }
+            Ok(Tailed::NoGroups) => (Ok(()), Some(QUIET)),
+            Ok(Tailed::Refused(e)) => {
+                tracing::warn!(error = %e, "logs: Live Tail refused; polling FilterLogEvents");
+                self.polling_until = Some(Instant::now() + RETRY_TAIL);
+                (Ok(()), Some(Duration::ZERO))
+            }
+            Err(Polled::Closed) => return Err(Closed),
+            Err(failed) => (Err(failed), None),
+        };
+        ctx.one_round(polled, &self.discovery).await?;
+        let pace = ctx.next_wait(REOPEN_MIN);
+        let wait = wait.unwrap_or_else(|| reopen_wait(opened.elapsed(), pace));
+        Ok(ctx.sleep(wait).await)
+    }
+
+    /// One FilterLogEvents poll of every group, then the wait for the next. False when the
+    /// session is ending.
+    async fn poll_round(
+        &mut self,
+        ctx: &mut SourceCtx,
+        interval: &mut Duration,
+    ) -> Result<bool, Closed> {
+        let polled = self.poll(ctx).await;
+        *interval = match polled {
+            // No group known yet: looking again costs no call, and a group the stack names
+            // a moment later is read at once instead of up to `QUIET` late.
+            Ok(0) if self.discovery.log_groups().is_empty() => INTERVAL,
+            Ok(0) => (*interval * 2).min(QUIET),
+            Ok(_) => INTERVAL,
+            Err(_) => *interval,
+        };
+        ctx.end_round(polled.map(drop), &self.discovery, *interval)
+            .await
     }
 
     /// One read of every group; returns how many new lines it found.
@@ -418,99 +458,146 @@ impl LogsSource {
         }
         // Open every stream first, then backfill: what lands meanwhile is read twice, and the
         // cursor admits it once.
-        let (tx, mut rx) = mpsc::channel(64);
-        let mut readers = JoinSet::new();
-        let mut sessions = Vec::new();
+        let mut streams = Streams::new();
         for chunk in sessions_of(&groups) {
-            let arns: Vec<String> = chunk.iter().map(|g| self.arns[g].clone()).collect();
-            ctx.called();
-            let opened = self
-                .client
-                .start_live_tail()
-                .set_log_group_identifiers(Some(arns))
-                .send()
-                .await;
-            let mut stream = match opened {
-                Ok(out) => out.response_stream,
-                Err(e) => {
-                    return match error::classify(&e, &self.profile) {
-                        // A group deleted since its ARN was found: look it up again.
-                        SourceError::NotFound(e) => {
-                            self.arns.clear();
-                            Err(Polled::Failed(SourceError::NotFound(e)))
-                        }
-                        e if polling_stands_in(&e) => Ok(Tailed::Refused(e)),
-                        e => Err(Polled::Failed(e)),
-                    };
-                }
-            };
-            let (tx, index, profile) = (tx.clone(), sessions.len(), self.profile.clone());
-            readers.spawn(async move {
-                loop {
-                    let frame = match stream.recv().await {
-                        Ok(Some(StartLiveTailResponseStream::SessionStart(_))) => Frame::Start,
-                        Ok(Some(StartLiveTailResponseStream::SessionUpdate(u))) => Frame::Update(u),
-                        Ok(Some(_)) => continue,
-                        Ok(None) => Frame::End,
-                        Err(e) => Frame::Failed(error::classify(&e, &profile)),
-                    };
-                    let last = matches!(frame, Frame::End | Frame::Failed(_));
-                    if tx.send((index, frame)).await.is_err() || last {
-                        break;
-                    }
-                }
-            });
-            sessions.push(Session {
-                groups: chunk,
-                started: false,
-                last_frame: Instant::now(),
-                last_frame_at: Utc::now(),
-            });
+            if let Some(refused) = self.open(ctx, chunk, &mut streams).await? {
+                return Ok(Tailed::Refused(refused));
+            }
         }
-        drop(tx);
+        tracing::debug!(groups = groups.len(), "logs: Live Tail open");
         let opened_at = Utc::now();
-        let opened = Instant::now();
         for group in &groups {
             self.backfill(ctx, group, opened_at).await?;
         }
         ctx.one_round(Ok(()), &self.discovery).await?;
+        let tailed = self.read(ctx, &mut streams, &groups).await?;
+        // Everything up to each stream's last frame was delivered: the next backfill need not
+        // go back further than that.
+        for session in &streams.sessions {
+            let ms = session.last_frame_at.timestamp_millis();
+            for group in &session.groups {
+                self.groups.entry(group.clone()).or_default().covered(ms);
+            }
+        }
+        Ok(tailed)
+    }
 
-        let tailing: BTreeSet<String> = groups.iter().cloned().collect();
-        let mut next_check = Instant::now() + GROUP_CHECK;
-        let ended = loop {
-            let idle_at = sessions
+    /// Opens one session and starts its reader. Some(error) when Live Tail is refused.
+    async fn open(
+        &mut self,
+        ctx: &mut SourceCtx,
+        groups: Vec<String>,
+        streams: &mut Streams,
+    ) -> Result<Option<SourceError>, Polled> {
+        let arns: Vec<String> = groups
+            .iter()
+            .filter_map(|g| self.arns.get(g).cloned())
+            .collect();
+        ctx.called();
+        let open = self
+            .client
+            .start_live_tail()
+            .set_log_group_identifiers(Some(arns))
+            .send();
+        let Ok(opened) = tokio::time::timeout(OPEN_TIMEOUT, open).await else {
+            return Err(Polled::Failed(SourceError::Unreachable(
+                "StartLiveTail timed out".to_string(),
+            )));
+        };
+        let mut stream = match opened {
+            Ok(out) => out.response_stream,
+            Err(e) => {
+                return match error::classify(&e, &self.profile) {
+                    // A group deleted since its ARN was found: look them up again.
+                    e @ SourceError::NotFound(_) => {
+                        self.arns.clear();
+                        Err(Polled::Failed(e))
+                    }
+                    e if polling_stands_in(&e) => Ok(Some(e)),
+                    e => Err(Polled::Failed(e)),
+                };
+            }
+        };
+        let (tx, index, profile) = (
+            streams.tx.clone(),
+            streams.sessions.len(),
+            self.profile.clone(),
+        );
+        streams.readers.spawn(async move {
+            loop {
+                let frame = match stream.recv().await {
+                    Ok(Some(StartLiveTailResponseStream::SessionStart(_))) => Frame::Start,
+                    Ok(Some(StartLiveTailResponseStream::SessionUpdate(u))) => Frame::Update(u),
+                    Ok(Some(_)) => continue,
+                    Ok(None) => Frame::End,
+                    Err(e) => Frame::Failed(error::classify(&e, &profile)),
+                };
+                let last = matches!(frame, Frame::End | Frame::Failed(_));
+                if tx.send((index, frame)).await.is_err() || last {
+                    break;
+                }
+            }
+        });
+        streams.sessions.push(Session {
+            groups,
+            started: false,
+            last_frame: Instant::now(),
+            last_frame_at: Utc::now(),
+        });
+        Ok(None)
+    }
+
+    /// Reads the open streams until one ends, fails or falls silent, the sessions reach
+    /// [`SESSION_MAX`], or a group discovered meanwhile exists and needs a session.
+    async fn read(
+        &mut self,
+        ctx: &mut SourceCtx,
+        streams: &mut Streams,
+        tailing: &[String],
+    ) -> Result<Tailed, Polled> {
+        let opened = Instant::now();
+        let mut next_check = opened + GROUP_CHECK;
+        loop {
+            let idle_at = streams
+                .sessions
                 .iter()
                 .map(|s| s.last_frame + IDLE)
                 .min()
                 .unwrap_or(opened);
             let wake = idle_at.min(opened + SESSION_MAX).min(next_check);
             let frame = tokio::select! {
-                frame = rx.recv() => frame,
+                frame = streams.rx.recv() => frame,
                 alive = ctx.sleep(wake.saturating_duration_since(Instant::now())) => {
                     if !alive {
                         return Err(Polled::Closed);
                     }
                     let now = Instant::now();
                     if now >= opened + SESSION_MAX {
-                        break None;
+                        return Ok(Tailed::Ended(None));
                     }
                     if now >= idle_at {
-                        break Some(SourceError::Unreachable(format!(
-                            "Live Tail sent nothing for {}s", IDLE.as_secs()
-                        )));
+                        let silent = format!("Live Tail sent nothing for {}s", IDLE.as_secs());
+                        return Ok(Tailed::Ended(Some(SourceError::Unreachable(silent))));
                     }
                     next_check = now + GROUP_CHECK;
-                    let new = self.discovery.log_groups().iter().any(|g| !tailing.contains(g));
-                    if new && self.resolve(ctx).await? {
-                        break None;
+                    let discovered = self.discovery.log_groups();
+                    if discovered.iter().all(|g| tailing.contains(g)) {
+                        continue;
+                    }
+                    match self.resolve(ctx).await {
+                        Ok(true) => return Ok(Tailed::Ended(None)),
+                        Ok(false) => {}
+                        Err(Polled::Closed) => return Err(Polled::Closed),
+                        // The streams are fine: looked for again at the next check.
+                        Err(Polled::Failed(e)) => tracing::warn!(error = %e, "logs: new groups"),
                     }
                     continue;
                 }
             };
             let Some((index, frame)) = frame else {
-                break None;
+                return Ok(Tailed::Ended(None));
             };
-            let Some(session) = sessions.get_mut(index) else {
+            let Some(session) = streams.sessions.get_mut(index) else {
                 continue;
             };
             session.last_frame = Instant::now();
@@ -521,23 +608,14 @@ impl LogsSource {
                     self.admit_update(ctx, &update).await?;
                     ctx.one_round(Ok(()), &self.discovery).await?;
                 }
-                Frame::End => break None,
+                Frame::End => return Ok(Tailed::Ended(None)),
                 // Refused before the session started: this endpoint does not stream.
                 Frame::Failed(e) if !session.started && polling_stands_in(&e) => {
                     return Ok(Tailed::Refused(e));
                 }
-                Frame::Failed(e) => break Some(e),
-            }
-        };
-        // Everything up to each stream's last frame was delivered: the next backfill need not
-        // go back further than that.
-        for session in &sessions {
-            let ms = session.last_frame_at.timestamp_millis();
-            for group in &session.groups {
-                self.groups.entry(group.clone()).or_default().covered(ms);
+                Frame::Failed(e) => return Ok(Tailed::Ended(Some(e))),
             }
         }
-        Ok(Tailed::Ended(ended))
     }
 
     /// Reads one group from its cursor up to now with FilterLogEvents. A read that failed for

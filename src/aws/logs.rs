@@ -705,6 +705,72 @@ fn log_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Observation, ObservationKind};
+    use aws_sdk_cloudwatchlogs::types::LiveTailSessionLogEvent;
+    use tokio_util::sync::CancellationToken;
+
+    const ARN: &str = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/app";
+
+    /// A source that makes no call, its context, and what it sends.
+    fn source(started: DateTime<Utc>) -> (LogsSource, SourceCtx, mpsc::Receiver<Observation>) {
+        let config = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+            .build();
+        let source = LogsSource {
+            client: Client::from_conf(config),
+            profile: "test".into(),
+            discovery: Discovery::default(),
+            started,
+            groups: BTreeMap::new(),
+            arns: BTreeMap::from([("/ecs/app".to_string(), ARN.to_string())]),
+            polling_until: None,
+        };
+        let (tx, rx) = mpsc::channel(100);
+        (
+            source,
+            SourceCtx::new("logs", tx, CancellationToken::new()),
+            rx,
+        )
+    }
+
+    fn update(lines: &[(i64, &str)]) -> LiveTailSessionUpdate {
+        let mut update = LiveTailSessionUpdate::builder();
+        for (ms, message) in lines {
+            update = update.session_results(
+                LiveTailSessionLogEvent::builder()
+                    .log_group_identifier(ARN)
+                    .log_stream_name("web/1")
+                    .timestamp(*ms)
+                    .message(*message)
+                    .build(),
+            );
+        }
+        update.build()
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_resends_its_history_shows_each_line_once() {
+        let started = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let (mut source, mut ctx, mut rx) = source(started);
+        let t = started.timestamp_millis();
+        // moto sends the group's whole history on every open, older than any read included.
+        let history = update(&[(t - 600_000, "ancient"), (t + 1_000, "a"), (t + 2_000, "b")]);
+        source.admit_update(&mut ctx, &history).await.unwrap();
+        source.admit_update(&mut ctx, &history).await.unwrap();
+        let more = update(&[(t + 2_000, "b"), (t + 3_000, "c")]);
+        source.admit_update(&mut ctx, &more).await.unwrap();
+        drop(ctx);
+        let mut sent = Vec::new();
+        while let Some(obs) = rx.recv().await {
+            let ObservationKind::LogEvent(e) = obs.kind else {
+                panic!("{obs:?}")
+            };
+            assert_eq!((e.group.as_str(), e.event_id), ("/ecs/app", None));
+            sent.push(e.message);
+        }
+        assert_eq!(sent, ["a", "b", "c"]);
+    }
 
     #[test]
     fn overlapping_reads_admit_each_event_once_and_forget_old_keys() {

@@ -105,9 +105,19 @@ pub fn details<'a>(view: &View, l: &LogLine) -> Vec<Line<'a>> {
             theme.muted(),
         )),
         Line::from(format!("group:  {}", clean(&l.group))),
-        Line::from(format!("stream: {}", clean(&l.stream))),
-        Line::from(format!("task:   {}", clean(task_id_of(&l.stream)))),
     ];
+    if l.gap {
+        lines.push(Line::from(Span::styled(
+            "gap:    lines of this group may be missing here",
+            theme.warn(),
+        )));
+    } else {
+        lines.push(Line::from(format!("stream: {}", clean(&l.stream))));
+        lines.push(Line::from(format!(
+            "task:   {}",
+            clean(task_id_of(&l.stream))
+        )));
+    }
     if let Some(id) = &l.event_id {
         lines.push(Line::from(format!("id:     {}", clean(id))));
     }

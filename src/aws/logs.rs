@@ -202,7 +202,12 @@ enum Frame {
     Update(LiveTailSessionUpdate),
     /// The stream ended (AWS's 3-hour end, a peer that closes it after one update).
     End,
-    Failed(SourceError),
+    /// The stream failed; `in_session` for AWS's own error inside a session that worked
+    /// (SessionStreamingException): open it again, never fall back for it.
+    Failed {
+        error: SourceError,
+        in_session: bool,
+    },
 }
 
 /// One open Live Tail session.
@@ -216,6 +221,8 @@ struct Session {
 /// The open sessions and their readers, one task per stream, all sending into one bounded
 /// channel. Dropped, it ends the readers and so closes the streams.
 struct Streams {
+    /// When the first session was opened: all are re-opened [`SESSION_MAX`] after.
+    opened: Instant,
     tx: mpsc::Sender<(usize, Frame)>,
     rx: mpsc::Receiver<(usize, Frame)>,
     readers: JoinSet<()>,
@@ -227,6 +234,7 @@ impl Streams {
         // A few seconds of updates: a reader waits while the source sends what it read.
         let (tx, rx) = mpsc::channel(16);
         Streams {
+            opened: Instant::now(),
             tx,
             rx,
             readers: JoinSet::new(),
@@ -530,9 +538,21 @@ impl LogsSource {
                     Ok(Some(StartLiveTailResponseStream::SessionUpdate(u))) => Frame::Update(u),
                     Ok(Some(_)) => continue,
                     Ok(None) => Frame::End,
-                    Err(e) => Frame::Failed(error::classify(&e, &profile)),
+                    // AWS ends every session after 3 hours this way.
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_session_timeout_exception()) =>
+                    {
+                        Frame::End
+                    }
+                    Err(e) => Frame::Failed {
+                        in_session: e
+                            .as_service_error()
+                            .is_some_and(|s| s.is_session_streaming_exception()),
+                        error: error::classify(&e, &profile),
+                    },
                 };
-                let last = matches!(frame, Frame::End | Frame::Failed(_));
+                let last = matches!(frame, Frame::End | Frame::Failed { .. });
                 if tx.send((index, frame)).await.is_err() || last {
                     break;
                 }
@@ -555,8 +575,8 @@ impl LogsSource {
         streams: &mut Streams,
         tailing: &[String],
     ) -> Result<Tailed, Polled> {
-        let opened = Instant::now();
-        let mut next_check = opened + GROUP_CHECK;
+        let opened = streams.opened;
+        let mut next_check = Instant::now() + GROUP_CHECK;
         loop {
             let idle_at = streams
                 .sessions
@@ -610,10 +630,12 @@ impl LogsSource {
                 }
                 Frame::End => return Ok(Tailed::Ended(None)),
                 // Refused before the session started: this endpoint does not stream.
-                Frame::Failed(e) if !session.started && polling_stands_in(&e) => {
-                    return Ok(Tailed::Refused(e));
+                Frame::Failed { error, in_session }
+                    if !session.started && !in_session && polling_stands_in(&error) =>
+                {
+                    return Ok(Tailed::Refused(error));
                 }
-                Frame::Failed(e) => return Ok(Tailed::Ended(Some(e))),
+                Frame::Failed { error, .. } => return Ok(Tailed::Ended(Some(error))),
             }
         }
     }

@@ -221,8 +221,11 @@ struct Session {
 /// The open sessions and their readers, one task per stream, all sending into one bounded
 /// channel. Dropped, it ends the readers and so closes the streams.
 struct Streams {
-    /// When the first session was opened: all are re-opened [`SESSION_MAX`] after.
+    /// When the first session was opened: all are re-opened `max_age` after.
     opened: Instant,
+    /// [`SESSION_MAX`] and [`IDLE`] (shorter in tests).
+    max_age: Duration,
+    idle: Duration,
     tx: mpsc::Sender<(usize, Frame)>,
     rx: mpsc::Receiver<(usize, Frame)>,
     readers: JoinSet<()>,
@@ -235,6 +238,8 @@ impl Streams {
         let (tx, rx) = mpsc::channel(16);
         Streams {
             opened: Instant::now(),
+            max_age: SESSION_MAX,
+            idle: IDLE,
             tx,
             rx,
             readers: JoinSet::new(),
@@ -568,7 +573,7 @@ impl LogsSource {
     }
 
     /// Reads the open streams until one ends, fails or falls silent, the sessions reach
-    /// [`SESSION_MAX`], or a group discovered meanwhile exists and needs a session.
+    /// `max_age` ([`SESSION_MAX`]), or a group discovered meanwhile exists and needs a session.
     async fn read(
         &mut self,
         ctx: &mut SourceCtx,
@@ -581,10 +586,10 @@ impl LogsSource {
             let idle_at = streams
                 .sessions
                 .iter()
-                .map(|s| s.last_frame + IDLE)
+                .map(|s| s.last_frame + streams.idle)
                 .min()
                 .unwrap_or(opened);
-            let wake = idle_at.min(opened + SESSION_MAX).min(next_check);
+            let wake = idle_at.min(opened + streams.max_age).min(next_check);
             let frame = tokio::select! {
                 frame = streams.rx.recv() => frame,
                 alive = ctx.sleep(wake.saturating_duration_since(Instant::now())) => {
@@ -592,11 +597,11 @@ impl LogsSource {
                         return Err(Polled::Closed);
                     }
                     let now = Instant::now();
-                    if now >= opened + SESSION_MAX {
+                    if now >= opened + streams.max_age {
                         return Ok(Tailed::Ended(None));
                     }
                     if now >= idle_at {
-                        let silent = format!("Live Tail sent nothing for {}s", IDLE.as_secs());
+                        let silent = format!("Live Tail sent nothing for {:?}", streams.idle);
                         return Ok(Tailed::Ended(Some(SourceError::Unreachable(silent))));
                     }
                     next_check = now + GROUP_CHECK;
@@ -769,6 +774,88 @@ mod tests {
             );
         }
         update.build()
+    }
+
+    /// Streams with one session of `/ecs/app` and no reader (the test sends the frames), with
+    /// a short idle limit and age.
+    fn one_session() -> Streams {
+        let mut streams = Streams::new();
+        streams.idle = Duration::from_secs(1);
+        streams.max_age = Duration::from_secs(3);
+        streams.sessions.push(Session {
+            groups: vec!["/ecs/app".into()],
+            started: false,
+            last_frame: Instant::now(),
+            last_frame_at: Utc::now(),
+        });
+        streams
+    }
+
+    #[tokio::test]
+    async fn a_silent_stream_is_dropped_and_a_live_one_re_opened_at_its_age() {
+        let started = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let (mut source, mut ctx, _rx) = source(started);
+        let tailing = ["/ecs/app".to_string()];
+
+        // Nothing at all, not even a heartbeat: dead after IDLE.
+        let mut streams = one_session();
+        let tailed = source.read(&mut ctx, &mut streams, &tailing).await;
+        assert!(
+            matches!(tailed, Ok(Tailed::Ended(Some(SourceError::Unreachable(_))))),
+            "dropped as silent"
+        );
+        let silent = streams.opened.elapsed();
+        assert!(
+            silent >= streams.idle && silent < streams.max_age,
+            "{silent:?}"
+        );
+
+        // A heartbeat, an empty update every 50 ms (AWS: every second): read until the
+        // sessions' age, then re-opened.
+        let mut streams = one_session();
+        let tx = streams.tx.clone();
+        tokio::spawn(async move {
+            while tx.send((0, Frame::Update(update(&[])))).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let tailed = source.read(&mut ctx, &mut streams, &tailing).await;
+        assert!(matches!(tailed, Ok(Tailed::Ended(None))), "re-opened");
+        let age = streams.opened.elapsed();
+        assert!(age >= streams.max_age, "{age:?}");
+        // Re-opened before AWS's end.
+        assert!(SESSION_MAX < Duration::from_secs(3 * 3600));
+    }
+
+    #[tokio::test]
+    async fn a_stream_refused_before_it_starts_falls_back_and_one_failing_later_re_opens() {
+        let started = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let (mut source, mut ctx, _rx) = source(started);
+        let tailing = ["/ecs/app".to_string()];
+        let denied = || Frame::Failed {
+            error: SourceError::AccessDenied("no".into()),
+            in_session: false,
+        };
+        let mut streams = one_session();
+        streams.tx.send((0, denied())).await.unwrap();
+        let tailed = source.read(&mut ctx, &mut streams, &tailing).await;
+        assert!(matches!(tailed, Ok(Tailed::Refused(_))));
+
+        let mut streams = one_session();
+        streams.tx.send((0, Frame::Start)).await.unwrap();
+        streams.tx.send((0, denied())).await.unwrap();
+        let tailed = source.read(&mut ctx, &mut streams, &tailing).await;
+        assert!(matches!(tailed, Ok(Tailed::Ended(Some(_)))));
+
+        // AWS's own streaming error, even first: open again, never poll for it.
+        let mut streams = one_session();
+        let failed = Frame::Failed {
+            error: SourceError::Other("SessionStreamingException: oops".into()),
+            in_session: true,
+        };
+        streams.tx.send((0, failed)).await.unwrap();
+        let tailed = source.read(&mut ctx, &mut streams, &tailing).await;
+        assert!(matches!(tailed, Ok(Tailed::Ended(Some(_)))));
     }
 
     #[tokio::test]

@@ -269,6 +269,8 @@ pub struct LogsSource {
     arns: BTreeMap<String, String>,
     /// While Live Tail is refused: poll until then.
     polling_until: Option<Instant>,
+    /// Live Tail is open (for the log: a switch between tailing and polling is said once).
+    tailing: bool,
 }
 
 impl LogsSource {
@@ -281,6 +283,7 @@ impl LogsSource {
             groups: BTreeMap::new(),
             arns: BTreeMap::new(),
             polling_until: None,
+            tailing: false,
         }
     }
 
@@ -315,6 +318,7 @@ impl LogsSource {
             Ok(Tailed::NoGroups) => (Ok(()), Some(QUIET)),
             Ok(Tailed::Refused(e)) => {
                 tracing::warn!(error = %e, "logs: Live Tail refused; polling FilterLogEvents");
+                self.tailing = false;
                 self.polling_until = Some(Instant::now() + RETRY_TAIL);
                 (Ok(()), Some(Duration::ZERO))
             }
@@ -477,7 +481,9 @@ impl LogsSource {
                 return Ok(Tailed::Refused(refused));
             }
         }
-        tracing::debug!(groups = groups.len(), "logs: Live Tail open");
+        if !std::mem::replace(&mut self.tailing, true) {
+            tracing::info!(groups = groups.len(), "logs: tailing with Live Tail");
+        }
         let opened_at = Utc::now();
         for group in &groups {
             self.backfill(ctx, group, opened_at).await?;
@@ -752,6 +758,7 @@ mod tests {
             groups: BTreeMap::new(),
             arns: BTreeMap::from([("/ecs/app".to_string(), ARN.to_string())]),
             polling_until: None,
+            tailing: false,
         };
         let (tx, rx) = mpsc::channel(100);
         (

@@ -4,7 +4,8 @@
 Runs moto (the AWS emulator) in this process, a loopback fault/counting proxy in front of it, and a
 small JSON control server that lets a Rust test play a deploy step by step: build a realistic stack,
 then append CloudFormation events, stop ECS tasks with exit codes, add service events, flip target
-health, write log lines, throttle or refuse calls, and count the calls stackwatch made.
+health, write log lines, throttle, refuse or fail calls with a given error code, and count the
+calls stackwatch made.
 
     python tests/moto/scenario.py [--port-file FILE] [--ignore-stdin] [--verbose]
 

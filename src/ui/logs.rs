@@ -33,7 +33,8 @@ fn keeps(view: &View, ring: usize) -> bool {
     let Some(l) = view.store.logs.get(ring) else {
         return false;
     };
-    (!view.ui.faults_only || keyword_level(&l.message) >= Severity::Warn)
+    // A gap is a fault of the tail itself: kept by the faults-only view.
+    (!view.ui.faults_only || l.gap || keyword_level(&l.message) >= Severity::Warn)
         && filter_keeps(view, &[&l.message, &l.stream, &l.group])
 }
 

@@ -158,13 +158,11 @@ fn with_backfills_denied_lines_come_through_the_stream_alone_and_the_gaps_are_ma
     );
 }
 
-#[test]
-fn live_tail_refused_falls_back_to_polling_and_loses_and_repeats_nothing() {
+/// With `fault` played by the proxy, lines still arrive, by polling, each once; the source
+/// stays ok. Returns how many times StartLiveTail was tried.
+fn polls_instead(fault: &str) -> u64 {
     let moto = Moto::start();
-    moto.step(
-        "/fault",
-        r#"{"mode": "error", "code": "AccessDeniedException", "match": ["logs.StartLiveTail"]}"#,
-    );
+    moto.step("/fault", fault);
     put(&moto, "before the watch");
     let mut w = watch(&moto, "20s");
     let mut sent = vec!["before the watch".to_string()];
@@ -179,8 +177,6 @@ fn live_tail_refused_falls_back_to_polling_and_loses_and_repeats_nothing() {
     }
     let (_, lines) = w.finish();
     assert_once(&lines, &sent);
-    // Refused once, then polled: Live Tail is tried again only minutes later.
-    assert_eq!(calls(&moto, "logs.StartLiveTail"), 1);
     assert!(calls(&moto, "logs.FilterLogEvents") >= 3);
     // A refusal polling stands in for is not a failure of the source.
     let unwell: Vec<&Value> = lines
@@ -191,4 +187,27 @@ fn live_tail_refused_falls_back_to_polling_and_loses_and_repeats_nothing() {
         .filter(|s| s["name"] == "logs" && s["state"] != "ok")
         .collect();
     assert!(unwell.is_empty(), "logs stayed ok: {unwell:?}");
+    calls(&moto, "logs.StartLiveTail")
+}
+
+#[test]
+fn live_tail_refused_falls_back_to_polling_and_loses_and_repeats_nothing() {
+    let tries = polls_instead(
+        r#"{"mode": "error", "code": "AccessDeniedException", "match": ["logs.StartLiveTail"]}"#,
+    );
+    // Refused once, then polled: Live Tail is tried again only minutes later.
+    assert_eq!(tries, 1);
+}
+
+#[test]
+fn over_the_live_tail_quota_or_without_describe_log_groups_it_polls() {
+    let tries = polls_instead(
+        r#"{"mode": "error", "code": "LimitExceededException", "match": ["logs.StartLiveTail"]}"#,
+    );
+    assert_eq!(tries, 1);
+    // No ARNs to tail without DescribeLogGroups: polled without trying.
+    let tries = polls_instead(
+        r#"{"mode": "error", "code": "AccessDeniedException", "match": ["logs.DescribeLogGroups"]}"#,
+    );
+    assert_eq!(tries, 0);
 }

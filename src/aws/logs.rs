@@ -463,7 +463,11 @@ impl LogsSource {
     /// One round of Live Tail: open the sessions, backfill each group up to the moment its
     /// stream opened, then read the streams until one ends, falls silent or ages out.
     async fn tail(&mut self, ctx: &mut SourceCtx) -> Result<Tailed, Polled> {
-        self.resolve(ctx).await?;
+        match self.resolve(ctx).await {
+            // Without DescribeLogGroups there are no ARNs to tail; polling needs none.
+            Err(Polled::Failed(e)) if polling_stands_in(&e) => return Ok(Tailed::Refused(e)),
+            resolved => resolved?,
+        };
         let groups: Vec<String> = self
             .discovery
             .log_groups()

@@ -377,6 +377,7 @@ impl LogsSource {
         let start = cursor.start_ms(self.started);
         let mut token: Option<String> = None;
         let mut fresh = Vec::new();
+        let mut found = 0;
         let mut outcome = Ok(false);
         for _ in 0..pages {
             ctx.called();
@@ -406,6 +407,12 @@ impl LogsSource {
                     fresh.push(log_event(group, stream, timestamp, message, e.event_id()));
                 }
             }
+            // Sent page by page: the cursor has admitted them (a later page failing must not
+            // lose them), and at most one page is held.
+            found += fresh.len();
+            for event in fresh.drain(..) {
+                ctx.send(event).await?;
+            }
             match page.next_token() {
                 Some(next) => token = Some(next.to_string()),
                 None => {
@@ -413,12 +420,6 @@ impl LogsSource {
                     break;
                 }
             }
-        }
-        let found = fresh.len();
-        // The earlier pages' lines are sent even when a later page failed: the cursor has
-        // admitted them, and the next read would skip them as already seen.
-        for event in fresh {
-            ctx.send(event).await?;
         }
         outcome.map(|complete| (found, complete))
     }

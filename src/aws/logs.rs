@@ -271,6 +271,8 @@ pub struct LogsSource {
     polling_until: Option<Instant>,
     /// Live Tail is open (for the log: a switch between tailing and polling is said once).
     tailing: bool,
+    /// The last update was sampled (said once per flood).
+    sampled: bool,
 }
 
 impl LogsSource {
@@ -284,6 +286,7 @@ impl LogsSource {
             arns: BTreeMap::new(),
             polling_until: None,
             tailing: false,
+            sampled: false,
         }
     }
 
@@ -680,8 +683,12 @@ impl LogsSource {
             Err(Polled::Failed(e @ SourceError::AccessDenied(_))) => e.to_string(),
             Err(e) => return Err(e),
         };
+        // From the last line seen or the last gap's end, whichever is later.
         let cursor = self.groups.entry(group.to_string()).or_default();
-        let from = cursor.newest_ms.map_or(from, |n| n.max(from));
+        let from = [cursor.newest_ms, cursor.covered_ms]
+            .into_iter()
+            .flatten()
+            .fold(from, i64::max);
         cursor.covered(until.timestamp_millis());
         ctx.send(LogGap {
             group: group.to_string(),
@@ -699,9 +706,13 @@ impl LogsSource {
         ctx: &mut SourceCtx,
         update: &LiveTailSessionUpdate,
     ) -> Result<(), Closed> {
-        if update.session_metadata().is_some_and(|m| m.sampled()) {
-            tracing::warn!("logs: Live Tail sampled this update (over 500 lines a second)");
+        let sampled = update.session_metadata().is_some_and(|m| m.sampled());
+        if sampled && !self.sampled {
+            tracing::warn!(
+                "logs: Live Tail is sampling (over 500 lines a second): lines are skipped"
+            );
         }
+        self.sampled = sampled;
         for e in update.session_results() {
             let group = group_of(e.log_group_identifier().unwrap_or_default(), &self.arns);
             let (stream, message) = (
@@ -764,6 +775,7 @@ mod tests {
             arns: BTreeMap::from([("/ecs/app".to_string(), ARN.to_string())]),
             polling_until: None,
             tailing: false,
+            sampled: false,
         };
         let (tx, rx) = mpsc::channel(100);
         (

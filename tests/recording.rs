@@ -4,7 +4,7 @@ use std::io::Write;
 
 use chrono::{TimeZone, Utc};
 use stackwatch::model::{
-    CfnEvent, EcsContainer, EcsServiceGone, EcsTask, EcsTaskGone, LogEvent, Observation,
+    CfnEvent, EcsContainer, EcsServiceGone, EcsTask, EcsTaskGone, LogEvent, LogGap, Observation,
     ObservationKind, SourceState, SourceStatus, StoreCaps, TargetGone, Watching,
 };
 use stackwatch::pipeline::Pipeline;
@@ -243,7 +243,7 @@ fn the_new_kinds_and_fields_of_1_1_round_trip() {
     let file = write(&observations);
     let text = std::fs::read_to_string(file.path()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].contains(r#""version":"1.1""#), "{}", lines[0]);
+    assert!(lines[0].contains(r#""version":"1.2""#), "{}", lines[0]);
     // The documented shapes.
     assert_eq!(
         lines[1],
@@ -264,6 +264,27 @@ fn the_new_kinds_and_fields_of_1_1_round_trip() {
     assert_eq!(
         lines[5],
         r#"{"at":"2026-11-23T09:00:05Z","kind":"source_status","data":{"name":"ecs","state":"ok","calls_per_min":12.0,"throttled":0,"stale_s":4,"last_ok":"2026-11-23T09:00:01Z","paced":true}}"#
+    );
+    let (_, back) = recording::read_all(file.path()).unwrap();
+    assert_eq!(back, observations);
+}
+
+#[test]
+fn the_log_gap_of_1_2_round_trips_in_its_documented_shape() {
+    let observations = vec![Observation::new(
+        t(70),
+        LogGap {
+            group: "/ecs/app".into(),
+            from: t(10),
+            to: t(70),
+            reason: "access denied: not authorized".into(),
+        },
+    )];
+    let file = write(&observations);
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    assert_eq!(
+        text.lines().nth(1).unwrap(),
+        r#"{"at":"2026-11-23T09:01:10Z","kind":"log_gap","data":{"group":"/ecs/app","from":"2026-11-23T09:00:10Z","to":"2026-11-23T09:01:10Z","reason":"access denied: not authorized"}}"#
     );
     let (_, back) = recording::read_all(file.path()).unwrap();
     assert_eq!(back, observations);

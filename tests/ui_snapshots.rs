@@ -932,6 +932,16 @@ fn hostile_data_renders_safely() {
                 via: Some(nasty.clone()),
             },
         ),
+        // 1.2: a gap mark named and explained by hostile text, at the ends of time.
+        Observation::new(
+            at(7),
+            LogGap {
+                group: nasty.clone(),
+                from: far,
+                to: DateTime::<Utc>::MIN_UTC,
+                reason: nasty.clone(),
+            },
+        ),
         Observation::new(
             at(6),
             SourceStatus {
@@ -1161,4 +1171,62 @@ fn expired_credentials_show_a_banner_naming_the_profile_and_the_fix() {
     // Back to ok: the banner goes.
     store.apply(&status("cfn", SourceState::Ok));
     assert!(!text(&frame(&store, &header, (80, 24))).contains("credentials of profile"));
+}
+
+#[test]
+fn a_log_gap_is_marked_in_the_log_tail() {
+    let mut store = Store::new(StoreCaps::default());
+    let line = |secs: i64, message: &str| {
+        Observation::new(
+            at(secs),
+            LogEvent {
+                group: "/ecs/app".into(),
+                stream: "web/web/00000001deadbeef00000001".into(),
+                timestamp: at(secs),
+                message: message.into(),
+                event_id: None,
+            },
+        )
+    };
+    let observations = [
+        line(10, "listening on :8080"),
+        Observation::new(
+            at(40),
+            LogGap {
+                group: "/ecs/app".into(),
+                from: at(11),
+                to: at(40),
+                reason: "access denied: not authorized".into(),
+            },
+        ),
+        line(41, "GET /health 200"),
+    ];
+    for obs in &observations {
+        store.apply(obs);
+    }
+    let header = Header::new(vec![], t0());
+    let theme = theme::built_in("default").unwrap();
+    let mut ui = UiState::default();
+    ui.update(key(KeyCode::Char(
+        (b'1' + Pane::Logs.index() as u8) as char,
+    )));
+    let view = View {
+        store: &store,
+        flags: &[],
+        header: &header,
+        start: t0(),
+        now: at(60),
+        mode: Mode::Live { paused: false },
+        detect: &DetectConfig::default(),
+        ui: &ui,
+        theme: &theme,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    terminal.draw(|frame| ui::render(frame, &view)).unwrap();
+    let screen = text(&terminal);
+    assert!(
+        screen.contains("┆ gap in /ecs/app ┆ lines from 09:00:11 to 09:00:40 could not be read"),
+        "{screen}"
+    );
+    assert!(screen.contains("GET /health 200"), "{screen}");
 }

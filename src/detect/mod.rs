@@ -282,7 +282,8 @@ impl Detector {
             ObservationKind::EcsService(_)
             | ObservationKind::SourceStatus(_)
             | ObservationKind::EcsTaskGone(_)
-            | ObservationKind::Watching(_) => {}
+            | ObservationKind::Watching(_)
+            | ObservationKind::LogGap(_) => {}
         }
     }
 

@@ -16,8 +16,8 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::{
     CfnEvent, CfnResource, CfnStack, EcsService, EcsServiceEvent, EcsServiceGone, EcsTask,
-    EcsTaskGone, LogEvent, Observation, ObservationKind, SourceStatus, TargetGone, TargetHealth,
-    Watching,
+    EcsTaskGone, LogEvent, LogGap, Observation, ObservationKind, SourceStatus, TargetGone,
+    TargetHealth, Watching,
 };
 
 #[derive(Deserialize, Clone, Copy)]
@@ -73,6 +73,7 @@ kinds!(
     EcsServiceGone => EcsServiceGone,
     TargetGone => TargetGone,
     Watching => Watching,
+    LogGap => LogGap,
 );
 
 /// One observation line of a recording, as a reader of this version sees it.

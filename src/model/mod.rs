@@ -100,7 +100,7 @@ impl Observation {
             | ObservationKind::EcsServiceGone(_) => Source::EcsService,
             ObservationKind::EcsTask(_) | ObservationKind::EcsTaskGone(_) => Source::EcsTask,
             ObservationKind::TargetHealth(_) | ObservationKind::TargetGone(_) => Source::Elb,
-            ObservationKind::LogEvent(_) => Source::Log,
+            ObservationKind::LogEvent(_) | ObservationKind::LogGap(_) => Source::Log,
             ObservationKind::SourceStatus(_) | ObservationKind::Watching(_) => Source::Stackwatch,
         }
     }
@@ -108,7 +108,8 @@ impl Observation {
 
 /// The payload of an observation. Serialised as `"kind": "<snake_case>", "data": {…}`.
 ///
-/// Format 1.1 added `ecs_task_gone`, `ecs_service_gone`, `target_gone` and `watching`. Each
+/// Format 1.1 added `ecs_task_gone`, `ecs_service_gone`, `target_gone` and `watching`; 1.2
+/// added `log_gap`. Each
 /// thing that can vanish is a kind of its own rather than one `gone` kind with a `what` field:
 /// a reader skips kinds it does not know, so a later version can add a new kind of
 /// disappearance without breaking this one, and each payload's identifying fields are required.
@@ -128,6 +129,7 @@ pub enum ObservationKind {
     EcsServiceGone(EcsServiceGone),
     TargetGone(TargetGone),
     Watching(Watching),
+    LogGap(LogGap),
 }
 
 mod de;
@@ -155,7 +157,8 @@ into_kind!(
     EcsTaskGone,
     EcsServiceGone,
     TargetGone,
-    Watching
+    Watching,
+    LogGap
 );
 
 /// A stack's status as DescribeStacks reports it.
@@ -402,6 +405,21 @@ pub struct LogEvent {
     pub event_id: Option<String>,
 }
 
+/// Log lines of one group that could not be read (format 1.2): a Live Tail stream was
+/// re-opened and the FilterLogEvents backfill behind it failed for good (the group deleted,
+/// access denied) or had more lines than one backfill reads. Lines between `from` and `to`
+/// may be missing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogGap {
+    pub group: String,
+    #[serde(deserialize_with = "time::utc")]
+    pub from: DateTime<Utc>,
+    #[serde(deserialize_with = "time::utc")]
+    pub to: DateTime<Utc>,
+    /// Why, for people: the error, or that there were too many lines.
+    pub reason: String,
+}
+
 /// The health of one source (a poller or stream), reported when it changes and once a minute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {
@@ -423,7 +441,7 @@ pub struct SourceStatus {
     )]
     pub last_ok: Option<DateTime<Utc>>,
     /// The session's API budget slowed this source within the last minute: its reads come
-    /// less often than its cadence asks (format 1.1, absent when false).
+    /// less often than its cadence asks (format 1.2, absent when false).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paced: bool,
 }

@@ -21,8 +21,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
     CfnEvent, CfnResource, CfnStack, EcsDeployment, EcsService, EcsServiceEvent, EcsServiceGone,
-    EcsTask, EcsTaskGone, LogEvent, Observation, ObservationKind, Severity, SignalPolicy, Source,
-    SourceStatus, TargetGone, TargetHealth, Watching, cfn_status, task_id_of,
+    EcsTask, EcsTaskGone, LogEvent, LogGap, Observation, ObservationKind, Severity, SignalPolicy,
+    Source, SourceStatus, TargetGone, TargetHealth, Watching, cfn_status, task_id_of,
 };
 
 /// How far back among the newest timeline rows a late row is placed by its time.
@@ -369,6 +369,8 @@ pub struct LogLine {
     pub stream: Text,
     pub message: Text,
     pub event_id: Option<Text>,
+    /// Not a line but a mark: lines of `group` may be missing here (a `log_gap`).
+    pub gap: bool,
 }
 
 /// One row of the merged timeline.
@@ -484,6 +486,7 @@ impl Store {
             ObservationKind::EcsServiceGone(g) => self.apply_service_gone(obs.at, g),
             ObservationKind::TargetGone(g) => self.apply_target_gone(obs.at, g),
             ObservationKind::Watching(w) => self.apply_watching(obs.at, w),
+            ObservationKind::LogGap(g) => self.apply_log_gap(g),
         }
         if repeat {
             self.repeats += 1;
@@ -1100,6 +1103,7 @@ impl Store {
             stream: stream.clone(),
             message: message.clone(),
             event_id: event_id.clone(),
+            gap: false,
         };
         self.logs.push_back(line);
         // Built here rather than by push_row: the stream is interned once for both rings.
@@ -1114,6 +1118,40 @@ impl Store {
             message,
         });
         true
+    }
+
+    /// A stretch of a group's lines that could not be read: a mark in the log tail and a
+    /// warning on the timeline.
+    fn apply_log_gap(&mut self, g: &LogGap) {
+        if self.logs.len() >= self.caps.log_lines.max(1) {
+            self.logs.pop_front();
+            self.dropped_logs += 1;
+        }
+        let message = bounded(&format!(
+            "lines from {} to {} could not be read: {}",
+            g.from.format("%H:%M:%S"),
+            g.to.format("%H:%M:%S"),
+            g.reason
+        ));
+        let group = self.intern(&g.group);
+        self.logs.push_back(LogLine {
+            at: g.from,
+            group: group.clone(),
+            stream: Text::from(""),
+            message: message.clone(),
+            event_id: None,
+            gap: true,
+        });
+        self.push_entry(TimelineEntry {
+            seq: 0,
+            at: g.from,
+            source: Source::Log,
+            resource: group,
+            stack: None,
+            id: None,
+            level: Severity::Warn,
+            message,
+        });
     }
 
     fn apply_source_status(&mut self, at: DateTime<Utc>, s: &SourceStatus) {
@@ -1473,6 +1511,26 @@ mod tests {
         assert!(!store.apply(&log_event(2, "hello", None)).repeat);
         assert_eq!(store.logs.len(), 5);
         assert_eq!(store.timeline.len(), 5);
+    }
+
+    #[test]
+    fn a_log_gap_is_a_mark_in_the_tail_and_a_warning_on_the_timeline() {
+        let mut store = Store::new(StoreCaps::default());
+        store.apply(&log_event(0, "before", None));
+        let gap = LogGap {
+            group: "/ecs/app".into(),
+            from: at(1),
+            to: at(61),
+            reason: "access denied: not allowed".into(),
+        };
+        assert!(!store.apply(&Observation::new(at(61), gap)).repeat);
+        let mark = store.logs.back().unwrap();
+        assert!(mark.gap && !store.logs[0].gap);
+        assert_eq!(mark.at, at(1));
+        assert!(mark.message.contains("could not be read: access denied"));
+        let row = store.timeline.back().unwrap();
+        assert_eq!((row.source, row.level), (Source::Log, Severity::Warn));
+        assert_eq!(&*row.resource, "/ecs/app");
     }
 
     #[test]

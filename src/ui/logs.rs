@@ -1,5 +1,6 @@
 //! The log tail: every watched group merged, newest at the bottom, each line with its task.
-//! A silence of more than [`GAP`] between two lines is marked, so a quiet task shows.
+//! A silence of more than [`GAP`] between two lines is marked, so a quiet task shows, and so
+//! is a stretch of lines the source could not read (a `log_gap`).
 
 use chrono::TimeDelta;
 use ratatui::Frame;
@@ -32,7 +33,8 @@ fn keeps(view: &View, ring: usize) -> bool {
     let Some(l) = view.store.logs.get(ring) else {
         return false;
     };
-    (!view.ui.faults_only || keyword_level(&l.message) >= Severity::Warn)
+    // A gap is a fault of the tail itself: kept by the faults-only view.
+    (!view.ui.faults_only || l.gap || keyword_level(&l.message) >= Severity::Warn)
         && filter_keeps(view, &[&l.message, &l.stream, &l.group])
 }
 
@@ -42,6 +44,16 @@ fn row_line<'a>(view: &View, ring: usize) -> Line<'a> {
     let Some(l) = logs.get(ring) else {
         return Line::from("");
     };
+    // A stretch the source could not read: marked as such, not as a line.
+    if l.gap {
+        return Line::from(vec![
+            Span::styled(format!("{} ", clock(l.at)), theme.muted()),
+            Span::styled(
+                format!("┆ gap in {} ┆ {}", clean(&l.group), clean(&l.message)),
+                theme.warn(),
+            ),
+        ]);
+    }
     let gap = ring
         .checked_sub(1)
         .and_then(|prev| logs.get(prev))
@@ -94,9 +106,19 @@ pub fn details<'a>(view: &View, l: &LogLine) -> Vec<Line<'a>> {
             theme.muted(),
         )),
         Line::from(format!("group:  {}", clean(&l.group))),
-        Line::from(format!("stream: {}", clean(&l.stream))),
-        Line::from(format!("task:   {}", clean(task_id_of(&l.stream)))),
     ];
+    if l.gap {
+        lines.push(Line::from(Span::styled(
+            "gap:    lines of this group may be missing here",
+            theme.warn(),
+        )));
+    } else {
+        lines.push(Line::from(format!("stream: {}", clean(&l.stream))));
+        lines.push(Line::from(format!(
+            "task:   {}",
+            clean(task_id_of(&l.stream))
+        )));
+    }
     if let Some(id) = &l.event_id {
         lines.push(Line::from(format!("id:     {}", clean(id))));
     }

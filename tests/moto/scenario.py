@@ -4,8 +4,8 @@
 Runs moto (the AWS emulator) in this process, a loopback fault/counting proxy in front of it, and a
 small JSON control server that lets a Rust test play a deploy step by step: build a realistic stack,
 then append CloudFormation events, stop ECS tasks with exit codes, add service events, flip target
-health, write log lines, throttle or refuse calls or answer them as with expired credentials,
-and count the calls stackwatch made (by operation and by access key id).
+health, write log lines, throttle, refuse or fail calls with a given error code or as with expired
+credentials, and count the calls stackwatch made (by operation and by access key id).
 
     python tests/moto/scenario.py [--port-file FILE] [--ignore-stdin] [--verbose]
 
@@ -120,6 +120,7 @@ class ProxyState:
         self.mode = "none"
         self.until: float | None = None
         self.match: list[str] = []
+        self.code = "AccessDeniedException"  # what mode "error" answers
         self.total = 0
         self.by_operation: dict[str, int] = {}
         self.faulted = 0
@@ -138,9 +139,11 @@ class ProxyState:
                     return "none"
             return self.mode
 
-    def set_fault(self, mode: str, seconds: float | None, match: list[str]) -> None:
+    def set_fault(self, mode: str, seconds: float | None, match: list[str],
+                  code: str = "AccessDeniedException") -> None:
         with self.lock:
             self.mode = mode
+            self.code = code
             self.until = time.monotonic() + seconds if seconds else None
             self.match = match
 
@@ -285,22 +288,44 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _throttle(self, is_json: bool) -> None:
-        self._error(is_json, "Throttling", "ThrottlingException", "Rate exceeded")
+        code = "ThrottlingException" if is_json else "Throttling"
+        self._error(is_json, code, "Rate exceeded")
 
-    def _error(self, is_json: bool, query_code: str, json_type: str, message: str) -> None:
-        """HTTP 400 with the protocol's own error: awsJson `__type`, awsQuery `<Code>`."""
+    def _error(self, is_json: bool, code: str, message: str) -> None:
+        """HTTP 400 with `code` in the protocol's own error shape."""
         rid = str(uuid.uuid4())
         if is_json:
-            body = json.dumps({"__type": json_type, "message": message})
+            body = json.dumps({"__type": code, "message": message})
             headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", rid)]
         else:
             body = (
-                f"<ErrorResponse><Error><Type>Sender</Type><Code>{query_code}</Code>"
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
                 f"<Message>{message}</Message></Error>"
                 f"<RequestId>{rid}</RequestId></ErrorResponse>"
             )
             headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", rid)]
         self._send(400, headers, body.encode())
+
+    def _relay(self, status: int, headers: list[tuple[str, str]], resp) -> None:
+        """An event stream (StartLiveTail) goes on frame by frame as moto writes it, not once
+        the whole answer is in: a real stream stays open for hours."""
+        length = resp.getheader("Content-Length")
+        self.send_response_only(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if length is not None:
+            self.send_header("Content-Length", length)
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        while chunk := resp.read1(65536):
+            self.wfile.write(chunk if length is not None else b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.flush()
+        if length is None:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     def _handle(self) -> None:
         if PROXY.fault_for(None) == "refuse":  # not limited by "match": refuse everything
@@ -319,8 +344,10 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             if fault == "throttle":
                 self._throttle(is_json)
             elif fault == "expired":
-                self._error(is_json, "ExpiredToken", "ExpiredTokenException",
-                            "The security token included in the request is expired")
+                code = "ExpiredTokenException" if is_json else "ExpiredToken"
+                self._error(is_json, code, "The security token included in the request is expired")
+            elif fault == "error":
+                self._error(is_json, PROXY.code, f"{PROXY.code} (played by the scenario proxy)")
             else:  # refuse, limited by "match": drop this request's connection
                 self.close_connection = True
                 hard_close(self.connection)
@@ -335,13 +362,24 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                 conn.putheader("Content-Length", str(len(body)))
             conn.endheaders(body if body else None)
             resp = conn.getresponse()
-            data = resp.read()  # handles chunked and close-delimited bodies
             out = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
+            if "eventstream" in (resp.getheader("Content-Type") or ""):
+                stream = (conn, resp)  # relayed below, once nothing can answer a 502
+            else:
+                stream = None
+                data = resp.read()  # handles chunked and close-delimited bodies
             status = resp.status
             head_len = resp.getheader("Content-Length")
-            conn.close()
+            if stream is None:
+                conn.close()
         except Exception as e:  # moto unreachable: answer like a broken gateway
             self._send(502, [("Content-Type", "text/plain")], f"proxy: {e}".encode())
+            return
+        if stream is not None:
+            try:
+                self._relay(status, out, stream[1])
+            finally:
+                stream[0].close()
             return
         if self.command == "HEAD":
             if head_len is not None:
@@ -1054,14 +1092,15 @@ def ep_logs_put(ctx: Ctx, body: dict) -> dict:
 
 def ep_fault(ctx: Ctx, body: dict) -> dict:
     mode = body.get("mode", "none")
-    if mode not in ("throttle", "refuse", "expired", "none"):
-        raise BadRequest("mode must be throttle, refuse, expired or none")
+    if mode not in ("throttle", "refuse", "expired", "error", "none"):
+        raise BadRequest("mode must be throttle, refuse, expired, error or none")
     match = body.get("match") or []
     if isinstance(match, str):
         match = [match]
     seconds = body.get("seconds")
-    PROXY.set_fault(mode, float(seconds) if seconds else None, list(match))
-    return {"mode": mode, "seconds": seconds, "match": match}
+    code = str(body.get("code") or "AccessDeniedException")
+    PROXY.set_fault(mode, float(seconds) if seconds else None, list(match), code)
+    return {"mode": mode, "seconds": seconds, "match": match, "code": code}
 
 
 def ep_calls(ctx: Ctx, body: dict) -> dict:

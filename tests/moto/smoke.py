@@ -236,6 +236,14 @@ def main() -> int:
             check(False, "throttle with match")
         except ClientError as err:
             check(err.response["Error"]["Code"] == "ThrottlingException", "throttle with match")
+        control(ctl, "POST", "/fault", {"mode": "error", "code": "LimitExceededException",
+                                        "match": ["logs.DescribeLogGroups"]})
+        try:
+            logs.describe_log_groups()
+            check(False, "error with match")
+        except ClientError as err:
+            check(err.response["Error"]["Code"] == "LimitExceededException"
+                  and err.response["ResponseMetadata"]["HTTPStatusCode"] == 400, "error gives its code")
         control(ctl, "POST", "/fault", {"mode": "refuse", "seconds": 1})
         try:
             ecs.list_clusters()

@@ -22,22 +22,31 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
             theme.header().patch(theme.accent()),
         ));
     }
-    match store.root_stack() {
-        Some(stack) => {
-            first.push(Span::raw(" "));
-            first.push(Span::styled(clean(&stack.name).into_owned(), theme.title()));
-            first.push(Span::raw(" "));
-            let status = if stack.status.is_empty() {
-                "…"
-            } else {
-                &stack.status
-            };
-            first.push(Span::styled(
-                clean(status).into_owned(),
-                theme.status(status),
-            ));
+    // Every root stack (a CDK app deploys several), else what the watch covers without one.
+    let roots: Vec<_> = store
+        .stacks
+        .values()
+        .filter(|s| !s.path.contains('/'))
+        .collect();
+    for (i, stack) in roots.iter().enumerate() {
+        first.push(Span::raw(if i == 0 { " " } else { " · " }));
+        first.push(Span::styled(clean(&stack.name).into_owned(), theme.title()));
+        first.push(Span::raw(" "));
+        let status = if stack.status.is_empty() {
+            "…"
+        } else {
+            &stack.status
+        };
+        first.push(Span::styled(
+            clean(status).into_owned(),
+            theme.status(status),
+        ));
+    }
+    if roots.is_empty() {
+        match stackless_summary(view) {
+            Some(summary) => first.push(Span::styled(format!(" {summary}"), theme.title())),
+            None => first.push(Span::styled(" waiting for the stack…", theme.muted())),
         }
-        None => first.push(Span::styled(" waiting for the stack…", theme.muted())),
     }
     let elapsed = view.now - view.start;
     first.push(Span::styled(
@@ -94,6 +103,32 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         lines.push(Line::from(first));
     }
     frame.render_widget(Paragraph::new(lines).style(theme.header()), area);
+}
+
+/// Without a stack: the clusters watched and how many services (`cluster big · 22 services`),
+/// or None when nothing shows yet.
+fn stackless_summary(view: &View) -> Option<String> {
+    let store = view.store;
+    let mut clusters: Vec<&str> = store.services.keys().map(|k| k.cluster.as_str()).collect();
+    clusters.extend(
+        store
+            .watched
+            .keys()
+            .filter(|k| k.what == "cluster")
+            .map(|k| k.id.as_str()),
+    );
+    clusters.sort_unstable();
+    clusters.dedup();
+    if clusters.is_empty() {
+        return None;
+    }
+    let services = store.services.len();
+    Some(format!(
+        "cluster{} {} · {services} service{}",
+        if clusters.len() == 1 { "" } else { "s" },
+        clean(&clusters.join(", ")),
+        if services == 1 { "" } else { "s" }
+    ))
 }
 
 /// `sources: cfn 12/min · ecs 30/min throttled 2 · logs stale 40s`.

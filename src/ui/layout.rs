@@ -1,7 +1,8 @@
 //! Where things go. Small terminals get tabs: one focused pane large plus a compact timeline.
 //! Terminals of at least [`GRID_MIN_WIDTH`]x[`GRID_MIN_HEIGHT`] get every pane in a grid.
 //! `z` zooms the focused pane over the whole body. The loop uses the same [`compute`] to
-//! find the pane under the mouse pointer.
+//! find the pane under the mouse pointer. A watch with no stack (`--cluster C`) has no
+//! resources: the grid gives their place to the ECS pane.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -34,7 +35,8 @@ pub fn strip_height(area: Rect, flags: usize) -> u16 {
     flags.min(most) as u16
 }
 
-pub fn compute(area: Rect, ui: &UiState, flags: usize) -> Areas {
+/// `stackless`: nothing of CloudFormation to show (no stack, no resource).
+pub fn compute(area: Rect, ui: &UiState, flags: usize, stackless: bool) -> Areas {
     let grid = is_grid(area);
     let header_height = if area.height >= 12 { 2 } else { 1 };
     let tabs_height = u16::from(!grid);
@@ -48,11 +50,14 @@ pub fn compute(area: Rect, ui: &UiState, flags: usize) -> Areas {
     .areas(area);
     let flags_strip = (strip.height > 0).then_some(strip);
     let tabs = (tabs.height > 0).then_some(tabs);
-    // The flags list has no cell in the grid: focusing it shows it over the body.
-    let panes = if ui.zoom || (grid && ui.focus == Pane::Flags) {
+    // The flags list has no cell in the grid: focusing it shows it over the body; so do the
+    // resources when there are none to show and the user asked for them.
+    let no_cell =
+        ui.focus == Pane::Flags || (stackless && ui.focus == Pane::Resources && ui.focus_chosen);
+    let panes = if ui.zoom || (grid && no_cell) {
         vec![(ui.focus, body)]
     } else if grid {
-        grid_panes(body)
+        grid_panes(body, stackless)
     } else {
         small_panes(body, ui.focus)
     };
@@ -65,25 +70,30 @@ pub fn compute(area: Rect, ui: &UiState, flags: usize) -> Areas {
     }
 }
 
-/// Resources | ECS on top, the timeline across the middle, Targets | Logs below.
-fn grid_panes(body: Rect) -> Vec<(Pane, Rect)> {
+/// Resources | ECS on top, the timeline across the middle, Targets | Logs below. Without a
+/// stack, ECS takes the whole top.
+fn grid_panes(body: Rect, stackless: bool) -> Vec<(Pane, Rect)> {
     let [top, middle, bottom] = Layout::vertical([
         Constraint::Percentage(40),
         Constraint::Percentage(30),
         Constraint::Percentage(30),
     ])
     .areas(body);
-    let [resources, ecs] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
     let [targets, logs] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(bottom);
-    vec![
-        (Pane::Resources, resources),
-        (Pane::Ecs, ecs),
+    let mut panes = if stackless {
+        vec![(Pane::Ecs, top)]
+    } else {
+        let [resources, ecs] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+        vec![(Pane::Resources, resources), (Pane::Ecs, ecs)]
+    };
+    panes.extend([
         (Pane::Timeline, middle),
         (Pane::Targets, targets),
         (Pane::Logs, logs),
-    ]
+    ]);
+    panes
 }
 
 /// The focused pane, with a compact timeline under it when there is room.
@@ -216,13 +226,44 @@ mod tests {
     #[test]
     fn grid_only_on_large_terminals_and_zoom_takes_the_body() {
         let ui = UiState::default();
-        assert_eq!(compute(Rect::new(0, 0, 160, 48), &ui, 0).panes.len(), 5);
-        assert!(compute(Rect::new(0, 0, 160, 48), &ui, 0).tabs.is_none());
-        assert_eq!(compute(Rect::new(0, 0, 80, 24), &ui, 0).panes.len(), 2);
+        assert_eq!(
+            compute(Rect::new(0, 0, 160, 48), &ui, 0, false).panes.len(),
+            5
+        );
+        assert!(
+            compute(Rect::new(0, 0, 160, 48), &ui, 0, false)
+                .tabs
+                .is_none()
+        );
+        assert_eq!(
+            compute(Rect::new(0, 0, 80, 24), &ui, 0, false).panes.len(),
+            2
+        );
         let zoomed = UiState {
             zoom: true,
             ..UiState::default()
         };
-        assert_eq!(compute(Rect::new(0, 0, 160, 48), &zoomed, 2).panes.len(), 1);
+        assert_eq!(
+            compute(Rect::new(0, 0, 160, 48), &zoomed, 2, false)
+                .panes
+                .len(),
+            1
+        );
+        // No stack: ECS takes the resources' place, and focusing them shows them alone.
+        let stackless = compute(Rect::new(0, 0, 160, 48), &ui, 0, true).panes;
+        assert_eq!(stackless[0].0, Pane::Ecs);
+        assert_eq!(stackless[0].1.width, 160);
+        assert_eq!(stackless.len(), 4);
+        let resources = UiState {
+            focus: Pane::Resources,
+            focus_chosen: true,
+            ..UiState::default()
+        };
+        assert_eq!(
+            compute(Rect::new(0, 0, 160, 48), &resources, 0, true)
+                .panes
+                .len(),
+            1
+        );
     }
 }

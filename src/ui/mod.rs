@@ -60,6 +60,11 @@ pub struct View<'a> {
     pub detect: &'a DetectConfig,
 }
 
+/// Nothing of CloudFormation to show: a watch of a cluster, services or log groups alone.
+pub fn stackless(store: &crate::model::Store) -> bool {
+    store.stacks.is_empty() && store.resources.is_empty()
+}
+
 /// Draws one frame.
 pub fn render(frame: &mut Frame, view: &View) {
     let area = frame.area();
@@ -69,7 +74,7 @@ pub fn render(frame: &mut Frame, view: &View) {
         frame.render_widget(msg, area);
         return;
     }
-    let areas = layout::compute(area, view.ui, view.flags.len());
+    let areas = layout::compute(area, view.ui, view.flags.len(), stackless(view.store));
     header::render(frame, areas.header, view);
     if let Some(strip) = areas.flags_strip {
         flags::render_strip(frame, strip, view);
@@ -102,7 +107,7 @@ fn render_pane(frame: &mut Frame, pane: Pane, area: Rect, view: &View) {
 /// How many rows each pane has now, and the focused pane's page height, for the loop to hand
 /// to [`UiState`] so that moving the selection clamps to real rows.
 pub fn row_counts(view: &View, screen: Rect) -> RowCounts {
-    let areas = layout::compute(screen, view.ui, view.flags.len());
+    let areas = layout::compute(screen, view.ui, view.flags.len(), stackless(view.store));
     let page = areas
         .panes
         .iter()
@@ -321,6 +326,19 @@ pub fn render_list<'a>(
     title_extra: String,
     row: impl Fn(usize) -> Line<'a>,
 ) {
+    // The inner height is the area's less its borders, known before the block is built.
+    let height = area.height.saturating_sub(2) as usize;
+    let win = window(
+        count,
+        view.ui.selected(pane),
+        height,
+        pane.anchored_at_bottom(),
+    );
+    let mut title_extra = title_extra;
+    // A grouped pane longer than its area says which rows it shows: what is below is not lost.
+    if !pane.anchored_at_bottom() && count > height && height > 0 {
+        title_extra.push_str(&format!(" · {}–{} of {count}", win.start + 1, win.end));
+    }
     let block = pane_block(pane, view, title_extra);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -329,12 +347,6 @@ pub fn render_list<'a>(
         frame.render_widget(hint, inner);
         return;
     }
-    let win = window(
-        count,
-        view.ui.selected(pane),
-        inner.height as usize,
-        pane.anchored_at_bottom(),
-    );
     let lines: Vec<Line> = (win.start..win.end).map(&row).collect();
     let highlight = (view.ui.focus == pane)
         .then(|| win.selected.map(|s| s - win.start))

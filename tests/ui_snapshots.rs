@@ -1076,7 +1076,8 @@ fn rows_of_the_1_1_kinds_and_live_staleness_render() {
 
 /// A cluster of 22 services watched without a stack (`--cluster big`): each service with one
 /// rolling deployment, one running task, its own target group (one healthy target at the
-/// task's IP) and its own log group. Service 7 is short of its desired count, service 13's
+/// task's IP) and its own log group. Service 3 runs a second task (so services take unequal
+/// rows and pages start inside one), service 7 is short of its desired count, service 13's
 /// target group has no target yet.
 fn many_services() -> (Header, Vec<Observation>) {
     let mut header = Header::new(vec!["many".into()], t0());
@@ -1148,24 +1149,28 @@ fn many_services() -> (Header, Vec<Observation>) {
                 }],
             },
         ));
-        obs.push(Observation::new(
-            at(3),
-            EcsTask {
-                cluster: "big".into(),
-                task_arn,
-                group: Some(format!("service:{name}")),
-                task_definition: td,
-                last_status: "RUNNING".into(),
-                desired_status: "RUNNING".into(),
-                stop_code: None,
-                stopped_reason: None,
-                containers: vec![],
-                created_at: Some(at(1)),
-                started_at: Some(at(3)),
-                stopped_at: None,
-                private_ip: Some(ip.clone()),
-            },
-        ));
+        let tasks = if n == 3 { 2 } else { 1 };
+        for t in 0..tasks {
+            obs.push(Observation::new(
+                at(3),
+                EcsTask {
+                    cluster: "big".into(),
+                    task_arn: format!("{task_arn}{t}"),
+                    group: Some(format!("service:{name}")),
+                    task_definition: td.clone(),
+                    last_status: "RUNNING".into(),
+                    desired_status: "RUNNING".into(),
+                    stop_code: None,
+                    stopped_reason: None,
+                    containers: vec![],
+                    created_at: Some(at(1)),
+                    started_at: Some(at(3)),
+                    stopped_at: None,
+                    // The first task is the target.
+                    private_ip: (t == 0).then(|| ip.clone()),
+                },
+            ));
+        }
         if n != 13 {
             obs.push(Observation::new(
                 at(4),
@@ -1241,6 +1246,12 @@ fn twenty_two_services_are_all_on_screen_grouped_and_scrollable() {
         for pane in [Pane::Ecs, Pane::Targets] {
             let pages = pages(&played, pane, size);
             assert!(pages.len() > 1, "{pane:?} at {size:?} scrolls");
+            // Every page opens on a service: its own row, or its heading carried over.
+            for page in &pages {
+                let top = page.lines().skip_while(|l| !l.contains('┏')).nth(1);
+                let top = top.unwrap_or_default().trim_start_matches('┃');
+                assert!(top.starts_with("big-svc-"), "{pane:?} at {size:?}:\n{page}");
+            }
             let all = pages.join("\n");
             for n in 1..=22 {
                 let name = format!("big-svc-{n:02}");

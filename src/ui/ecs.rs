@@ -9,7 +9,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, View, clean, clock, duration, filter_keeps, fit, render_list, short_id};
+use super::{
+    Pane, View, clean, clock, duration, filter_keeps, fit, headings, render_grouped, short_id,
+};
 // `task_id_of` also gives `family:rev` from a task definition ARN: its last segment.
 use crate::model::{EcsDeployment, ServiceState, TaskState, task_id_of};
 
@@ -303,9 +305,19 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         title.push_str(&format!(" · {short} below desired"));
     }
     let names = name_width(view);
-    render_list(frame, area, view, Pane::Ecs, rows.len(), title, |i| {
-        row_line(view, &rows[i], names)
+    let heads = headings(&rows, |r| {
+        matches!(r, Row::Service(_) | Row::Cluster { .. })
     });
+    render_grouped(
+        frame,
+        area,
+        view,
+        Pane::Ecs,
+        rows.len(),
+        title,
+        |i| row_line(view, &rows[i], names),
+        |i| heads.get(i).copied().flatten(),
+    );
 }
 
 fn task_details<'a>(view: &View, t: &TaskState, lines: &mut Vec<Line<'a>>) {

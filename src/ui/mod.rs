@@ -113,6 +113,12 @@ pub fn row_counts(view: &View, screen: Rect) -> RowCounts {
         .iter()
         .find(|(p, _)| *p == view.ui.focus)
         .map_or(10, |(_, r)| r.height.saturating_sub(2) as usize);
+    // Grouped panes page one line short (a heading or the next page's first row).
+    let page = if is_grouped(view.ui.focus) {
+        page.saturating_sub(1).max(1)
+    } else {
+        page
+    };
     let mut rows = [0; 6];
     rows[Pane::Resources.index()] = resources::rows(view).len();
     rows[Pane::Timeline.index()] = timeline::rows(view).len();
@@ -326,17 +332,70 @@ pub fn render_list<'a>(
     title_extra: String,
     row: impl Fn(usize) -> Line<'a>,
 ) {
+    render_rows(frame, area, view, pane, (count, title_extra), row, None);
+}
+
+/// As [`render_list`], for a pane whose rows sit under headings: `heading(i)` is the row that
+/// heads row `i` (itself for a heading). When the rows overflow, they page one line short of
+/// the area: a page that starts under a heading shows that heading first, muted, so a scrolled
+/// page still says whose tasks or targets these are; any other page shows the next page's
+/// first row there.
+#[allow(clippy::too_many_arguments)]
+pub fn render_grouped<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    view: &View,
+    pane: Pane,
+    count: usize,
+    title_extra: String,
+    row: impl Fn(usize) -> Line<'a>,
+    heading: impl Fn(usize) -> Option<usize>,
+) {
+    render_rows(
+        frame,
+        area,
+        view,
+        pane,
+        (count, title_extra),
+        row,
+        Some(&heading),
+    );
+}
+
+/// The grouped panes page one line short of their height (see [`render_grouped`]).
+fn is_grouped(pane: Pane) -> bool {
+    matches!(pane, Pane::Resources | Pane::Ecs | Pane::Targets)
+}
+
+fn render_rows<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    view: &View,
+    pane: Pane,
+    (count, title_extra): (usize, String),
+    row: impl Fn(usize) -> Line<'a>,
+    heading: Option<&dyn Fn(usize) -> Option<usize>>,
+) {
     // The inner height is the area's less its borders, known before the block is built.
     let height = area.height.saturating_sub(2) as usize;
-    let win = window(
-        count,
-        view.ui.selected(pane),
-        height,
-        pane.anchored_at_bottom(),
-    );
+    let selected = view.ui.selected(pane);
+    let bottom = pane.anchored_at_bottom();
+    let (win, context) = match heading {
+        Some(heading) if count > height && height > 1 => {
+            let page = window(count, selected, height - 1, bottom);
+            match heading(page.start).filter(|&h| h < page.start) {
+                Some(h) => (page, Some(h)),
+                None => {
+                    let end = (page.start + height).min(count);
+                    (Window { end, ..page }, None)
+                }
+            }
+        }
+        _ => (window(count, selected, height, bottom), None),
+    };
     let mut title_extra = title_extra;
     // A grouped pane longer than its area says which rows it shows: what is below is not lost.
-    if !pane.anchored_at_bottom() && count > height && height > 0 {
+    if !bottom && count > height && height > 0 {
         title_extra.push_str(&format!(" · {}–{} of {count}", win.start + 1, win.end));
     }
     let block = pane_block(pane, view, title_extra);
@@ -347,11 +406,32 @@ pub fn render_list<'a>(
         frame.render_widget(hint, inner);
         return;
     }
-    let lines: Vec<Line> = (win.start..win.end).map(&row).collect();
+    let mut lines: Vec<Line> = Vec::with_capacity(height);
+    if let Some(h) = context {
+        let muted = view.theme.muted();
+        let spans = row(h).spans.into_iter().map(|s| s.style(muted));
+        lines.push(Line::from(spans.collect::<Vec<_>>()));
+    }
+    let first = lines.len();
+    lines.extend((win.start..win.end).map(&row));
     let highlight = (view.ui.focus == pane)
-        .then(|| win.selected.map(|s| s - win.start))
+        .then(|| win.selected.map(|s| s - win.start + first))
         .flatten();
     draw_rows(frame, inner, lines, highlight, view);
+}
+
+/// For each row, the nearest heading at or above it (`is_heading`), for [`render_grouped`].
+pub fn headings<T>(rows: &[T], is_heading: impl Fn(&T) -> bool) -> Vec<Option<usize>> {
+    let mut last = None;
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if is_heading(r) {
+                last = Some(i);
+            }
+            last
+        })
+        .collect()
 }
 
 /// What an empty pane says.

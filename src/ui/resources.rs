@@ -9,7 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, View, clean, clock, duration, filter_keeps, fit, render_list};
+use super::{Pane, View, clean, clock, duration, filter_keeps, fit, headings, render_grouped};
 use crate::detect::fmt_duration;
 use crate::model::store::cfn_level;
 use crate::model::{ResourceKey, ResourceState, Severity, StackState, Store};
@@ -239,9 +239,17 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     });
     let extra = format!("{count} · {in_progress} in progress");
     let width = area.width.saturating_sub(2) as usize;
-    render_list(frame, area, view, Pane::Resources, rows.len(), extra, |i| {
-        row_line(view, &rows[i], width)
-    });
+    let heads = headings(&rows, |r| matches!(r, Row::Stack(_)));
+    render_grouped(
+        frame,
+        area,
+        view,
+        Pane::Resources,
+        rows.len(),
+        extra,
+        |i| row_line(view, &rows[i], width),
+        |i| heads.get(i).copied().flatten(),
+    );
 }
 
 /// A root stack's heading, in full.

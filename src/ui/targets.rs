@@ -12,7 +12,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, View, clean, clock, filter_keeps, fit, render_list, short_id, short_name};
+use super::{
+    Pane, View, clean, clock, filter_keeps, fit, headings, render_grouped, short_id, short_name,
+};
 use crate::model::{Store, TargetState, TaskState, WatchKey};
 
 pub enum Row<'a> {
@@ -226,7 +228,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .iter()
         .filter(|r| matches!(r, Row::Group { .. }))
         .count();
-    render_list(
+    let heads = headings(&rows, |r| !matches!(r, Row::Target { .. }));
+    render_grouped(
         frame,
         area,
         view,
@@ -234,6 +237,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         rows.len(),
         format!("{groups} group{}", if groups == 1 { "" } else { "s" }),
         |i| row_line(view, &rows[i]),
+        |i| heads.get(i).copied().flatten(),
     );
 }
 

@@ -1,14 +1,18 @@
 //! Many things at once against moto: a cluster of 22 services, each with its own target group
 //! and log group (`/setup-cluster`), and two stacks watched together. Everything is discovered,
 //! ECS describes are batched (counted per poll round at the endpoint), each stack's events come
-//! once, and `status --cluster` lists every service with its counts.
+//! once, the dashboard in a real terminal pages through every service, and `status --cluster`
+//! lists every service with its counts.
 
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/terminal.rs"]
+mod terminal;
 #[path = "support/watching.rs"]
 mod watching;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use moto::Moto;
@@ -278,4 +282,67 @@ fn status_of_a_cluster_lists_every_service_with_its_counts() {
     let (_, md) = run("md");
     let rows = md.lines().filter(|l| l.starts_with("| big-svc-")).count();
     assert_eq!(rows, SERVICES, "{md}");
+}
+
+#[test]
+fn the_dashboard_opens_on_the_cluster_and_pages_through_all_22_services() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    const ROWS: u16 = 48;
+    const COLS: u16 = 160;
+    let moto = Moto::start();
+    big_cluster(&moto);
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("open a pty");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stackwatch"));
+    cmd.args(["watch", "--cluster", "big", "--no-record"]);
+    for (key, value) in moto.env() {
+        cmd.env(key, value);
+    }
+    cmd.env("STACKWATCH_STATE_DIR", watching::state_dir());
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn stackwatch");
+    drop(pty.slave);
+    let (screen, reader_thread) = terminal::read_screen(&*pty.master, ROWS, COLS);
+    let mut writer = pty.master.take_writer().unwrap();
+    let wait = |what: &str, check: &dyn Fn(&str) -> bool| {
+        terminal::wait_for(&screen, watching::LINE_WAIT, check)
+            .unwrap_or_else(|s| panic!("{what} never showed:\n{s}"))
+    };
+    // No stack: the header names the cluster and the dashboard opens on the ECS pane (focused:
+    // a thick border), which has the resources' place.
+    wait("the cluster and its services", &|s| {
+        s.contains("cluster big · 22 services") && s.contains("┏ 3 ECS 22 services")
+    });
+    for (key, pane) in [("3", "ECS"), ("4", "Targets")] {
+        writer.write_all(key.as_bytes()).unwrap();
+        writer.flush().unwrap();
+        for n in 1..=SERVICES {
+            let name = format!("big-svc-{n:02}");
+            // ECS: the service's row; Targets: its group, beside its name.
+            let row = match pane {
+                "ECS" => format!("{name} ACTIVE"),
+                _ => format!("{name}  {name}-tg"),
+            };
+            let shown = |s: &str| s.contains(&row);
+            if terminal::wait_for(&screen, Duration::ZERO, shown).is_err() {
+                // Not on this page: the next one has it.
+                writer.write_all(b"\x1b[6~").unwrap();
+                writer.flush().unwrap();
+                wait(&format!("{row} in {pane}"), &shown);
+            }
+        }
+    }
+    writer.write_all(b"q").unwrap();
+    writer.flush().unwrap();
+    terminal::expect_clean_exit(&mut child, "q");
+    drop(writer);
+    drop(pty.master);
+    let _ = reader_thread.join();
+    terminal::assert_restored(&screen, "q");
 }

@@ -1267,6 +1267,23 @@ fn twenty_two_services_are_all_on_screen_grouped_and_scrollable() {
             }
         }
     }
+    // Filtered down, one service remains, not 22 headings: by name, and by faults only (the
+    // one short of its desired count).
+    for keys in ["/svc-07\n3", "f3"] {
+        let mut ui = UiState::default();
+        for c in keys.chars() {
+            let code = if c == '\n' {
+                KeyCode::Enter
+            } else {
+                KeyCode::Char(c)
+            };
+            ui.update(key(code));
+        }
+        let screen = text(&draw(&played, &[], &ui, &theme, (160, 48)));
+        let services = screen.matches(" ACTIVE ").count();
+        assert_eq!(services, 1, "{keys:?}:\n{screen}");
+        assert!(screen.contains("big-svc-07 ACTIVE"), "{keys:?}:\n{screen}");
+    }
     // Each log line names its group.
     let logs = pages(&played, Pane::Logs, (160, 48)).join("\n");
     assert!(logs.contains("svc-22       "), "{logs}");

@@ -10,7 +10,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{
-    Pane, View, clean, clock, duration, filter_keeps, fit, headings, render_grouped, short_id,
+    Pane, View, clean, clock, duration, filter_keeps, fit, headings, keep_with_headings,
+    render_grouped, short_id,
 };
 // `task_id_of` also gives `family:rev` from a task definition ARN: its last segment.
 use crate::model::{EcsDeployment, ServiceState, TaskState, task_id_of};
@@ -154,17 +155,19 @@ pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
     if view.ui.filter.is_none() && !view.ui.faults_only {
         return out;
     }
-    // Cluster and service rows stay as headings so filtered rows keep their context.
-    out.into_iter()
-        .filter(|row| {
-            matches!(row, Row::Service(_) | Row::Cluster { .. })
-                || ((!view.ui.faults_only || is_fault(row)) && {
-                    let text = row_text(row);
-                    let refs: Vec<&str> = text.iter().map(String::as_str).collect();
-                    filter_keeps(view, &refs)
-                })
-        })
-        .collect()
+    // Clusters and services stay as headings of what passes beneath them.
+    let level = |row: &Row| match row {
+        Row::Cluster { .. } => Some(0),
+        Row::Service(_) => Some(1),
+        _ => None,
+    };
+    keep_with_headings(out, level, |row| {
+        (!view.ui.faults_only || is_fault(row)) && {
+            let text = row_text(row);
+            let refs: Vec<&str> = text.iter().map(String::as_str).collect();
+            filter_keeps(view, &refs)
+        }
+    })
 }
 
 /// The width of the service name column: the longest name, within bounds.

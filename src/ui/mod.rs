@@ -420,6 +420,33 @@ fn render_rows<'a>(
     draw_rows(frame, inner, lines, highlight, view);
 }
 
+/// The rows a filter or faults-only keeps, with their headings: `level(row)` is a heading's
+/// depth (0 outermost) or None for a plain row. A heading stays when it passes itself or a row
+/// beneath it does, so filtering 22 services down to one leaves one service, not 22 headings.
+pub fn keep_with_headings<T>(
+    rows: Vec<T>,
+    level: impl Fn(&T) -> Option<usize>,
+    passes: impl Fn(&T) -> bool,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    // Headings not yet shown, outermost first, each with its depth.
+    let mut pending: Vec<(usize, T)> = Vec::new();
+    for row in rows {
+        let depth = level(&row);
+        if let Some(depth) = depth {
+            // A new heading closes the pending ones at its depth or deeper: nothing passed there.
+            pending.retain(|(d, _)| *d < depth);
+        }
+        if passes(&row) {
+            out.extend(pending.drain(..).map(|(_, heading)| heading));
+            out.push(row);
+        } else if let Some(depth) = depth {
+            pending.push((depth, row));
+        }
+    }
+    out
+}
+
 /// For each row, the nearest heading at or above it (`is_heading`), for [`render_grouped`].
 pub fn headings<T>(rows: &[T], is_heading: impl Fn(&T) -> bool) -> Vec<Option<usize>> {
     let mut last = None;
@@ -506,6 +533,24 @@ pub fn filter_keeps(view: &View, text: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_heading_stays_only_with_what_passes_beneath_it() {
+        // (depth or None, name): clusters at 0, services at 1, tasks below.
+        let rows = vec![
+            (Some(0), "c1"),
+            (Some(1), "api"),
+            (None, "api-task"),
+            (Some(1), "web"),
+            (None, "web-task-bad"),
+            (Some(0), "c2"),
+            (Some(1), "bad-svc"),
+            (None, "worker-task"),
+        ];
+        let kept = keep_with_headings(rows, |r| r.0, |r| r.1.contains("bad"));
+        let names: Vec<&str> = kept.iter().map(|r| r.1).collect();
+        assert_eq!(names, ["c1", "web", "web-task-bad", "c2", "bad-svc"]);
+    }
 
     #[test]
     fn window_pages_from_the_right_end() {

@@ -9,7 +9,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, View, clean, clock, duration, filter_keeps, fit, headings, render_grouped};
+use super::{
+    Pane, View, clean, clock, duration, filter_keeps, fit, headings, keep_with_headings,
+    render_grouped,
+};
 use crate::detect::fmt_duration;
 use crate::model::store::cfn_level;
 use crate::model::{ResourceKey, ResourceState, Severity, StackState, Store};
@@ -118,24 +121,23 @@ pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
     if view.ui.filter.is_none() && !view.ui.faults_only {
         return all;
     }
-    // Stack headings stay so filtered rows keep their context.
-    all.into_iter()
-        .filter(|row| {
-            let Some(r) = row.resource() else {
-                return true;
-            };
-            (!view.ui.faults_only || is_fault(view, r))
-                && filter_keeps(
-                    view,
-                    &[
-                        &r.key.logical_id,
-                        &r.resource_type,
-                        &r.status,
-                        r.reason.as_deref().unwrap_or(""),
-                    ],
-                )
-        })
-        .collect()
+    // Stack headings stay as headings of what passes beneath them.
+    let level = |row: &Row| matches!(row, Row::Stack(_)).then_some(0);
+    keep_with_headings(all, level, |row| {
+        let Some(r) = row.resource() else {
+            return false;
+        };
+        (!view.ui.faults_only || is_fault(view, r))
+            && filter_keeps(
+                view,
+                &[
+                    &r.key.logical_id,
+                    &r.resource_type,
+                    &r.status,
+                    r.reason.as_deref().unwrap_or(""),
+                ],
+            )
+    })
 }
 
 /// `AWS::ECS::Service` → `ECS::Service`.

@@ -13,7 +13,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{
-    Pane, View, clean, clock, filter_keeps, fit, headings, render_grouped, short_id, short_name,
+    Pane, View, clean, clock, filter_keeps, fit, headings, keep_with_headings, render_grouped,
+    short_id, short_name,
 };
 use crate::model::{Store, TargetState, TaskState, WatchKey};
 
@@ -138,24 +139,47 @@ pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
                 nested,
                 service: sole.clone(),
             });
-            for t in members {
-                let keep = (!view.ui.faults_only || is_fault(t))
-                    && filter_keeps(
-                        view,
-                        &[
-                            &t.key.target_id,
-                            &t.state,
-                            t.reason.as_deref().unwrap_or(""),
-                            t.description.as_deref().unwrap_or(""),
-                        ],
-                    );
-                if keep {
-                    out.push(Row::Target { target: t, nested });
-                }
-            }
+            out.extend(
+                members
+                    .into_iter()
+                    .map(|target| Row::Target { target, nested }),
+            );
         }
     }
-    out
+    if view.ui.filter.is_none() && !view.ui.faults_only {
+        return out;
+    }
+    // Services and groups stay as headings of what passes beneath them.
+    let level = |row: &Row| match row {
+        Row::Service { .. } => Some(0),
+        Row::Group { nested, .. } => Some(usize::from(*nested)),
+        Row::Target { .. } => None,
+    };
+    keep_with_headings(out, level, |row| match row {
+        Row::Service { name, .. } => !view.ui.faults_only && filter_keeps(view, &[name]),
+        Row::Group {
+            arn,
+            healthy,
+            total,
+            service,
+            ..
+        } => {
+            (!view.ui.faults_only || healthy < total)
+                && filter_keeps(view, &[arn, service.as_deref().unwrap_or("")])
+        }
+        Row::Target { target: t, .. } => {
+            (!view.ui.faults_only || is_fault(t))
+                && filter_keeps(
+                    view,
+                    &[
+                        &t.key.target_id,
+                        &t.state,
+                        t.reason.as_deref().unwrap_or(""),
+                        t.description.as_deref().unwrap_or(""),
+                    ],
+                )
+        }
+    })
 }
 
 fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{View, clean, duration};
 use crate::clock::{Mode, Speed};
-use crate::model::SourceState;
+use crate::model::{SourceState, StackState, cfn_status};
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let theme = view.theme;
@@ -28,7 +28,13 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .values()
         .filter(|s| !s.path.contains('/'))
         .collect();
-    for (i, stack) in roots.iter().enumerate() {
+    // Narrow terminals keep the clock: several stacks become one count (the Resources pane
+    // heads each with its status).
+    let one_by_one = wide || roots.len() == 1;
+    if !one_by_one {
+        first.push(stacks_summary(view, &roots));
+    }
+    for (i, stack) in roots.iter().enumerate().filter(|_| one_by_one) {
         first.push(Span::raw(if i == 0 { " " } else { " · " }));
         first.push(Span::styled(clean(&stack.name).into_owned(), theme.title()));
         first.push(Span::raw(" "));
@@ -103,6 +109,25 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         lines.push(Line::from(first));
     }
     frame.render_widget(Paragraph::new(lines).style(theme.header()), area);
+}
+
+/// `3 stacks, 1 in progress`, coloured by the worst of them.
+fn stacks_summary(view: &View, roots: &[&StackState]) -> Span<'static> {
+    let theme = view.theme;
+    let count = |f: fn(&str) -> bool| roots.iter().filter(|s| f(&s.status)).count();
+    let failed = count(|s| cfn_status::is_failed(s) || cfn_status::is_rollback(s));
+    let busy = count(cfn_status::is_in_progress);
+    let n = roots.len();
+    if failed > 0 {
+        Span::styled(format!(" {n} stacks, {failed} failed"), theme.error())
+    } else if busy > 0 {
+        Span::styled(
+            format!(" {n} stacks, {busy} in progress"),
+            theme.in_progress(),
+        )
+    } else {
+        Span::styled(format!(" {n} stacks"), theme.ok())
+    }
 }
 
 /// Without a stack: the clusters watched and how many services (`cluster big · 22 services`),

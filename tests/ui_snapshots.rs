@@ -1288,3 +1288,50 @@ fn twenty_two_services_are_all_on_screen_grouped_and_scrollable() {
     let logs = pages(&played, Pane::Logs, (160, 48)).join("\n");
     assert!(logs.contains("svc-22       "), "{logs}");
 }
+
+/// Two root stacks (a CDK app's), each with a resource: each heads its resources, and the
+/// header names both when there is room, else counts them.
+#[test]
+fn two_stacks_head_their_resources_and_share_the_header() {
+    let mut obs = Vec::new();
+    for (n, stack) in ["app-network", "app-api"].into_iter().enumerate() {
+        let stack_id = format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{stack}/{n}");
+        obs.push(Observation::new(
+            at(0),
+            CfnStack {
+                stack: stack.into(),
+                name: stack.into(),
+                stack_id: Some(stack_id.clone()),
+                status: "UPDATE_IN_PROGRESS".into(),
+                reason: None,
+            },
+        ));
+        obs.push(Observation::new(
+            at(1),
+            CfnEvent {
+                stack: stack.into(),
+                stack_id,
+                event_id: format!("{stack}-1"),
+                logical_id: format!("{stack}-queue"),
+                physical_id: None,
+                resource_type: "AWS::SQS::Queue".into(),
+                status: "UPDATE_IN_PROGRESS".into(),
+                reason: None,
+                timestamp: at(1),
+            },
+        ));
+    }
+    let played = play((Header::new(vec!["two".into()], t0()), obs), None);
+    let theme = theme::built_in("default").unwrap();
+    let wide = text(&draw(&played, &[], &UiState::default(), &theme, (160, 48)));
+    assert!(
+        wide.contains("app-api UPDATE_IN_PROGRESS · app-network UPDATE_IN_PROGRESS"),
+        "{wide}"
+    );
+    let heading = wide.find("▾ app-api UPDATE_IN_PROGRESS").expect(&wide);
+    let resource = wide.find("app-api-queue").expect(&wide);
+    let next = wide.find("▾ app-network UPDATE_IN_PROGRESS").expect(&wide);
+    assert!(heading < resource && resource < next, "{wide}");
+    let narrow = text(&draw(&played, &[], &UiState::default(), &theme, (80, 24)));
+    assert!(narrow.contains("2 stacks, 2 in progress"), "{narrow}");
+}

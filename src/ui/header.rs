@@ -28,9 +28,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .values()
         .filter(|s| !s.path.contains('/'))
         .collect();
-    // Narrow terminals keep the clock: several stacks become one count (the Resources pane
-    // heads each with its status).
-    let one_by_one = wide || roots.len() == 1;
+    // The clock stays on screen: on narrow terminals several stacks, and on any more than
+    // three, become one count (the Resources pane heads each with its status).
+    let one_by_one = roots.len() == 1 || (wide && roots.len() <= 3);
     if !one_by_one {
         first.push(stacks_summary(view, &roots));
     }

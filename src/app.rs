@@ -327,6 +327,10 @@ impl<'t> Dashboard<'t> {
             self.ring_for(session, changes);
         }
         self.keep_pinned_rows(session);
+        let store = &session.pipeline.store;
+        if !self.ui.focus_chosen && !store.services.is_empty() && ui::stackless(store) {
+            self.ui.open_on_services();
+        }
         // Paused live, the screen stays as it was; the watch goes on underneath.
         if session.feed.mode() == (Mode::Live { paused: true }) {
             return;
@@ -414,7 +418,8 @@ impl<'t> Dashboard<'t> {
                 self.refresh_counts(session);
                 let flags = session.pipeline.detector.open_flags().len();
                 let banner = ui::banner::shown(&session.pipeline.store);
-                let areas = ui::layout::compute(self.screen, &self.ui, flags, banner);
+                let stackless = ui::stackless(&session.pipeline.store);
+                let areas = ui::layout::compute(self.screen, &self.ui, flags, banner, stackless);
                 let mut targets = areas.panes;
                 if let Some(tabs) = areas.tabs {
                     targets.extend(ui::layout::tab_areas(tabs, flags));

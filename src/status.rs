@@ -23,11 +23,25 @@ pub enum StatusFormat {
 }
 
 /// How the deploy stands, and the exit code that says so: 0 settled and healthy, 1 failed or
-/// rolled back (or settled with an error still open), 2 in progress or stuck. A source that
-/// could not be read keeps a settled deploy from being called healthy: 2, since one look could
-/// not see everything.
+/// rolled back (or settled with an error still open), 2 in progress or stuck. Without a stack
+/// (`--cluster`), the services' rollouts say it: one failed is a failure, one going on is in
+/// progress. A source that could not be read keeps a settled deploy from being called healthy:
+/// 2, since one look could not see everything.
 pub fn outcome(pipeline: &Pipeline) -> Outcome {
-    match Outcome::of(pipeline) {
+    let rollouts = || {
+        pipeline
+            .store
+            .services
+            .values()
+            .filter_map(|s| s.primary()?.rollout_state.as_deref())
+    };
+    let by_stack = match pipeline.store.root_stack() {
+        Some(_) => Outcome::of(pipeline),
+        None if rollouts().any(|r| r == "FAILED") => Outcome::Failed,
+        None if rollouts().any(|r| r == "IN_PROGRESS") => Outcome::Stuck,
+        None => Outcome::of(pipeline),
+    };
+    match by_stack {
         Outcome::Complete
             if pipeline
                 .detector
@@ -53,6 +67,21 @@ fn unread(pipeline: &Pipeline) -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// One service and its counts.
+struct ServiceRow {
+    cluster: String,
+    name: String,
+    status: String,
+    desired: u32,
+    running: u32,
+    pending: u32,
+    /// Tasks stackwatch saw that have not stopped.
+    tasks: usize,
+    /// Tasks the newest deployment saw fail.
+    failed: u32,
+    rollout: Option<String>,
+}
+
 /// Everything the snapshot shows, gathered once for the three formats.
 struct Snapshot<'a> {
     now: DateTime<Utc>,
@@ -60,8 +89,7 @@ struct Snapshot<'a> {
     stacks: Vec<(String, String, Option<String>)>,
     /// (path, type, status, seconds in it)
     in_progress: Vec<(String, String, String, i64)>,
-    /// (name, status, desired, running, pending, rollout)
-    services: Vec<(String, String, u32, u32, u32, Option<String>)>,
+    services: Vec<ServiceRow>,
     /// (group, healthy, unhealthy, registered)
     target_groups: Vec<(String, usize, usize, usize)>,
     flags: Vec<&'a Flag>,
@@ -99,15 +127,19 @@ fn gather(pipeline: &Pipeline, now: DateTime<Utc>) -> Snapshot<'_> {
         services: store
             .services
             .values()
-            .map(|s| {
-                (
-                    s.key.service.clone(),
-                    s.status.clone(),
-                    s.desired,
-                    s.running,
-                    s.pending,
-                    s.primary().and_then(|p| p.rollout_state.clone()),
-                )
+            .map(|s| ServiceRow {
+                cluster: s.key.cluster.clone(),
+                name: s.key.service.clone(),
+                status: s.status.clone(),
+                desired: s.desired,
+                running: s.running,
+                pending: s.pending,
+                tasks: store
+                    .tasks_of_service(&s.key.service)
+                    .filter(|t| t.task.cluster == s.key.cluster && !t.is_stopped())
+                    .count(),
+                failed: s.primary().map_or(0, |p| p.failed_tasks),
+                rollout: s.primary().and_then(|p| p.rollout_state.clone()),
             })
             .collect(),
         target_groups: store
@@ -185,20 +217,42 @@ fn text(s: &Snapshot) -> String {
             );
         }
     }
-    if !s.services.is_empty() {
-        out.push_str("services:\n");
-        for (name, status, desired, running, pending, rollout) in &s.services {
+    // Services come sorted by cluster: a heading each time the cluster changes.
+    let mut cluster = None;
+    for row in &s.services {
+        if cluster != Some(&row.cluster) {
+            cluster = Some(&row.cluster);
+            let count = s
+                .services
+                .iter()
+                .filter(|r| r.cluster == row.cluster)
+                .count();
             let _ = writeln!(
                 out,
-                "  {}  {}  running {running}/{desired}, pending {pending}{}",
-                clean(name),
-                clean(status),
-                rollout
-                    .as_deref()
-                    .map(|r| format!(", rollout {}", clean(r)))
-                    .unwrap_or_default()
+                "services of cluster {} ({count}):",
+                clean(&row.cluster)
             );
         }
+        let failed = if row.failed > 0 {
+            format!(", {} failed", row.failed)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {}  running {}/{}, pending {}, {} task{}{failed}{}",
+            clean(&row.name),
+            clean(&row.status),
+            row.running,
+            row.desired,
+            row.pending,
+            row.tasks,
+            if row.tasks == 1 { "" } else { "s" },
+            row.rollout
+                .as_deref()
+                .map(|r| format!(", rollout {}", clean(r)))
+                .unwrap_or_default()
+        );
     }
     if !s.target_groups.is_empty() {
         out.push_str("target groups:\n");
@@ -287,14 +341,23 @@ fn markdown(s: &Snapshot) -> String {
         out.push('\n');
     }
     if !s.services.is_empty() {
-        out.push_str("| service | status | running | pending | rollout |\n|---|---|---|---|---|\n");
-        for (name, status, desired, running, pending, rollout) in &s.services {
+        out.push_str(
+            "| service | cluster | status | running | pending | tasks | failed | rollout |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
+        for row in &s.services {
             let _ = writeln!(
                 out,
-                "| {} | {} | {running}/{desired} | {pending} | {} |",
-                cell(name),
-                cell(status),
-                cell(rollout.as_deref().unwrap_or(""))
+                "| {} | {} | {} | {}/{} | {} | {} | {} | {} |",
+                cell(&row.name),
+                cell(&row.cluster),
+                cell(&row.status),
+                row.running,
+                row.desired,
+                row.pending,
+                row.tasks,
+                row.failed,
+                cell(row.rollout.as_deref().unwrap_or(""))
             );
         }
         out.push('\n');
@@ -335,9 +398,11 @@ fn json(s: &Snapshot) -> Value {
         "in_progress": s.in_progress.iter().map(|(path, rtype, status, secs)| json!({
             "resource": clean(path), "type": clean(rtype), "status": clean(status), "for_s": secs,
         })).collect::<Vec<_>>(),
-        "services": s.services.iter().map(|(name, status, desired, running, pending, rollout)| json!({
-            "service": clean(name), "status": clean(status), "desired": desired,
-            "running": running, "pending": pending, "rollout_state": rollout.as_deref().map(clean),
+        "services": s.services.iter().map(|row| json!({
+            "service": clean(&row.name), "cluster": clean(&row.cluster), "status": clean(&row.status),
+            "desired": row.desired, "running": row.running, "pending": row.pending,
+            "tasks": row.tasks, "failed_tasks": row.failed,
+            "rollout_state": row.rollout.as_deref().map(clean),
         })).collect::<Vec<_>>(),
         "target_groups": s.target_groups.iter().map(|(name, healthy, unhealthy, registered)| json!({
             "target_group": clean(name), "healthy": healthy, "unhealthy": unhealthy, "registered": registered,

@@ -134,3 +134,95 @@ fn text_from_aws_cannot_break_the_markdown() {
     assert_eq!(separators(row), separators(header), "{row}");
     assert!(!md.contains("<script>") && !md.contains('\u{1b}'), "{md}");
 }
+
+/// `status --cluster big` without a stack: 22 services, each with its counts, one rolled out,
+/// one with failed tasks, the others rolling out.
+fn cluster_of_22() -> Pipeline {
+    use stackwatch::model::{EcsDeployment, EcsService, EcsTask, Observation, Watching};
+    let at = DEMO_START;
+    let mut pipeline = Pipeline::new(StoreCaps::default());
+    let mut feed = |kind: stackwatch::model::ObservationKind| {
+        pipeline.feed(&Observation::new(at, kind), &mut Vec::new());
+    };
+    feed(
+        Watching {
+            source: "ecs".into(),
+            what: "cluster".into(),
+            id: "big".into(),
+            via: Some("--cluster".into()),
+        }
+        .into(),
+    );
+    for n in 1..=22u32 {
+        let name = format!("big-svc-{n:02}");
+        let td = format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{name}:1");
+        let (rollout, running, failed) = match n {
+            5 => ("COMPLETED", 2, 0),
+            9 => ("IN_PROGRESS", 0, 3),
+            _ => ("IN_PROGRESS", 1, 0),
+        };
+        feed(
+            EcsService {
+                cluster: "big".into(),
+                service: name.clone(),
+                arn: None,
+                status: "ACTIVE".into(),
+                desired: 2,
+                running,
+                pending: 2 - running,
+                task_definition: Some(td.clone()),
+                deployments: vec![EcsDeployment {
+                    id: format!("ecs-svc/{n}"),
+                    status: "PRIMARY".into(),
+                    task_definition: td.clone(),
+                    desired: 2,
+                    running,
+                    pending: 2 - running,
+                    failed_tasks: failed,
+                    rollout_state: Some(rollout.into()),
+                    rollout_state_reason: None,
+                    created_at: at,
+                    updated_at: None,
+                }],
+            }
+            .into(),
+        );
+        for t in 0..running {
+            feed(
+                EcsTask {
+                    cluster: "big".into(),
+                    task_arn: format!("arn:aws:ecs:us-east-1:123456789012:task/big/{n:04}{t:028}"),
+                    group: Some(format!("service:{name}")),
+                    task_definition: td.clone(),
+                    last_status: "RUNNING".into(),
+                    desired_status: "RUNNING".into(),
+                    stop_code: None,
+                    stopped_reason: None,
+                    containers: vec![],
+                    created_at: Some(at),
+                    started_at: Some(at),
+                    stopped_at: None,
+                    private_ip: None,
+                }
+                .into(),
+            );
+        }
+    }
+    pipeline.advance_to(at, &mut Vec::new());
+    pipeline
+}
+
+#[test]
+fn a_cluster_without_a_stack_lists_every_service_and_is_in_progress_while_one_rolls_out() {
+    let pipeline = cluster_of_22();
+    assert_eq!(outcome(&pipeline).exit_code(), 2);
+    let text = render(&pipeline, DEMO_START, StatusFormat::Text);
+    assert!(text.contains("services of cluster big (22):"), "{text}");
+    let rows = text.lines().filter(|l| l.starts_with("  big-svc-")).count();
+    assert_eq!(rows, 22, "{text}");
+    assert!(
+        text.contains("  big-svc-09  ACTIVE  running 0/2, pending 2, 0 tasks, 3 failed"),
+        "{text}"
+    );
+    snapshots("status_cluster_of_22", &pipeline, DEMO_START);
+}

@@ -1230,3 +1230,265 @@ fn a_log_gap_is_marked_in_the_log_tail() {
     );
     assert!(screen.contains("GET /health 200"), "{screen}");
 }
+
+/// A cluster of 22 services watched without a stack (`--cluster big`): each service with one
+/// rolling deployment, one running task, its own target group (one healthy target at the
+/// task's IP) and its own log group. Service 3 runs a second task (so services take unequal
+/// rows and pages start inside one), service 7 is short of its desired count, service 13's
+/// target group has no target yet.
+fn many_services() -> (Header, Vec<Observation>) {
+    let mut header = Header::new(vec!["many".into()], t0());
+    header.region = Some("us-east-1".into());
+    let mut obs = vec![Observation::new(
+        at(0),
+        Watching {
+            source: "ecs".into(),
+            what: "cluster".into(),
+            id: "big".into(),
+            via: Some("--cluster".into()),
+        },
+    )];
+    for n in 1..=22u32 {
+        let name = format!("big-svc-{n:02}");
+        let tg = format!(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{name}-tg/{n:016x}"
+        );
+        let group = format!("/ecs/big/svc-{n:02}");
+        let td = format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{name}:3");
+        let task_arn = format!("arn:aws:ecs:us-east-1:123456789012:task/big/{n:08x}cafe{n:020x}");
+        let ip = format!("10.0.{n}.10");
+        let running = u32::from(n != 7);
+        let watching = |what: &str, id: &str, via: String| {
+            Observation::new(
+                at(1),
+                Watching {
+                    source: "ecs".into(),
+                    what: what.into(),
+                    id: id.into(),
+                    via: Some(via),
+                },
+            )
+        };
+        obs.push(watching(
+            "service",
+            &format!("big/{name}"),
+            "cluster big".into(),
+        ));
+        obs.push(watching("target_group", &tg, format!("service {name}")));
+        obs.push(watching(
+            "log_group",
+            &group,
+            format!("task definition {name}:3"),
+        ));
+        obs.push(Observation::new(
+            at(2),
+            EcsService {
+                cluster: "big".into(),
+                service: name.clone(),
+                arn: None,
+                status: "ACTIVE".into(),
+                desired: 1,
+                running,
+                pending: 1 - running,
+                task_definition: Some(td.clone()),
+                deployments: vec![EcsDeployment {
+                    id: format!("ecs-svc/{n}"),
+                    status: "PRIMARY".into(),
+                    task_definition: td.clone(),
+                    desired: 1,
+                    running,
+                    pending: 1 - running,
+                    failed_tasks: 0,
+                    rollout_state: Some("IN_PROGRESS".into()),
+                    rollout_state_reason: None,
+                    created_at: at(0),
+                    updated_at: None,
+                }],
+            },
+        ));
+        let tasks = if n == 3 { 2 } else { 1 };
+        for t in 0..tasks {
+            obs.push(Observation::new(
+                at(3),
+                EcsTask {
+                    cluster: "big".into(),
+                    task_arn: format!("{task_arn}{t}"),
+                    group: Some(format!("service:{name}")),
+                    task_definition: td.clone(),
+                    last_status: "RUNNING".into(),
+                    desired_status: "RUNNING".into(),
+                    stop_code: None,
+                    stopped_reason: None,
+                    containers: vec![],
+                    created_at: Some(at(1)),
+                    started_at: Some(at(3)),
+                    stopped_at: None,
+                    // The first task is the target.
+                    private_ip: (t == 0).then(|| ip.clone()),
+                },
+            ));
+        }
+        if n != 13 {
+            obs.push(Observation::new(
+                at(4),
+                TargetHealth {
+                    target_group: tg,
+                    target_id: ip,
+                    port: Some(80),
+                    state: "healthy".into(),
+                    reason: None,
+                    description: None,
+                },
+            ));
+        }
+        obs.push(Observation::new(
+            at(5),
+            LogEvent {
+                group,
+                stream: format!("web/web/{n:08x}cafe"),
+                timestamp: at(5),
+                message: format!("{name} listening on :80"),
+                event_id: Some(format!("log-{n}")),
+            },
+        ));
+    }
+    (header, obs)
+}
+
+/// The pane's rows page by page (PageDown, as a user scrolls): the text of every page.
+fn pages(played: &Played, pane: Pane, size: (u16, u16)) -> Vec<String> {
+    let theme = theme::built_in("default").unwrap();
+    let mut ui = UiState::default();
+    ui.update(key(KeyCode::Char((b'1' + pane.index() as u8) as char)));
+    let mut pages = Vec::new();
+    loop {
+        let flags = played.pipeline.detector.open_flags();
+        let view = View {
+            store: &played.pipeline.store,
+            flags: &flags,
+            header: &played.replay.header,
+            start: played.replay.start,
+            now: played.position(),
+            mode: Mode::Live { paused: false },
+            ui: &ui,
+            theme: &theme,
+            detect: played.pipeline.detector.config(),
+        };
+        ui.counts = ui::row_counts(&view, ratatui::layout::Rect::new(0, 0, size.0, size.1));
+        pages.push(text(&draw(played, &[], &ui, &theme, size)));
+        let before = ui.selected(pane);
+        ui.update(key(KeyCode::PageDown));
+        if ui.selected(pane) == before {
+            return pages;
+        }
+    }
+}
+
+#[test]
+fn twenty_two_services_are_all_on_screen_grouped_and_scrollable() {
+    let played = play(many_services(), None);
+    let theme = theme::built_in("default").unwrap();
+    // As the dashboard does once the first service shows without a stack.
+    let mut opened = UiState::default();
+    opened.open_on_services();
+    let first = draw(&played, &[], &opened, &theme, (160, 48));
+    snapshot("many_services_160x48", &first);
+    let screen = text(&first);
+    assert!(screen.contains("cluster big · 22 services"), "{screen}");
+    // Without a stack the ECS pane takes the resources' place, and its title says how far
+    // down the list the view is.
+    assert!(!screen.contains("Resources"), "{screen}");
+    assert!(screen.contains("1 below desired"), "{screen}");
+    for size in [(160, 48), (80, 24)] {
+        for pane in [Pane::Ecs, Pane::Targets] {
+            let pages = pages(&played, pane, size);
+            assert!(pages.len() > 1, "{pane:?} at {size:?} scrolls");
+            // Every page opens on a service: its own row, or its heading carried over.
+            for page in &pages {
+                let top = page.lines().skip_while(|l| !l.contains('┏')).nth(1);
+                let top = top.unwrap_or_default().trim_start_matches('┃');
+                assert!(top.starts_with("big-svc-"), "{pane:?} at {size:?}:\n{page}");
+            }
+            let all = pages.join("\n");
+            for n in 1..=22 {
+                let name = format!("big-svc-{n:02}");
+                // ECS: the service's own row; Targets: its group under it.
+                let shown = match pane {
+                    Pane::Ecs => all.contains(&format!("{name} ACTIVE")),
+                    _ => all.contains(&format!("{name}  {name}-tg")),
+                };
+                assert!(shown, "{name} not in the {pane:?} pane at {size:?}:\n{all}");
+            }
+            if pane == Pane::Targets {
+                assert!(all.contains("big-svc-13-tg no targets registered"), "{all}");
+            }
+        }
+    }
+    // Filtered down, one service remains, not 22 headings: by name, and by faults only (the
+    // one short of its desired count).
+    for keys in ["/svc-07\n3", "f3"] {
+        let mut ui = UiState::default();
+        for c in keys.chars() {
+            let code = if c == '\n' {
+                KeyCode::Enter
+            } else {
+                KeyCode::Char(c)
+            };
+            ui.update(key(code));
+        }
+        let screen = text(&draw(&played, &[], &ui, &theme, (160, 48)));
+        let services = screen.matches(" ACTIVE ").count();
+        assert_eq!(services, 1, "{keys:?}:\n{screen}");
+        assert!(screen.contains("big-svc-07 ACTIVE"), "{keys:?}:\n{screen}");
+    }
+    // Each log line names its group.
+    let logs = pages(&played, Pane::Logs, (160, 48)).join("\n");
+    assert!(logs.contains("svc-22       "), "{logs}");
+}
+
+/// Two root stacks (a CDK app's), each with a resource: each heads its resources, and the
+/// header names both when there is room, else counts them.
+#[test]
+fn two_stacks_head_their_resources_and_share_the_header() {
+    let mut obs = Vec::new();
+    for (n, stack) in ["app-network", "app-api"].into_iter().enumerate() {
+        let stack_id = format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{stack}/{n}");
+        obs.push(Observation::new(
+            at(0),
+            CfnStack {
+                stack: stack.into(),
+                name: stack.into(),
+                stack_id: Some(stack_id.clone()),
+                status: "UPDATE_IN_PROGRESS".into(),
+                reason: None,
+            },
+        ));
+        obs.push(Observation::new(
+            at(1),
+            CfnEvent {
+                stack: stack.into(),
+                stack_id,
+                event_id: format!("{stack}-1"),
+                logical_id: format!("{stack}-queue"),
+                physical_id: None,
+                resource_type: "AWS::SQS::Queue".into(),
+                status: "UPDATE_IN_PROGRESS".into(),
+                reason: None,
+                timestamp: at(1),
+            },
+        ));
+    }
+    let played = play((Header::new(vec!["two".into()], t0()), obs), None);
+    let theme = theme::built_in("default").unwrap();
+    let wide = text(&draw(&played, &[], &UiState::default(), &theme, (160, 48)));
+    assert!(
+        wide.contains("app-api UPDATE_IN_PROGRESS · app-network UPDATE_IN_PROGRESS"),
+        "{wide}"
+    );
+    let heading = wide.find("▾ app-api UPDATE_IN_PROGRESS").expect(&wide);
+    let resource = wide.find("app-api-queue").expect(&wide);
+    let next = wide.find("▾ app-network UPDATE_IN_PROGRESS").expect(&wide);
+    assert!(heading < resource && resource < next, "{wide}");
+    let narrow = text(&draw(&played, &[], &UiState::default(), &theme, (80, 24)));
+    assert!(narrow.contains("2 stacks, 2 in progress"), "{narrow}");
+}

@@ -1,5 +1,7 @@
 //! ECS: per service its counts, its deployments (rollout state, failed tasks), its live tasks,
 //! and its stopped tasks grouped by stopped reason with a count and the exit codes seen.
+//! Services are grouped under their cluster when there are several. A service rolling out
+//! quietly on one deployment takes one row, so 20-odd services stay readable.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,7 +9,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, View, clean, clock, duration, filter_keeps, fit, render_list, short_id};
+use super::{
+    Pane, View, clean, clock, duration, filter_keeps, fit, headings, keep_with_headings,
+    render_grouped, short_id,
+};
 // `task_id_of` also gives `family:rev` from a task definition ARN: its last segment.
 use crate::model::{EcsDeployment, ServiceState, TaskState, task_id_of};
 
@@ -20,6 +25,11 @@ pub struct StoppedGroup<'a> {
 }
 
 pub enum Row<'a> {
+    /// A heading when the services span more than one cluster.
+    Cluster {
+        name: &'a str,
+        services: usize,
+    },
     Service(&'a ServiceState),
     Deployment(&'a EcsDeployment),
     Task(&'a TaskState),
@@ -31,14 +41,29 @@ fn task_name(t: &TaskState) -> String {
     short_id(&t.task.task_arn, 12)
 }
 
+/// Whether the service's deployments need rows of their own: a rolling update (more than one),
+/// or one that is failing. Otherwise the one deployment's rollout state is on the service row.
+fn shows_deployments(svc: &ServiceState) -> bool {
+    svc.deployments.len() > 1
+        || svc
+            .deployments
+            .iter()
+            .any(|d| d.failed_tasks > 0 || d.rollout_state.as_deref() == Some("FAILED"))
+}
+
 fn service_rows<'a>(view: &View<'a>, svc: &'a ServiceState, out: &mut Vec<Row<'a>>) {
     out.push(Row::Service(svc));
-    for d in &svc.deployments {
-        out.push(Row::Deployment(d));
+    if shows_deployments(svc) {
+        out.extend(svc.deployments.iter().map(Row::Deployment));
     }
     let mut live: Vec<&TaskState> = Vec::new();
     let mut stopped: BTreeMap<String, StoppedGroup> = BTreeMap::new();
-    for t in view.store.tasks_of_service(&svc.key.service) {
+    // The same service name can exist in two clusters.
+    let tasks = view
+        .store
+        .tasks_of_service(&svc.key.service)
+        .filter(|t| t.task.cluster == svc.key.cluster);
+    for t in tasks {
         if t.is_stopped() {
             let reason = t.task.stopped_reason.clone().unwrap_or_default();
             let group = stopped
@@ -86,6 +111,7 @@ fn service_rows<'a>(view: &View<'a>, svc: &'a ServiceState, out: &mut Vec<Row<'a
 
 fn row_text(row: &Row) -> Vec<String> {
     match row {
+        Row::Cluster { name, .. } => vec![name.to_string()],
         Row::Service(s) => vec![s.key.service.clone(), s.status.clone()],
         Row::Deployment(d) => vec![
             d.status.clone(),
@@ -99,6 +125,7 @@ fn row_text(row: &Row) -> Vec<String> {
 
 fn is_fault(row: &Row) -> bool {
     match row {
+        Row::Cluster { .. } => false,
         Row::Service(s) => s.running < s.desired,
         Row::Deployment(d) => d.failed_tasks > 0 || d.rollout_state.as_deref() == Some("FAILED"),
         Row::Task(_) => false,
@@ -107,53 +134,101 @@ fn is_fault(row: &Row) -> bool {
 }
 
 pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
+    let services = &view.store.services;
+    // Services are sorted by cluster, then name: a heading where the cluster changes.
+    let first = services.keys().next().map(|k| &k.cluster);
+    let several = services.keys().any(|k| Some(&k.cluster) != first);
     let mut out = Vec::new();
-    for svc in view.store.services.values() {
+    let mut cluster: Option<&str> = None;
+    for svc in services.values() {
+        if several && cluster != Some(svc.key.cluster.as_str()) {
+            let name = svc.key.cluster.as_str();
+            cluster = Some(name);
+            let count = services.keys().filter(|k| k.cluster == name).count();
+            out.push(Row::Cluster {
+                name,
+                services: count,
+            });
+        }
         service_rows(view, svc, &mut out);
     }
     if view.ui.filter.is_none() && !view.ui.faults_only {
         return out;
     }
-    // Service rows stay as headings so filtered rows keep their context.
-    out.into_iter()
-        .filter(|row| {
-            matches!(row, Row::Service(_))
-                || ((!view.ui.faults_only || is_fault(row)) && {
-                    let text = row_text(row);
-                    let refs: Vec<&str> = text.iter().map(String::as_str).collect();
-                    filter_keeps(view, &refs)
-                })
-        })
-        .collect()
+    // Clusters and services stay as headings of what passes beneath them.
+    let level = |row: &Row| match row {
+        Row::Cluster { .. } => Some(0),
+        Row::Service(_) => Some(1),
+        _ => None,
+    };
+    keep_with_headings(out, level, |row| {
+        (!view.ui.faults_only || is_fault(row)) && {
+            let text = row_text(row);
+            let refs: Vec<&str> = text.iter().map(String::as_str).collect();
+            filter_keeps(view, &refs)
+        }
+    })
 }
 
-fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
+/// The width of the service name column: the longest name, within bounds.
+fn name_width(view: &View) -> usize {
+    view.store
+        .services
+        .keys()
+        .map(|k| k.service.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 32)
+}
+
+fn row_line<'a>(view: &View, row: &Row, names: usize) -> Line<'a> {
     let theme = view.theme;
     match row {
+        Row::Cluster { name, services } => Line::from(vec![
+            Span::styled(format!("cluster {} ", clean(name)), theme.accent()),
+            Span::styled(
+                format!(
+                    "{services} service{}",
+                    if *services == 1 { "" } else { "s" }
+                ),
+                theme.muted(),
+            ),
+        ]),
         Row::Service(s) => {
             let counts_style = if s.running < s.desired {
                 theme.warn()
             } else {
                 theme.ok()
             };
-            Line::from(vec![
-                Span::styled(format!("{} ", clean(&s.key.service)), theme.title()),
-                Span::styled(format!("{} ", clean(&s.status)), theme.status(&s.status)),
+            let mut spans = vec![
+                Span::styled(
+                    format!("{} ", fit(&clean(&s.key.service), names)),
+                    theme.title(),
+                ),
+                Span::styled(fit(&clean(&s.status), 9), theme.status(&s.status)),
                 Span::styled(
                     format!(
-                        " desired {} running {} pending {}",
+                        "desired {} running {} pending {}",
                         s.desired, s.running, s.pending
                     ),
                     counts_style,
                 ),
-                Span::styled(
-                    format!(
-                        "  {}",
-                        clean(task_id_of(s.task_definition.as_deref().unwrap_or("")))
-                    ),
-                    theme.muted(),
+            ];
+            // A lone deployment's rollout, folded into this row.
+            if !shows_deployments(s)
+                && let Some(state) = s.primary().and_then(|p| p.rollout_state.as_deref())
+            {
+                spans.push(Span::raw("  "));
+                spans.push(Span::styled(clean(state).into_owned(), theme.status(state)));
+            }
+            spans.push(Span::styled(
+                format!(
+                    "  {}",
+                    clean(task_id_of(s.task_definition.as_deref().unwrap_or("")))
                 ),
-            ])
+                theme.muted(),
+            ));
+            Line::from(spans)
         }
         Row::Deployment(d) => {
             let state = d.rollout_state.as_deref().unwrap_or("-");
@@ -221,14 +296,30 @@ fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let rows = rows(view);
     let services = view.store.services.len();
-    render_list(
+    let mut title = format!("{services} service{}", if services == 1 { "" } else { "s" });
+    // With many services, how many are short of their desired count is the first question.
+    let short = view
+        .store
+        .services
+        .values()
+        .filter(|s| s.running < s.desired)
+        .count();
+    if services > 1 && short > 0 {
+        title.push_str(&format!(" · {short} below desired"));
+    }
+    let names = name_width(view);
+    let heads = headings(&rows, |r| {
+        matches!(r, Row::Service(_) | Row::Cluster { .. })
+    });
+    render_grouped(
         frame,
         area,
         view,
         Pane::Ecs,
         rows.len(),
-        format!("{services} service{}", if services == 1 { "" } else { "s" }),
-        |i| row_line(view, &rows[i]),
+        title,
+        |i| row_line(view, &rows[i], names),
+        |i| heads.get(i).copied().flatten(),
     );
 }
 
@@ -292,6 +383,13 @@ pub fn details<'a>(view: &View, row: &Row) -> Vec<Line<'a>> {
     let theme = view.theme;
     let mut lines = Vec::new();
     match row {
+        Row::Cluster { name, services } => {
+            lines.push(Line::from(Span::styled(
+                format!("cluster {}", clean(name)),
+                theme.title(),
+            )));
+            lines.push(Line::from(format!("{services} services watched")));
+        }
         Row::Service(s) => {
             lines.push(Line::from(Span::styled(
                 format!(

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{View, clean, duration};
 use crate::clock::{Mode, Speed};
-use crate::model::SourceState;
+use crate::model::{SourceState, StackState, cfn_status};
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let theme = view.theme;
@@ -22,22 +22,37 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
             theme.header().patch(theme.accent()),
         ));
     }
-    match store.root_stack() {
-        Some(stack) => {
-            first.push(Span::raw(" "));
-            first.push(Span::styled(clean(&stack.name).into_owned(), theme.title()));
-            first.push(Span::raw(" "));
-            let status = if stack.status.is_empty() {
-                "…"
-            } else {
-                &stack.status
-            };
-            first.push(Span::styled(
-                clean(status).into_owned(),
-                theme.status(status),
-            ));
+    // Every root stack (a CDK app deploys several), else what the watch covers without one.
+    let roots: Vec<_> = store
+        .stacks
+        .values()
+        .filter(|s| !s.path.contains('/'))
+        .collect();
+    // The clock stays on screen: on narrow terminals several stacks, and on any more than
+    // three, become one count (the Resources pane heads each with its status).
+    let one_by_one = roots.len() == 1 || (wide && roots.len() <= 3);
+    if !one_by_one {
+        first.push(stacks_summary(view, &roots));
+    }
+    for (i, stack) in roots.iter().enumerate().filter(|_| one_by_one) {
+        first.push(Span::raw(if i == 0 { " " } else { " · " }));
+        first.push(Span::styled(clean(&stack.name).into_owned(), theme.title()));
+        first.push(Span::raw(" "));
+        let status = if stack.status.is_empty() {
+            "…"
+        } else {
+            &stack.status
+        };
+        first.push(Span::styled(
+            clean(status).into_owned(),
+            theme.status(status),
+        ));
+    }
+    if roots.is_empty() {
+        match stackless_summary(view) {
+            Some(summary) => first.push(Span::styled(format!(" {summary}"), theme.title())),
+            None => first.push(Span::styled(" waiting for the stack…", theme.muted())),
         }
-        None => first.push(Span::styled(" waiting for the stack…", theme.muted())),
     }
     let elapsed = view.now - view.start;
     first.push(Span::styled(
@@ -94,6 +109,51 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         lines.push(Line::from(first));
     }
     frame.render_widget(Paragraph::new(lines).style(theme.header()), area);
+}
+
+/// `3 stacks, 1 in progress`, coloured by the worst of them.
+fn stacks_summary(view: &View, roots: &[&StackState]) -> Span<'static> {
+    let theme = view.theme;
+    let count = |f: fn(&str) -> bool| roots.iter().filter(|s| f(&s.status)).count();
+    let failed = count(|s| cfn_status::is_failed(s) || cfn_status::is_rollback(s));
+    let busy = count(cfn_status::is_in_progress);
+    let n = roots.len();
+    if failed > 0 {
+        Span::styled(format!(" {n} stacks, {failed} failed"), theme.error())
+    } else if busy > 0 {
+        Span::styled(
+            format!(" {n} stacks, {busy} in progress"),
+            theme.in_progress(),
+        )
+    } else {
+        Span::styled(format!(" {n} stacks"), theme.ok())
+    }
+}
+
+/// Without a stack: the clusters watched and how many services (`cluster big · 22 services`),
+/// or None when nothing shows yet.
+fn stackless_summary(view: &View) -> Option<String> {
+    let store = view.store;
+    let mut clusters: Vec<&str> = store.services.keys().map(|k| k.cluster.as_str()).collect();
+    clusters.extend(
+        store
+            .watched
+            .keys()
+            .filter(|k| k.what == "cluster")
+            .map(|k| k.id.as_str()),
+    );
+    clusters.sort_unstable();
+    clusters.dedup();
+    if clusters.is_empty() {
+        return None;
+    }
+    let services = store.services.len();
+    Some(format!(
+        "cluster{} {} · {services} service{}",
+        if clusters.len() == 1 { "" } else { "s" },
+        clean(&clusters.join(", ")),
+        if services == 1 { "" } else { "s" }
+    ))
 }
 
 /// A healthy source's data is stale past this: twice its slowest (idle) interval. One that is

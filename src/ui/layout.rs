@@ -1,7 +1,8 @@
 //! Where things go. Small terminals get tabs: one focused pane large plus a compact timeline.
 //! Terminals of at least [`GRID_MIN_WIDTH`]x[`GRID_MIN_HEIGHT`] get every pane in a grid.
 //! `z` zooms the focused pane over the whole body. The loop uses the same [`compute`] to
-//! find the pane under the mouse pointer.
+//! find the pane under the mouse pointer. A watch with no stack (`--cluster C`) has no
+//! resources: the grid gives their place to the ECS pane.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -36,8 +37,9 @@ pub fn strip_height(area: Rect, flags: usize) -> u16 {
     flags.min(most) as u16
 }
 
-/// The layout for `flags` open flags, with the credentials banner when `banner` is true.
-pub fn compute(area: Rect, ui: &UiState, flags: usize, banner: bool) -> Areas {
+/// The layout for `flags` open flags, with the credentials banner when `banner` is true;
+/// `stackless`: nothing of CloudFormation to show (no stack, no resource).
+pub fn compute(area: Rect, ui: &UiState, flags: usize, banner: bool, stackless: bool) -> Areas {
     let grid = is_grid(area);
     let header_height = if area.height >= 12 { 2 } else { 1 };
     // Two lines: the profile's fix is long (it wraps on 80 columns).
@@ -59,11 +61,14 @@ pub fn compute(area: Rect, ui: &UiState, flags: usize, banner: bool) -> Areas {
     let banner = (banner.height > 0).then_some(banner);
     let flags_strip = (strip.height > 0).then_some(strip);
     let tabs = (tabs.height > 0).then_some(tabs);
-    // The flags list has no cell in the grid: focusing it shows it over the body.
-    let panes = if ui.zoom || (grid && ui.focus == Pane::Flags) {
+    // The flags list has no cell in the grid: focusing it shows it over the body; so do the
+    // resources when there are none to show and the user asked for them.
+    let no_cell =
+        ui.focus == Pane::Flags || (stackless && ui.focus == Pane::Resources && ui.focus_chosen);
+    let panes = if ui.zoom || (grid && no_cell) {
         vec![(ui.focus, body)]
     } else if grid {
-        grid_panes(body)
+        grid_panes(body, stackless)
     } else {
         small_panes(body, ui.focus)
     };
@@ -77,25 +82,30 @@ pub fn compute(area: Rect, ui: &UiState, flags: usize, banner: bool) -> Areas {
     }
 }
 
-/// Resources | ECS on top, the timeline across the middle, Targets | Logs below.
-fn grid_panes(body: Rect) -> Vec<(Pane, Rect)> {
+/// Resources | ECS on top, the timeline across the middle, Targets | Logs below. Without a
+/// stack, ECS takes the whole top.
+fn grid_panes(body: Rect, stackless: bool) -> Vec<(Pane, Rect)> {
     let [top, middle, bottom] = Layout::vertical([
         Constraint::Percentage(40),
         Constraint::Percentage(30),
         Constraint::Percentage(30),
     ])
     .areas(body);
-    let [resources, ecs] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
     let [targets, logs] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(bottom);
-    vec![
-        (Pane::Resources, resources),
-        (Pane::Ecs, ecs),
+    let mut panes = if stackless {
+        vec![(Pane::Ecs, top)]
+    } else {
+        let [resources, ecs] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+        vec![(Pane::Resources, resources), (Pane::Ecs, ecs)]
+    };
+    panes.extend([
         (Pane::Timeline, middle),
         (Pane::Targets, targets),
         (Pane::Logs, logs),
-    ]
+    ]);
+    panes
 }
 
 /// The focused pane, with a compact timeline under it when there is room.
@@ -229,16 +239,20 @@ mod tests {
     fn grid_only_on_large_terminals_and_zoom_takes_the_body() {
         let ui = UiState::default();
         assert_eq!(
-            compute(Rect::new(0, 0, 160, 48), &ui, 0, false).panes.len(),
+            compute(Rect::new(0, 0, 160, 48), &ui, 0, false, false)
+                .panes
+                .len(),
             5
         );
         assert!(
-            compute(Rect::new(0, 0, 160, 48), &ui, 0, false)
+            compute(Rect::new(0, 0, 160, 48), &ui, 0, false, false)
                 .tabs
                 .is_none()
         );
         assert_eq!(
-            compute(Rect::new(0, 0, 80, 24), &ui, 0, false).panes.len(),
+            compute(Rect::new(0, 0, 80, 24), &ui, 0, false, false)
+                .panes
+                .len(),
             2
         );
         let zoomed = UiState {
@@ -246,7 +260,23 @@ mod tests {
             ..UiState::default()
         };
         assert_eq!(
-            compute(Rect::new(0, 0, 160, 48), &zoomed, 2, false)
+            compute(Rect::new(0, 0, 160, 48), &zoomed, 2, false, false)
+                .panes
+                .len(),
+            1
+        );
+        // No stack: ECS takes the resources' place, and focusing them shows them alone.
+        let stackless = compute(Rect::new(0, 0, 160, 48), &ui, 0, false, true).panes;
+        assert_eq!(stackless[0].0, Pane::Ecs);
+        assert_eq!(stackless[0].1.width, 160);
+        assert_eq!(stackless.len(), 4);
+        let resources = UiState {
+            focus: Pane::Resources,
+            focus_chosen: true,
+            ..UiState::default()
+        };
+        assert_eq!(
+            compute(Rect::new(0, 0, 160, 48), &resources, 0, false, true)
                 .panes
                 .len(),
             1
@@ -257,13 +287,13 @@ mod tests {
     fn the_banner_sits_under_the_header_and_the_body_gives_way() {
         let ui = UiState::default();
         let area = Rect::new(0, 0, 80, 24);
-        let plain = compute(area, &ui, 0, false);
+        let plain = compute(area, &ui, 0, false, false);
         assert_eq!(plain.banner, None);
-        let with = compute(area, &ui, 0, true);
+        let with = compute(area, &ui, 0, true, false);
         assert_eq!(with.banner, Some(Rect::new(0, 2, 80, 2)));
         assert_eq!(with.tabs.unwrap().y, plain.tabs.unwrap().y + 2);
         assert_eq!(
-            compute(Rect::new(0, 0, 40, 8), &ui, 0, true)
+            compute(Rect::new(0, 0, 40, 8), &ui, 0, true, false)
                 .banner
                 .unwrap()
                 .height,

@@ -1,6 +1,7 @@
 //! The log tail: every watched group merged, newest at the bottom, each line with its task.
 //! A silence of more than [`GAP`] between two lines is marked, so a quiet task shows, and so
-//! is a stretch of lines the source could not read (a `log_gap`).
+//! is a stretch of lines the source could not read (a `log_gap`). With several groups (a
+//! cluster's services), each line also names its group.
 
 use chrono::TimeDelta;
 use ratatui::Frame;
@@ -9,6 +10,7 @@ use ratatui::text::{Line, Span};
 
 use super::{
     Pane, Ring, RingRows, View, clean, clock, duration, filter_keeps, fit, render_list, short_id,
+    short_name,
 };
 use crate::model::store::keyword_level;
 use crate::model::{LogLine, Severity, task_id_of};
@@ -38,7 +40,21 @@ fn keeps(view: &View, ring: usize) -> bool {
         && filter_keeps(view, &[&l.message, &l.stream, &l.group])
 }
 
-fn row_line<'a>(view: &View, ring: usize) -> Line<'a> {
+/// The group column's width, when lines come from more than one group: the watch names
+/// several, or the tail's oldest and newest lines differ.
+fn group_width(view: &View) -> Option<usize> {
+    let store = view.store;
+    let watched = store
+        .watched
+        .keys()
+        .filter(|k| k.what == "log_group")
+        .count();
+    let (first, last) = (store.logs.front(), store.logs.back());
+    let mixed = first.zip(last).is_some_and(|(a, b)| a.group != b.group);
+    (watched > 1 || mixed).then_some(12)
+}
+
+fn row_line<'a>(view: &View, ring: usize, groups: Option<usize>) -> Line<'a> {
     let theme = view.theme;
     let logs = &view.store.logs;
     let Some(l) = logs.get(ring) else {
@@ -59,13 +75,17 @@ fn row_line<'a>(view: &View, ring: usize) -> Line<'a> {
         .and_then(|prev| logs.get(prev))
         .map(|prev| l.at - prev.at)
         .filter(|gap| *gap > GAP);
-    let mut spans = vec![
-        Span::styled(format!("{} ", clock(l.at)), theme.muted()),
-        Span::styled(
-            format!("{} ", fit(&short_id(&l.stream, 8), 8)),
-            theme.accent(),
-        ),
-    ];
+    let mut spans = vec![Span::styled(format!("{} ", clock(l.at)), theme.muted())];
+    if let Some(width) = groups {
+        spans.push(Span::styled(
+            format!("{} ", fit(&clean(short_name(&l.group)), width)),
+            theme.title(),
+        ));
+    }
+    spans.push(Span::styled(
+        format!("{} ", fit(&short_id(&l.stream, 8), 8)),
+        theme.accent(),
+    ));
     if let Some(gap) = gap {
         spans.push(Span::styled(
             format!("┆ {} gap ┆ ", duration(gap)),
@@ -84,6 +104,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let ring = ring(view);
     let rows = ring.rows(view);
     let extra = ring.title(&rows, "lines");
+    let groups = group_width(view);
     render_list(
         frame,
         area,
@@ -92,7 +113,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         rows.len(),
         extra,
         |i| match rows.get(i) {
-            Some(ring) => row_line(view, ring),
+            Some(ring) => row_line(view, ring, groups),
             None => Line::from(""),
         },
     );

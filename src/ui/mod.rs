@@ -61,6 +61,11 @@ pub struct View<'a> {
     pub detect: &'a DetectConfig,
 }
 
+/// Nothing of CloudFormation to show: a watch of a cluster, services or log groups alone.
+pub fn stackless(store: &crate::model::Store) -> bool {
+    store.stacks.is_empty() && store.resources.is_empty()
+}
+
 /// Draws one frame.
 pub fn render(frame: &mut Frame, view: &View) {
     let area = frame.area();
@@ -70,7 +75,13 @@ pub fn render(frame: &mut Frame, view: &View) {
         frame.render_widget(msg, area);
         return;
     }
-    let areas = layout::compute(area, view.ui, view.flags.len(), banner::shown(view.store));
+    let areas = layout::compute(
+        area,
+        view.ui,
+        view.flags.len(),
+        banner::shown(view.store),
+        stackless(view.store),
+    );
     header::render(frame, areas.header, view);
     if let Some(rect) = areas.banner {
         banner::render(frame, rect, view);
@@ -106,12 +117,24 @@ fn render_pane(frame: &mut Frame, pane: Pane, area: Rect, view: &View) {
 /// How many rows each pane has now, and the focused pane's page height, for the loop to hand
 /// to [`UiState`] so that moving the selection clamps to real rows.
 pub fn row_counts(view: &View, screen: Rect) -> RowCounts {
-    let areas = layout::compute(screen, view.ui, view.flags.len(), banner::shown(view.store));
+    let areas = layout::compute(
+        screen,
+        view.ui,
+        view.flags.len(),
+        banner::shown(view.store),
+        stackless(view.store),
+    );
     let page = areas
         .panes
         .iter()
         .find(|(p, _)| *p == view.ui.focus)
         .map_or(10, |(_, r)| r.height.saturating_sub(2) as usize);
+    // Grouped panes page one line short (a heading or the next page's first row).
+    let page = if is_grouped(view.ui.focus) {
+        page.saturating_sub(1).max(1)
+    } else {
+        page
+    };
     let mut rows = [0; 6];
     rows[Pane::Resources.index()] = resources::rows(view).len();
     rows[Pane::Timeline.index()] = timeline::rows(view).len();
@@ -325,6 +348,72 @@ pub fn render_list<'a>(
     title_extra: String,
     row: impl Fn(usize) -> Line<'a>,
 ) {
+    render_rows(frame, area, view, pane, (count, title_extra), row, None);
+}
+
+/// As [`render_list`], for a pane whose rows sit under headings: `heading(i)` is the row that
+/// heads row `i` (itself for a heading). When the rows overflow, they page one line short of
+/// the area: a page that starts under a heading shows that heading first, muted, so a scrolled
+/// page still says whose tasks or targets these are; any other page shows the next page's
+/// first row there.
+#[allow(clippy::too_many_arguments)]
+pub fn render_grouped<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    view: &View,
+    pane: Pane,
+    count: usize,
+    title_extra: String,
+    row: impl Fn(usize) -> Line<'a>,
+    heading: impl Fn(usize) -> Option<usize>,
+) {
+    render_rows(
+        frame,
+        area,
+        view,
+        pane,
+        (count, title_extra),
+        row,
+        Some(&heading),
+    );
+}
+
+/// The grouped panes page one line short of their height (see [`render_grouped`]).
+fn is_grouped(pane: Pane) -> bool {
+    matches!(pane, Pane::Resources | Pane::Ecs | Pane::Targets)
+}
+
+fn render_rows<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    view: &View,
+    pane: Pane,
+    (count, title_extra): (usize, String),
+    row: impl Fn(usize) -> Line<'a>,
+    heading: Option<&dyn Fn(usize) -> Option<usize>>,
+) {
+    // The inner height is the area's less its borders, known before the block is built.
+    let height = area.height.saturating_sub(2) as usize;
+    let selected = view.ui.selected(pane);
+    let bottom = pane.anchored_at_bottom();
+    let (win, context) = match heading {
+        Some(heading) if count > height && height > 1 => {
+            let page = window(count, selected, height - 1, bottom);
+            match heading(page.start).filter(|&h| h < page.start) {
+                Some(h) => (page, Some(h)),
+                None => {
+                    let end = (page.start + height).min(count);
+                    (Window { end, ..page }, None)
+                }
+            }
+        }
+        _ => (window(count, selected, height, bottom), None),
+    };
+    let mut title_extra = title_extra;
+    // A grouped pane longer than its area says which rows it shows: what is below is not lost.
+    if !bottom && count > height && height > 0 {
+        title_extra.push_str(&format!(" · {}–{} of {count}", win.start + 1, win.end));
+    }
     let block = pane_block(pane, view, title_extra);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -333,17 +422,59 @@ pub fn render_list<'a>(
         frame.render_widget(hint, inner);
         return;
     }
-    let win = window(
-        count,
-        view.ui.selected(pane),
-        inner.height as usize,
-        pane.anchored_at_bottom(),
-    );
-    let lines: Vec<Line> = (win.start..win.end).map(&row).collect();
+    let mut lines: Vec<Line> = Vec::with_capacity(height);
+    if let Some(h) = context {
+        let muted = view.theme.muted();
+        let spans = row(h).spans.into_iter().map(|s| s.style(muted));
+        lines.push(Line::from(spans.collect::<Vec<_>>()));
+    }
+    let first = lines.len();
+    lines.extend((win.start..win.end).map(&row));
     let highlight = (view.ui.focus == pane)
-        .then(|| win.selected.map(|s| s - win.start))
+        .then(|| win.selected.map(|s| s - win.start + first))
         .flatten();
     draw_rows(frame, inner, lines, highlight, view);
+}
+
+/// The rows a filter or faults-only keeps, with their headings: `level(row)` is a heading's
+/// depth (0 outermost) or None for a plain row. A heading stays when it passes itself or a row
+/// beneath it does, so filtering 22 services down to one leaves one service, not 22 headings.
+pub fn keep_with_headings<T>(
+    rows: Vec<T>,
+    level: impl Fn(&T) -> Option<usize>,
+    passes: impl Fn(&T) -> bool,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    // Headings not yet shown, outermost first, each with its depth.
+    let mut pending: Vec<(usize, T)> = Vec::new();
+    for row in rows {
+        let depth = level(&row);
+        if let Some(depth) = depth {
+            // A new heading closes the pending ones at its depth or deeper: nothing passed there.
+            pending.retain(|(d, _)| *d < depth);
+        }
+        if passes(&row) {
+            out.extend(pending.drain(..).map(|(_, heading)| heading));
+            out.push(row);
+        } else if let Some(depth) = depth {
+            pending.push((depth, row));
+        }
+    }
+    out
+}
+
+/// For each row, the nearest heading at or above it (`is_heading`), for [`render_grouped`].
+pub fn headings<T>(rows: &[T], is_heading: impl Fn(&T) -> bool) -> Vec<Option<usize>> {
+    let mut last = None;
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if is_heading(r) {
+                last = Some(i);
+            }
+            last
+        })
+        .collect()
 }
 
 /// What an empty pane says.
@@ -418,6 +549,24 @@ pub fn filter_keeps(view: &View, text: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_heading_stays_only_with_what_passes_beneath_it() {
+        // (depth or None, name): clusters at 0, services at 1, tasks below.
+        let rows = vec![
+            (Some(0), "c1"),
+            (Some(1), "api"),
+            (None, "api-task"),
+            (Some(1), "web"),
+            (None, "web-task-bad"),
+            (Some(0), "c2"),
+            (Some(1), "bad-svc"),
+            (None, "worker-task"),
+        ];
+        let kept = keep_with_headings(rows, |r| r.0, |r| r.1.contains("bad"));
+        let names: Vec<&str> = kept.iter().map(|r| r.1).collect();
+        assert_eq!(names, ["c1", "web", "web-task-bad", "c2", "bad-svc"]);
+    }
 
     #[test]
     fn window_pages_from_the_right_end() {

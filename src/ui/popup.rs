@@ -100,7 +100,10 @@ fn details_of<'a>(view: &View<'a>) -> (String, Vec<Line<'a>>) {
     let lines = match pane {
         Pane::Resources => {
             let rows = resources::rows(view);
-            selected_row(view, pane, rows.len()).map(|i| resources::details(view, rows[i].resource))
+            selected_row(view, pane, rows.len()).map(|i| match &rows[i] {
+                resources::Row::Stack(stack) => resources::stack_details(view, stack),
+                resources::Row::Resource { resource, .. } => resources::details(view, resource),
+            })
         }
         Pane::Timeline => {
             let rows = timeline::rows(view);
@@ -174,7 +177,7 @@ pub fn selected_task_id(view: &View) -> Option<String> {
         Pane::Targets => {
             let rows = targets::rows(view);
             match selected_row(view, pane, rows.len()).map(|i| &rows[i])? {
-                targets::Row::Target(t) => targets::linked_task(view.store, t)?
+                targets::Row::Target { target: t, .. } => targets::linked_task(view.store, t)?
                     .task
                     .task_id()
                     .to_string(),

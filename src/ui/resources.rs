@@ -1,5 +1,6 @@
 //! The resources tree: each stack's resources, a nested stack's resources indented beneath
-//! its `AWS::CloudFormation::Stack` row, with a live timer and stall markers.
+//! its `AWS::CloudFormation::Stack` row, with a live timer and stall markers. Several root
+//! stacks (a CDK app's) each get a heading row with their status, their resources beneath.
 
 use std::collections::BTreeSet;
 
@@ -8,18 +9,35 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, View, clean, clock, duration, filter_keeps, fit, render_list};
+use super::{
+    Pane, View, clean, clock, duration, filter_keeps, fit, headings, keep_with_headings,
+    render_grouped,
+};
 use crate::detect::fmt_duration;
 use crate::model::store::cfn_level;
-use crate::model::{ResourceKey, ResourceState, Severity, Store};
+use crate::model::{ResourceKey, ResourceState, Severity, StackState, Store};
 
 /// Nested stacks deeper than this are not followed (paths only grow, but stay safe).
 const MAX_DEPTH: usize = 16;
 
-/// One visible row: a resource and how deep in the nested stacks it is.
-pub struct Row<'a> {
-    pub resource: &'a ResourceState,
-    pub depth: usize,
+/// One visible row.
+pub enum Row<'a> {
+    /// A root stack's heading, when more than one is watched.
+    Stack(&'a StackState),
+    /// A resource and how deep in the nested stacks it is.
+    Resource {
+        resource: &'a ResourceState,
+        depth: usize,
+    },
+}
+
+impl<'a> Row<'a> {
+    pub fn resource(&self) -> Option<&'a ResourceState> {
+        match self {
+            Row::Stack(_) => None,
+            Row::Resource { resource, .. } => Some(resource),
+        }
+    }
 }
 
 /// The resources of one stack path, by logical id.
@@ -47,7 +65,7 @@ fn walk<'a>(
         return;
     }
     for resource in resources_of(store, path) {
-        out.push(Row { resource, depth });
+        out.push(Row::Resource { resource, depth });
         if let Some(child) = resource.child_stack_path() {
             walk(store, &child, depth + 1, visited, out);
         }
@@ -59,7 +77,17 @@ fn walk<'a>(
 pub fn tree(store: &Store) -> Vec<Row<'_>> {
     let mut out = Vec::new();
     let mut visited = BTreeSet::new();
-    if let Some(root) = store.root_stack() {
+    let roots: Vec<&StackState> = store
+        .stacks
+        .values()
+        .filter(|s| !s.path.contains('/'))
+        .collect();
+    if roots.len() > 1 {
+        for root in roots {
+            out.push(Row::Stack(root));
+            walk(store, &root.path, 1, &mut visited, &mut out);
+        }
+    } else if let Some(root) = roots.first() {
         walk(store, &root.path, 0, &mut visited, &mut out);
     }
     let mut paths: Vec<&str> = store.resources.keys().map(|k| k.stack.as_str()).collect();
@@ -93,21 +121,23 @@ pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
     if view.ui.filter.is_none() && !view.ui.faults_only {
         return all;
     }
-    all.into_iter()
-        .filter(|row| {
-            let r = row.resource;
-            (!view.ui.faults_only || is_fault(view, r))
-                && filter_keeps(
-                    view,
-                    &[
-                        &r.key.logical_id,
-                        &r.resource_type,
-                        &r.status,
-                        r.reason.as_deref().unwrap_or(""),
-                    ],
-                )
-        })
-        .collect()
+    // Stack headings stay as headings of what passes beneath them.
+    let level = |row: &Row| matches!(row, Row::Stack(_)).then_some(0);
+    keep_with_headings(all, level, |row| {
+        let Some(r) = row.resource() else {
+            return false;
+        };
+        (!view.ui.faults_only || is_fault(view, r))
+            && filter_keeps(
+                view,
+                &[
+                    &r.key.logical_id,
+                    &r.resource_type,
+                    &r.status,
+                    r.reason.as_deref().unwrap_or(""),
+                ],
+            )
+    })
 }
 
 /// `AWS::ECS::Service` → `ECS::Service`.
@@ -124,9 +154,35 @@ fn timer(view: &View, r: &ResourceState) -> String {
     }
 }
 
+/// A root stack's heading: its name, status and how long its operation has run.
+fn stack_line<'a>(view: &View, stack: &StackState) -> Line<'a> {
+    let theme = view.theme;
+    let status = if stack.status.is_empty() {
+        "…"
+    } else {
+        &stack.status
+    };
+    let mut spans = vec![
+        Span::styled(format!("▾ {} ", clean(&stack.name)), theme.title()),
+        Span::styled(clean(status).into_owned(), theme.status(status)),
+    ];
+    if let Some(start) = stack.operation_started_at
+        && crate::model::cfn_status::is_in_progress(&stack.status)
+    {
+        spans.push(Span::styled(
+            format!("  {}", duration(view.now - start)),
+            theme.muted(),
+        ));
+    }
+    Line::from(spans)
+}
+
 fn row_line<'a>(view: &View, row: &Row, width: usize) -> Line<'a> {
     let theme = view.theme;
-    let r = row.resource;
+    let (r, depth) = match row {
+        Row::Stack(stack) => return stack_line(view, stack),
+        Row::Resource { resource, depth } => (*resource, *depth),
+    };
     let (flagged, slow) = is_stalled(view, r);
     let marker = if flagged {
         Span::styled("⚠ ", theme.error())
@@ -135,7 +191,7 @@ fn row_line<'a>(view: &View, row: &Row, width: usize) -> Line<'a> {
     } else {
         Span::raw("  ")
     };
-    let indent = "  ".repeat(row.depth);
+    let indent = "  ".repeat(depth);
     let branch = if r.child_stack_path().is_some() {
         "▾ "
     } else {
@@ -179,12 +235,49 @@ fn row_line<'a>(view: &View, row: &Row, width: usize) -> Line<'a> {
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     let rows = rows(view);
-    let in_progress = rows.iter().filter(|r| r.resource.is_in_progress()).count();
-    let extra = format!("{} · {in_progress} in progress", rows.len());
-    let width = area.width.saturating_sub(2) as usize;
-    render_list(frame, area, view, Pane::Resources, rows.len(), extra, |i| {
-        row_line(view, &rows[i], width)
+    let resources = rows.iter().filter_map(Row::resource);
+    let (count, in_progress) = resources.fold((0, 0), |(n, busy), r| {
+        (n + 1, busy + usize::from(r.is_in_progress()))
     });
+    let extra = format!("{count} · {in_progress} in progress");
+    let width = area.width.saturating_sub(2) as usize;
+    let heads = headings(&rows, |r| matches!(r, Row::Stack(_)));
+    render_grouped(
+        frame,
+        area,
+        view,
+        Pane::Resources,
+        rows.len(),
+        extra,
+        |i| row_line(view, &rows[i], width),
+        |i| heads.get(i).copied().flatten(),
+    );
+}
+
+/// A root stack's heading, in full.
+pub fn stack_details<'a>(view: &View, stack: &StackState) -> Vec<Line<'a>> {
+    let theme = view.theme;
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!("stack {}", clean(&stack.name)),
+            theme.title(),
+        )),
+        Line::from(vec![
+            Span::raw("status:  "),
+            Span::styled(
+                clean(&stack.status).into_owned(),
+                theme.status(&stack.status),
+            ),
+        ]),
+        Line::from(format!(
+            "id:      {}",
+            clean(stack.stack_id.as_deref().unwrap_or("-"))
+        )),
+    ];
+    if let Some(reason) = stack.reason.as_deref().filter(|r| !r.is_empty()) {
+        lines.push(Line::from(format!("reason:  {}", clean(reason))));
+    }
+    lines
 }
 
 pub fn details<'a>(view: &View, r: &ResourceState) -> Vec<Line<'a>> {
@@ -345,12 +438,61 @@ mod tests {
 
         /// The marker column of the resource's row.
         fn marker(&self, view: &View, logical_id: &str) -> String {
-            let row = Row {
+            let row = Row::Resource {
                 resource: self.resource(logical_id),
                 depth: 0,
             };
             row_line(view, &row, 120).spans[0].content.to_string()
         }
+    }
+
+    #[test]
+    fn several_root_stacks_each_head_their_resources() {
+        let mut store = store();
+        // A second stack's resource, and both stacks' own rows (their physical id is the
+        // stack's id).
+        for (stack, logical) in [
+            ("orders", "Queue"),
+            ("orders", "orders"),
+            ("payments", "payments"),
+        ] {
+            let stack_id = format!("arn:aws:cloudformation:eu-west-1:1:stack/{stack}/1");
+            store.apply(&Observation::new(
+                t(1),
+                CfnEvent {
+                    stack: stack.into(),
+                    stack_id: stack_id.clone(),
+                    event_id: format!("{stack}-{logical}"),
+                    logical_id: logical.into(),
+                    physical_id: (logical == stack).then_some(stack_id),
+                    resource_type: if logical == stack {
+                        "AWS::CloudFormation::Stack".into()
+                    } else {
+                        "AWS::SQS::Queue".into()
+                    },
+                    status: "CREATE_IN_PROGRESS".into(),
+                    reason: None,
+                    timestamp: t(1),
+                },
+            ));
+        }
+        let shape: Vec<String> = tree(&store)
+            .iter()
+            .map(|row| match row {
+                Row::Stack(s) => format!("stack {}", s.name),
+                Row::Resource { resource, depth } => format!("{depth} {}", resource.key.logical_id),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                "stack orders",
+                "1 Queue",
+                "stack payments",
+                "1 ApiService",
+                "1 Host"
+            ]
+        );
     }
 
     #[test]

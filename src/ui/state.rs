@@ -118,6 +118,8 @@ pub struct UiState {
     pub popup: Option<Popup>,
     pub popup_scroll: u16,
     pub counts: RowCounts,
+    /// The user picked a pane (key or click): the screen no longer picks one for them.
+    pub focus_chosen: bool,
 }
 
 impl Default for UiState {
@@ -133,6 +135,7 @@ impl Default for UiState {
             popup: None,
             popup_scroll: 0,
             counts: RowCounts::default(),
+            focus_chosen: false,
         }
     }
 }
@@ -327,6 +330,16 @@ impl UiState {
 
     fn focus(&mut self, pane: Pane) {
         self.focus = pane;
+        self.focus_chosen = true;
+    }
+
+    /// A watch without a stack (`--cluster C`) opens on the ECS pane once its services show:
+    /// the resources pane would stay empty. Once only, and never over the user's own choice.
+    pub fn open_on_services(&mut self) {
+        if !self.focus_chosen && self.focus == Pane::Resources {
+            self.focus = Pane::Ecs;
+        }
+        self.focus_chosen = true;
     }
 
     fn page(&self) -> usize {
@@ -388,7 +401,7 @@ impl UiState {
                 if let Some(pane) = under
                     && self.popup.is_none()
                 {
-                    self.focus = pane;
+                    self.focus(pane);
                 }
                 return;
             }
@@ -424,6 +437,21 @@ mod tests {
             },
             ..UiState::default()
         }
+    }
+
+    #[test]
+    fn a_stackless_watch_opens_on_ecs_unless_the_user_chose() {
+        let mut ui = UiState::default();
+        ui.open_on_services();
+        assert_eq!(ui.focus, Pane::Ecs);
+        let mut ui = UiState::default();
+        ui.update(key(KeyCode::Char('5')));
+        ui.open_on_services();
+        assert_eq!(ui.focus, Pane::Logs, "the user's choice stands");
+        let mut ui = UiState::default();
+        ui.update(key(KeyCode::Char('1')));
+        ui.open_on_services();
+        assert_eq!(ui.focus, Pane::Resources);
     }
 
     #[test]

@@ -1,22 +1,39 @@
 //! Target health per target group, each target with its state, reason and description.
+//! Groups sit under the service they serve when it is known (the service named the group, or
+//! the group's targets are that service's tasks), so 20-odd groups read like the ECS pane.
+//! Groups discovered but with no target yet are listed too.
 //!
 //! Linking a target to its task: an awsvpc (`ip`) target's id is the task's private IP; other
 //! targets link when the task's ARN contains the target id.
+
+use std::collections::BTreeMap;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Pane, View, clean, clock, filter_keeps, fit, render_list, short_id, short_name};
-use crate::model::{Store, TargetState, TaskState};
+use super::{
+    Pane, View, clean, clock, filter_keeps, fit, headings, keep_with_headings, render_grouped,
+    short_id, short_name,
+};
+use crate::model::{Store, TargetState, TaskState, WatchKey};
 
 pub enum Row<'a> {
+    /// A heading: the service whose groups follow (present when any group's service is known).
+    Service { name: String, groups: usize },
     Group {
         arn: &'a str,
         healthy: usize,
         total: usize,
+        /// Under a service heading.
+        nested: bool,
+        /// The service, when its one group stands in for its heading (one row, not two).
+        service: Option<String>,
     },
-    Target(&'a TargetState),
+    Target {
+        target: &'a TargetState,
+        nested: bool,
+    },
 }
 
 fn is_fault(t: &TargetState) -> bool {
@@ -42,22 +59,116 @@ pub fn linked_task<'a>(store: &'a Store, t: &TargetState) -> Option<&'a TaskStat
         .min_by(|a, b| a.task.task_arn.cmp(&b.task.task_arn))
 }
 
+/// The service a group serves: the one that named it (discovery says `service NAME`), else the
+/// service of the first of its targets linked to a task.
+fn service_of(store: &Store, arn: &str, members: &[&TargetState]) -> Option<String> {
+    let key = WatchKey {
+        what: "target_group".to_string(),
+        id: arn.to_string(),
+    };
+    let named = store.watched.get(&key).and_then(|w| {
+        w.via
+            .as_deref()
+            .and_then(|via| via.strip_prefix("service "))
+            .map(str::to_string)
+    });
+    named.or_else(|| {
+        members.iter().find_map(|t| {
+            linked_task(store, t)
+                .and_then(|task| task.task.service_name())
+                .map(str::to_string)
+        })
+    })
+}
+
+/// Every group: those with targets seen, and those discovered with none yet.
+fn groups(store: &Store) -> BTreeMap<&str, Vec<&TargetState>> {
+    let mut groups: BTreeMap<&str, Vec<&TargetState>> = BTreeMap::new();
+    for t in store.targets.values() {
+        groups
+            .entry(t.key.target_group.as_str())
+            .or_default()
+            .push(t);
+    }
+    for arn in store.target_groups.keys() {
+        groups.entry(arn.as_str()).or_default();
+    }
+    for key in store.watched.keys().filter(|k| k.what == "target_group") {
+        groups.entry(key.id.as_str()).or_default();
+    }
+    groups
+}
+
 pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
+    let store = view.store;
+    // Service name ("" when unknown) → its groups, by name: sorted like the ECS pane.
+    let mut by_service: BTreeMap<String, Vec<(&'a str, Vec<&'a TargetState>)>> = BTreeMap::new();
+    for (arn, members) in groups(store) {
+        let service = service_of(store, arn, &members).unwrap_or_default();
+        by_service.entry(service).or_default().push((arn, members));
+    }
+    // With no service known at all, the groups stand alone as before.
+    let headed = by_service.keys().any(|s| !s.is_empty());
+    // Groups of no known service go last.
+    let unknown = by_service.remove("");
     let mut out = Vec::new();
-    let targets = &view.store.targets;
-    let mut iter = targets.values().peekable();
-    while let Some(first) = iter.peek() {
-        let group = first.key.target_group.as_str();
-        let members: Vec<&TargetState> =
-            std::iter::from_fn(|| iter.next_if(|t| t.key.target_group == group)).collect();
-        let healthy = members.iter().filter(|t| t.state == "healthy").count();
-        out.push(Row::Group {
-            arn: group,
+    let sections = by_service
+        .into_iter()
+        .chain(unknown.map(|g| (String::new(), g)));
+    for (service, groups) in sections {
+        // A service's one group is its heading: `api  api-tg 2/2 healthy`.
+        let sole = (headed && groups.len() == 1 && !service.is_empty()).then_some(service.clone());
+        let nested = headed && sole.is_none();
+        if nested {
+            let name = if service.is_empty() {
+                "no known service".to_string()
+            } else {
+                service
+            };
+            out.push(Row::Service {
+                name,
+                groups: groups.len(),
+            });
+        }
+        for (arn, members) in groups {
+            let healthy = members.iter().filter(|t| t.state == "healthy").count();
+            out.push(Row::Group {
+                arn,
+                healthy,
+                total: members.len(),
+                nested,
+                service: sole.clone(),
+            });
+            out.extend(
+                members
+                    .into_iter()
+                    .map(|target| Row::Target { target, nested }),
+            );
+        }
+    }
+    if view.ui.filter.is_none() && !view.ui.faults_only {
+        return out;
+    }
+    // Services and groups stay as headings of what passes beneath them.
+    let level = |row: &Row| match row {
+        Row::Service { .. } => Some(0),
+        Row::Group { nested, .. } => Some(usize::from(*nested)),
+        Row::Target { .. } => None,
+    };
+    keep_with_headings(out, level, |row| match row {
+        Row::Service { name, .. } => !view.ui.faults_only && filter_keeps(view, &[name]),
+        Row::Group {
+            arn,
             healthy,
-            total: members.len(),
-        });
-        for t in members {
-            let keep = (!view.ui.faults_only || is_fault(t))
+            total,
+            service,
+            ..
+        } => {
+            (!view.ui.faults_only || healthy < total)
+                && filter_keeps(view, &[arn, service.as_deref().unwrap_or("")])
+        }
+        Row::Target { target: t, .. } => {
+            (!view.ui.faults_only || is_fault(t))
                 && filter_keeps(
                     view,
                     &[
@@ -66,37 +177,56 @@ pub fn rows<'a>(view: &View<'a>) -> Vec<Row<'a>> {
                         t.reason.as_deref().unwrap_or(""),
                         t.description.as_deref().unwrap_or(""),
                     ],
-                );
-            if keep {
-                out.push(Row::Target(t));
-            }
+                )
         }
-    }
-    out
+    })
 }
 
 fn row_line<'a>(view: &View, row: &Row) -> Line<'a> {
     let theme = view.theme;
     match row {
+        Row::Service { name, groups } => Line::from(vec![
+            Span::styled(format!("{} ", clean(name)), theme.title()),
+            Span::styled(
+                format!("{groups} group{}", if *groups == 1 { "" } else { "s" }),
+                theme.muted(),
+            ),
+        ]),
         Row::Group {
             arn,
             healthy,
             total,
+            nested,
+            service,
         } => {
-            let style = if healthy == total {
-                theme.ok()
+            let mut spans = Vec::new();
+            if let Some(service) = service {
+                spans.push(Span::styled(format!("{}  ", clean(service)), theme.title()));
+            }
+            let indent = if *nested { "  " } else { "" };
+            let name_style = if *nested || service.is_some() {
+                theme.text()
             } else {
-                theme.warn()
+                theme.title()
             };
-            Line::from(vec![
-                Span::styled(format!("{} ", clean(short_name(arn))), theme.title()),
-                Span::styled(format!("{healthy}/{total} healthy"), style),
-            ])
+            spans.push(Span::styled(
+                format!("{indent}{} ", clean(short_name(arn))),
+                name_style,
+            ));
+            spans.push(if *total == 0 {
+                Span::styled("no targets registered", theme.muted())
+            } else if healthy == total {
+                Span::styled(format!("{healthy}/{total} healthy"), theme.ok())
+            } else {
+                Span::styled(format!("{healthy}/{total} healthy"), theme.warn())
+            });
+            Line::from(spans)
         }
-        Row::Target(t) => {
+        Row::Target { target: t, nested } => {
+            let indent = if *nested { "    " } else { "  " };
             let mut spans = vec![
                 Span::styled(
-                    format!("  {} ", fit(&clean(&t.key.label()), 21)),
+                    format!("{indent}{} ", fit(&clean(&t.key.label()), 21)),
                     theme.text(),
                 ),
                 Span::styled(fit(&clean(&t.state), 10), theme.status(&t.state)),
@@ -122,7 +252,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         .iter()
         .filter(|r| matches!(r, Row::Group { .. }))
         .count();
-    render_list(
+    let heads = headings(&rows, |r| !matches!(r, Row::Target { .. }));
+    render_grouped(
         frame,
         area,
         view,
@@ -130,16 +261,25 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
         rows.len(),
         format!("{groups} group{}", if groups == 1 { "" } else { "s" }),
         |i| row_line(view, &rows[i]),
+        |i| heads.get(i).copied().flatten(),
     );
 }
 
 pub fn details<'a>(view: &View, row: &Row) -> Vec<Line<'a>> {
     let theme = view.theme;
     match row {
+        Row::Service { name, groups } => vec![
+            Line::from(Span::styled(
+                format!("service {}", clean(name)),
+                theme.title(),
+            )),
+            Line::from(format!("{groups} target groups")),
+        ],
         Row::Group {
             arn,
             healthy,
             total,
+            ..
         } => vec![
             Line::from(Span::styled(
                 clean(short_name(arn)).into_owned(),
@@ -148,7 +288,7 @@ pub fn details<'a>(view: &View, row: &Row) -> Vec<Line<'a>> {
             Line::from(format!("arn: {}", clean(arn))),
             Line::from(format!("{healthy} of {total} targets healthy")),
         ],
-        Row::Target(t) => {
+        Row::Target { target: t, .. } => {
             let mut lines = vec![
                 Line::from(Span::styled(
                     format!("target {}", clean(&t.key.label())),

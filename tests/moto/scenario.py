@@ -59,6 +59,7 @@ Logs
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as _dt
 import http.client
 import http.server
@@ -79,6 +80,7 @@ ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_BUCKET = "stackwatch-templates"
+CALL_LOG_SIZE = 20000  # operations kept in order for GET /calls/log
 
 HOP_BY_HOP = {
     "connection",
@@ -126,6 +128,9 @@ class ProxyState:
         self.faulted = 0
         self.refused = 0
         self.by_key: dict[str, int] = {}  # access key id -> calls signed with it
+        # The operations in the order they came (the newest CALL_LOG_SIZE): a test splits them
+        # into a source's poll rounds without depending on timing.
+        self.log: collections.deque[str] = collections.deque(maxlen=CALL_LOG_SIZE)
 
     def fault_for(self, operation: str | None) -> str:
         """The fault mode that applies to a request for `operation` (None: not yet known)."""
@@ -153,6 +158,7 @@ class ProxyState:
             self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
             if key:
                 self.by_key[key] = self.by_key.get(key, 0) + 1
+            self.log.append(operation)
 
     def snapshot(self) -> dict:
         with self.lock:
@@ -172,6 +178,11 @@ class ProxyState:
             self.by_key = {}
             self.faulted = 0
             self.refused = 0
+            self.log.clear()
+
+    def call_log(self) -> dict:
+        with self.lock:
+            return {"total": self.total, "operations": list(self.log)}
 
 
 PROXY = ProxyState()
@@ -702,6 +713,88 @@ def ep_setup(ctx: Ctx, body: dict) -> dict:
     return out
 
 
+# --- /setup-cluster: one cluster with many services (issue 11, "many things on one screen") ---
+
+
+def ep_setup_cluster(ctx: Ctx, body: dict) -> dict:
+    """A cluster of N Fargate services made with the API (no stack), each with its own task
+    definition logging to its own log group, behind its own target group: one ALB, one listener,
+    one path rule per service. `tasks` (1) tasks per service are started and registered."""
+    cluster = body.get("cluster") or "big"
+    count = int(body.get("services", 22))
+    tasks_each = int(body.get("tasks", 1))
+    if not 1 <= count <= 90:  # an ALB listener takes 100 rules
+        raise BadRequest("services must be 1..90")
+    if body.get("freeze_tasks", True):
+        ctx.moto_api(
+            "/moto-api/state-manager/set-transition",
+            {"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000}},
+        )
+    vpc_id, subnet_ids = default_subnets(ctx)
+    ec2, ecs, elb, logs = (ctx.client(n) for n in ("ec2", "ecs", "elbv2", "logs"))
+    sg = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"][0]["GroupId"]
+    cluster_arn = ecs.create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
+    # Target group and load balancer names: at most 32 characters.
+    short = cluster[:16]
+    lb_arn = elb.create_load_balancer(
+        Name=f"{short}-alb", Subnets=subnet_ids, SecurityGroups=[sg], Type="application"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    listener_arn = None
+    netconf = {"awsvpcConfiguration": {"subnets": subnet_ids, "securityGroups": [sg],
+                                       "assignPublicIp": "ENABLED"}}
+    services = []
+    for i in range(1, count + 1):
+        name = f"{cluster}-svc-{i:02d}"
+        group = f"/ecs/{cluster}/svc-{i:02d}"
+        tg_arn = elb.create_target_group(
+            Name=f"{short}-svc-{i:02d}-tg", Protocol="HTTP", Port=80, VpcId=vpc_id,
+            TargetType="ip",
+        )["TargetGroups"][0]["TargetGroupArn"]
+        forward = [{"Type": "forward", "TargetGroupArn": tg_arn}]
+        if listener_arn is None:  # the first service's group is the listener's default
+            listener_arn = elb.create_listener(
+                LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80, DefaultActions=forward
+            )["Listeners"][0]["ListenerArn"]
+        elb.create_rule(
+            ListenerArn=listener_arn, Priority=i, Actions=forward,
+            Conditions=[{"Field": "path-pattern", "Values": [f"/svc-{i:02d}/*"]}],
+        )
+        logs.create_log_group(logGroupName=group)
+        td_arn = ecs.register_task_definition(
+            family=name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+            cpu="256", memory="512",
+            containerDefinitions=[{
+                "name": "web", "image": "public.ecr.aws/nginx/nginx:1.27", "essential": True,
+                "memory": 512,  # moto crashes on a container definition without memory
+                "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": group, "awslogs-region": REGION,
+                    "awslogs-stream-prefix": "web"}},
+            }],
+        )["taskDefinition"]["taskDefinitionArn"]
+        service_arn = ecs.create_service(
+            cluster=cluster, serviceName=name, taskDefinition=td_arn, desiredCount=tasks_each,
+            launchType="FARGATE", networkConfiguration=netconf,
+            loadBalancers=[{"targetGroupArn": tg_arn, "containerName": "web",
+                            "containerPort": 80}],
+        )["service"]["serviceArn"]
+        task_arns = []
+        if tasks_each > 0:
+            started = ep_ecs_run_task(ctx, {"cluster": cluster, "service": name,
+                                            "count": tasks_each})
+            task_arns = [t["task_arn"] for t in started["tasks"]]
+        services.append({
+            "service": name, "service_arn": service_arn, "target_group_arn": tg_arn,
+            "log_group": group, "task_definition_arn": td_arn, "task_arns": task_arns,
+        })
+    return {
+        "cluster": cluster, "cluster_arn": cluster_arn, "load_balancer_arn": lb_arn,
+        "listener_arn": listener_arn, "security_group_id": sg, "services": services,
+    }
+
+
 def setup_for(name_or_arn: str | None) -> dict:
     with LOCK:
         for s in STATE["setup"].values():
@@ -1107,6 +1200,10 @@ def ep_calls(ctx: Ctx, body: dict) -> dict:
     return PROXY.snapshot()
 
 
+def ep_calls_log(ctx: Ctx, body: dict) -> dict:
+    return PROXY.call_log()
+
+
 def ep_calls_reset(ctx: Ctx, body: dict) -> dict:
     before = PROXY.snapshot()
     PROXY.reset_calls()
@@ -1131,6 +1228,7 @@ def ep_health(ctx: Ctx, body: dict) -> dict:
 CONTROL_ROUTES = {
     ("GET", "/health"): ep_health,
     ("POST", "/setup"): ep_setup,
+    ("POST", "/setup-cluster"): ep_setup_cluster,
     ("POST", "/cfn/event"): ep_cfn_event,
     ("POST", "/cfn/stack-status"): ep_cfn_stack_status,
     ("POST", "/cfn/events/bulk"): ep_cfn_events_bulk,
@@ -1145,6 +1243,7 @@ CONTROL_ROUTES = {
     ("POST", "/logs/put"): ep_logs_put,
     ("POST", "/fault"): ep_fault,
     ("GET", "/calls"): ep_calls,
+    ("GET", "/calls/log"): ep_calls_log,
     ("POST", "/calls/reset"): ep_calls_reset,
     ("POST", "/reset"): ep_reset,
 }

@@ -212,6 +212,9 @@ def main() -> int:
         calls = control(ctl, "GET", "/calls")
         check(calls["total"] == 3 and calls["by_operation"] == {
             "cloudformation.DescribeStackEvents": 1, "ecs.DescribeServices": 2}, "/calls counts")
+        log = control(ctl, "GET", "/calls/log")
+        check(log["operations"] == ["ecs.DescribeServices", "ecs.DescribeServices",
+                                    "cloudformation.DescribeStackEvents"], "/calls/log in order")
 
         control(ctl, "POST", "/fault", {"mode": "throttle"})
         for client, call, code in [
@@ -263,6 +266,21 @@ def main() -> int:
                                              "in_progress": False})
         check(s2["nested_stack_arn"] is None and s2["stack_status"] == "CREATE_COMPLETE",
               "setup without nested stack, not rewound")
+        big = control(ctl, "POST", "/setup-cluster", {"cluster": "big", "services": 3})
+        arns = ecs.list_services(cluster="big")["serviceArns"]
+        described = ecs.describe_services(cluster="big", services=arns)["services"]
+        check(len(big["services"]) == 3 and len(described) == 3
+              and all(d["loadBalancers"][0]["targetGroupArn"] == b["target_group_arn"]
+                      for d, b in zip(sorted(described, key=lambda d: d["serviceName"]),
+                                      big["services"])), "setup-cluster: 3 services, own groups")
+        one = big["services"][0]
+        th = elb.describe_target_health(TargetGroupArn=one["target_group_arn"])
+        td = ecs.describe_task_definition(taskDefinition=one["task_definition_arn"])
+        group = td["taskDefinition"]["containerDefinitions"][0]["logConfiguration"]["options"]
+        check(len(th["TargetHealthDescriptions"]) == 1
+              and group["awslogs-group"] == one["log_group"]
+              and logs.describe_log_groups(logGroupNamePrefix=one["log_group"])["logGroups"],
+              "setup-cluster: a registered task, awslogs to its own log group")
         try:
             control(ctl, "POST", "/cfn/event", {"stack": "nope", "logical_id": "X",
                                                 "status": "CREATE_FAILED"})

@@ -31,7 +31,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View) {
     // The clock stays on screen: on narrow terminals several stacks, and on any more than
     // three, become one count (the Resources pane heads each with its status).
     let one_by_one = roots.len() == 1 || (wide && roots.len() <= 3);
-    if !one_by_one {
+    if !one_by_one && !roots.is_empty() {
         first.push(stacks_summary(view, &roots));
     }
     for (i, stack) in roots.iter().enumerate().filter(|_| one_by_one) {

@@ -43,6 +43,8 @@ const BACKFILL_PAGES: usize = 20;
 /// Most event keys remembered per group (those inside the overlap window are needed).
 const SEEN_CAP: usize = 50_000;
 
+/// Pages of a shared-prefix lookup before the rest are looked up one by one.
+const PREFIX_PAGES: usize = 3;
 /// Live Tail groups per session (AWS's limit).
 const GROUPS_PER_SESSION: usize = 10;
 /// Sessions are re-opened this long after they open, before AWS ends them at 3 hours.
@@ -427,7 +429,7 @@ impl LogsSource {
     /// Finds the ARN of each discovered group not yet known (Live Tail takes ARNs, and a group
     /// that does not exist yet would fail its whole session). True when one was found.
     async fn resolve(&mut self, ctx: &mut SourceCtx) -> Result<bool, Polled> {
-        let mut found = false;
+        let mut found = self.resolve_by_prefix(ctx).await?;
         for group in self.discovery.log_groups() {
             if self.arns.contains_key(&group) {
                 continue;
@@ -456,6 +458,56 @@ impl LogsSource {
             if let Some(arn) = arn {
                 self.arns.insert(group, arn.to_string());
                 found = true;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Looks up many groups at once when their names share a prefix (a cluster's services'
+    /// `/ecs/big/svc-01` … `svc-22`): a page or two instead of one call per group. What it
+    /// does not find is looked up one by one.
+    async fn resolve_by_prefix(&mut self, ctx: &mut SourceCtx) -> Result<bool, Polled> {
+        let wanted: Vec<String> = self
+            .discovery
+            .log_groups()
+            .into_iter()
+            .filter(|g| !self.arns.contains_key(g))
+            .collect();
+        let prefix = common_prefix(&wanted);
+        if wanted.len() < 2 || prefix.len() < 2 {
+            return Ok(false);
+        }
+        let mut found = false;
+        let mut token = None;
+        for _ in 0..PREFIX_PAGES {
+            ctx.call().await?;
+            let answer = self
+                .client
+                .describe_log_groups()
+                .log_group_name_prefix(prefix)
+                .set_next_token(token.take())
+                .send()
+                .await;
+            let answer = match answer {
+                Ok(answer) => answer,
+                Err(e) => match error::classify(&e, &self.profile) {
+                    SourceError::NotFound(_) => break,
+                    other => return Err(Polled::Failed(other)),
+                },
+            };
+            for g in answer.log_groups() {
+                if let (Some(name), Some(arn)) = (g.log_group_name(), g.log_group_arn())
+                    && wanted.iter().any(|w| w == name)
+                {
+                    self.arns.insert(name.to_string(), arn.to_string());
+                    found = true;
+                }
+            }
+            match answer.next_token() {
+                Some(next) if wanted.iter().any(|w| !self.arns.contains_key(w)) => {
+                    token = Some(next.to_string());
+                }
+                _ => break,
             }
         }
         Ok(found)
@@ -748,9 +800,40 @@ fn log_event(
     }
 }
 
+/// The longest prefix all `names` share (on a char boundary).
+fn common_prefix(names: &[String]) -> &str {
+    let Some(first) = names.first() else {
+        return "";
+    };
+    let mut end = first.len();
+    for name in &names[1..] {
+        end = first
+            .char_indices()
+            .zip(name.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, a), _)| i + a.len_utf8())
+            .min(end);
+    }
+    &first[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_sharing_a_prefix_are_looked_up_together() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            common_prefix(&names(&["/ecs/big/svc-01", "/ecs/big/svc-22", "/ecs/big/svc-3"])),
+            "/ecs/big/svc-"
+        );
+        assert_eq!(common_prefix(&names(&["/ecs/app", "/shop/audit"])), "/");
+        assert_eq!(common_prefix(&names(&["é1", "é2"])), "é");
+        assert_eq!(common_prefix(&names(&["/a", "/a"])), "/a");
+        assert_eq!(common_prefix(&[]), "");
+    }
     use crate::model::{Observation, ObservationKind};
     use aws_sdk_cloudwatchlogs::types::LiveTailSessionLogEvent;
     use tokio_util::sync::CancellationToken;

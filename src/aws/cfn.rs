@@ -81,6 +81,8 @@ impl Watched {
 }
 
 pub struct CfnSource {
+    /// A root's events from the row that ended it, sent at the end of the round.
+    held: Vec<CfnEvent>,
     client: Client,
     profile: crate::model::Profile,
     discovery: Discovery,
@@ -90,6 +92,7 @@ pub struct CfnSource {
 impl CfnSource {
     pub fn new(clients: &Clients, discovery: Discovery, stacks: &[String]) -> Self {
         CfnSource {
+            held: Vec::new(),
             client: clients.cfn.clone(),
             profile: clients.profile.clone(),
             discovery,
@@ -127,6 +130,8 @@ impl CfnSource {
         // watch that ends on the root's terminal status (`--until complete`) has then shown
         // the events that led there, ROLLBACK_COMPLETE's own row among them.
         let (statuses, read) = self.read_stacks(ctx).await;
+        // Held rows go out even after a failure: their cursor has moved past them.
+        self.send_held(ctx).await?;
         if let Err(failed) = read {
             // A call failed (throttled, unreachable) after some statuses were read but before
             // every event was: sending those statuses could end the watch on the root's
@@ -149,6 +154,7 @@ impl CfnSource {
     /// failed, since no later poll will report them and what DescribeStacks said still holds.
     pub(crate) async fn poll_once(&mut self, ctx: &mut SourceCtx) -> Result<(), Polled> {
         let (statuses, read) = self.read_stacks(ctx).await;
+        self.send_held(ctx).await?;
         for status in statuses {
             ctx.send(status).await?;
         }
@@ -158,12 +164,33 @@ impl CfnSource {
     /// Reads every stack in turn, up to the first failure; the statuses that changed.
     async fn read_stacks(&mut self, ctx: &mut SourceCtx) -> (Vec<CfnStack>, Result<(), Polled>) {
         let mut statuses = Vec::new();
-        let mut i = 0;
-        while i < self.stacks.len() {
+        // Nested stacks before their parents (a child is always listed after its parent): a
+        // parent finishes after its children, so the events that end the root come after the
+        // children's last ones and `--until complete` never ends before them. Stacks found
+        // during the round are read from the next one.
+        let mut i = self.stacks.len();
+        while i > 0 {
+            i -= 1;
             if let Err(failed) = self.poll_stack(i, ctx, &mut statuses).await {
                 return (statuses, Err(failed));
             }
-            i += 1;
+        }
+        // A root ended this round: its nested stacks may have ended after they were read
+        // (between two calls of the round). Read those still in progress again, so their last
+        // events go out before the row that ends the root.
+        if !self.held.is_empty() {
+            for i in 0..self.stacks.len() {
+                let nested_in_progress = self.stacks[i].path.contains('/')
+                    && self.stacks[i]
+                        .status
+                        .as_ref()
+                        .is_some_and(|(s, _)| cfn_status::is_in_progress(s));
+                if nested_in_progress
+                    && let Err(failed) = self.poll_stack(i, ctx, &mut statuses).await
+                {
+                    return (statuses, Err(failed));
+                }
+            }
         }
         (statuses, Ok(()))
     }
@@ -195,7 +222,7 @@ impl CfnSource {
             .as_ref()
             .is_some_and(|(s, _)| !cfn_status::is_in_progress(s));
         // A settled nested stack changes only through its parent: read it when the parent
-        // moved (its row for the nested stack changes first).
+        // moved in the last round (its row for the nested stack changes first).
         if settled && let Some((parent, _)) = watched.path.rsplit_once('/') {
             let parent_moved = self
                 .stacks
@@ -256,6 +283,8 @@ impl CfnSource {
         if watched.status.as_ref() != Some(&(status.clone(), reason.clone())) {
             moved = true;
             watched.status = Some((status.clone(), reason.clone()));
+            // Read twice in one round (a root ended: see `read_stacks`): the last read holds.
+            statuses.retain(|s| s.stack != watched.path);
             statuses.push(CfnStack {
                 stack: watched.path.clone(),
                 name,
@@ -292,6 +321,13 @@ impl CfnSource {
         Ok(moved)
     }
 
+    async fn send_held(&mut self, ctx: &SourceCtx) -> Result<(), Closed> {
+        for event in std::mem::take(&mut self.held) {
+            ctx.send(event).await?;
+        }
+        Ok(())
+    }
+
     /// Sends a stack's new events, and takes on what they name (a nested stack, a service…)
     /// without waiting for the next resource list.
     async fn send_events(
@@ -304,6 +340,7 @@ impl CfnSource {
             return Ok(());
         }
         self.stacks[i].resources_stale = true;
+        let root = !self.stacks[i].path.contains('/');
         for event in events {
             // The stack's own rows name the stack itself.
             if event.physical_id.as_deref() != Some(event.stack_id.as_str()) {
@@ -313,6 +350,15 @@ impl CfnSource {
                     &event.resource_type,
                     event.physical_id.as_deref(),
                 );
+            }
+            // The row that ends a root waits for the end of the round (see `read_stacks`), and
+            // so does what follows it.
+            if root
+                && (!self.held.is_empty()
+                    || (event.is_stack_row() && cfn_status::is_terminal(&event.status)))
+            {
+                self.held.push(event);
+                continue;
             }
             ctx.send(event).await?;
         }

@@ -826,7 +826,11 @@ mod tests {
     fn groups_sharing_a_prefix_are_looked_up_together() {
         let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            common_prefix(&names(&["/ecs/big/svc-01", "/ecs/big/svc-22", "/ecs/big/svc-3"])),
+            common_prefix(&names(&[
+                "/ecs/big/svc-01",
+                "/ecs/big/svc-22",
+                "/ecs/big/svc-3"
+            ])),
             "/ecs/big/svc-"
         );
         assert_eq!(common_prefix(&names(&["/ecs/app", "/shop/audit"])), "/");

@@ -69,8 +69,9 @@ impl TaskSeen {
     }
 }
 
-/// A cluster's tasks are listed again at least this often even when nothing seems to move.
-const TASKS_AT_LEAST_EVERY: Duration = Duration::from_secs(120);
+/// A cluster's tasks are listed again at least this often even when nothing seems to move (a
+/// task replaced between two polls shows in the service's events and counts first).
+const TASKS_AT_LEAST_EVERY: Duration = Duration::from_secs(300);
 
 impl EcsSource {
     pub fn new(clients: &Clients, discovery: Discovery) -> Self {

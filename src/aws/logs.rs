@@ -30,7 +30,7 @@ use crate::model::{LogEvent, LogGap};
 pub const CADENCE: Cadence = Cadence {
     fast: Duration::from_secs(5),
     settled: Duration::from_secs(15),
-    idle: Duration::from_secs(30),
+    idle: Duration::from_secs(60),
 };
 /// On start, this much history is read (the crash that brought the user here).
 const BACKFILL: TimeDelta = TimeDelta::minutes(5);

@@ -1,4 +1,4 @@
-//! Text rules: one table entry per rule id (catalogue §1–§4, §8). A message is matched against
+//! Text rules: one table entry per rule id (catalogue §1–§4, §8, §9). A message is matched against
 //! the rules of its source, compiled once (on first use of that source) into a `RegexSet`; the
 //! first matching entry wins, so the table runs from specific to generic. Each rule's own regex
 //! is compiled when it first matches, for the captures its summary fills in.
@@ -37,6 +37,10 @@ pub(crate) struct TextRule {
     sources: u8,
     pub severity: Severity,
     pattern: &'static str,
+    /// A pattern that, when it also matches, takes the message away from this rule (it goes on
+    /// to the next matching one): the wording that makes a near miss informational, as in
+    /// `REDIS_URL not set, using the in-memory cache`. Empty: none.
+    unless: &'static str,
     summary: Summary,
     pub next_step: &'static str,
 }
@@ -66,8 +70,19 @@ const fn rule(
         sources,
         severity,
         pattern,
+        unless: "",
         summary,
         next_step,
+    }
+}
+
+impl TextRule {
+    /// The same rule, vetoed when `pattern` matches too.
+    const fn unless(self, pattern: &'static str) -> Self {
+        TextRule {
+            unless: pattern,
+            ..self
+        }
     }
 }
 
@@ -85,8 +100,15 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.in_progress_info",
         CFN,
         Info,
-        r"(?i)^\s*(?:Resource (?:creation|update|deletion) Initiated|Eventual consistency check initiated|User Initiated|Transformation succeeded)\.?\s*$",
-        |c, _| format!("progress: {}", g(c, 0)),
+        r"(?i)^\s*(?:Hook invocations? (?:complete|completed|in progress|succeeded|initiated)\.?\s*|Eventual consistency check (?:initiated|complete)\.?\s*)*(?P<what>Resource (?:creation|update|deletion) Initiated|Eventual consistency check initiated|User Initiated|Transformation succeeded)\.?\s*$|(?:Stack:?\s*(?P<arn>\S+) )?is in (?P<state>[A-Z_]*_IN_PROGRESS) state and can ?not be updated",
+        |c, _| match c.name("state") {
+            Some(state) => format!(
+                "stack {} is busy ({}) and cannot be updated yet: wait for it to finish, or delete it",
+                arn_stack_name(g(c, "arn")),
+                state.as_str()
+            ),
+            None => format!("progress: {}", g(c, "what")),
+        },
         "nothing to do; stackwatch times the phase",
     ),
     rule(
@@ -222,6 +244,25 @@ pub(crate) static RULES: &[TextRule] = &[
         "check the Lambda's log group; make sure it sends cfn-response on every code path, exceptions included",
     ),
     rule(
+        "cfn.template_invalid",
+        CFN,
+        Error,
+        // As CreateStack / UpdateStack / CreateChangeSet reject it, however the CLI, an SDK's
+        // JSON error, CDK or Serverless prints it (catalogue §9.1).
+        r#"(?i:\bTemplate\s+(?:format\s+|validation\s+)?error)\b\s*:?\s*(?P<msg>[^"\n]*)|Unresolved\s+resource\s+dependencies\s+\[(?P<deps>[^\]]*)\]|Invalid\s+template\s+(?:resource\s+|parameter\s+)?propert(?:y|ies)\b[^"\n]*|\bTransform\s+\S+\s+failed\s+with:?[^"\n]*"#,
+        |c, t| match UNRESOLVED.captures(t).and_then(|c| c.name("deps")) {
+            Some(deps) => format!(
+                "template refers to {} that it does not declare (a Ref, GetAtt or ${{}} in Fn::Sub)",
+                short(deps.as_str(), 120)
+            ),
+            None => format!(
+                "CloudFormation rejected the template: {}",
+                short(&g(c, "msg").if_empty(g(c, 0)), 160)
+            ),
+        },
+        "fix the named reference: declare the parameter or resource, or escape shell variables inside Fn::Sub as ${!VAR}; run cdk synth / aws cloudformation validate-template before deploying",
+    ),
+    rule(
         "cfn.ecs_circuit_breaker",
         CFN,
         Error,
@@ -290,7 +331,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.delete_failed_dependency",
         CFN,
         Error,
-        r"(?P<res>\S+)?\s+(?:has dependencies and cannot be deleted|has a dependent object|cannot be deleted as it is in use by|has some mapped public address)|DependencyViolation",
+        r"(?P<res>\S+)?\s+(?:has dependencies and cannot be deleted|has a dependent object|cannot be deleted as it is in use by|has some mapped public address|is currently attached to)|DependencyViolation|VolumeInUse",
         |c, _| match c.name("res") {
             Some(r) => format!(
                 "{} is still in use by another resource (ENI, security group rule…)",
@@ -501,6 +542,29 @@ pub(crate) static RULES: &[TextRule] = &[
         r"(?i)unable to (?:get|retrieve) (?:ecr )?registry auth",
         |_, _| "task could not get the private registry credentials".to_string(),
         "check repositoryCredentials: the secret exists, holds username/password, and the execution role may read it",
+    ),
+    rule(
+        "ecs.secrets_not_found",
+        TASK,
+        Error,
+        // After the network and access-denied secret rules: the role reached the store, but a
+        // `valueFrom` does not resolve (older agents say `Fetching secret data from …`).
+        r"(?is)(?:unable\s+to\s+pull\s+secrets|unable\s+to\s+retrieve\s+secrets?|failed\s+to\s+fetch\s+secret|unable\s+to\s+fetch\s+secret|fetching\s+secret\s+data\s+from).*?(?P<cause>did\s+not\s+contain\s+json\s+key(?:\s+(?P<key>[\w.-]*\w))?|invalid\s+(?:ssm\s+)?parameters?|ParameterNotFound|ResourceNotFoundException|can'?t\s+find\s+the\s+specified\s+secret|looking\s+for\s+beginning\s+of\s+(?:value|object\s+key\s+string))",
+        |c, t| {
+            let cause = g(c, "cause").to_ascii_lowercase();
+            let backend = secret_backend(&t.to_ascii_lowercase());
+            if cause.contains("json key") {
+                format!(
+                    "secret from {backend} has no JSON key{}",
+                    opt(" ", g(c, "key"), "")
+                )
+            } else if cause.contains("looking for beginning") {
+                format!("secret from {backend} is not valid JSON, so its key cannot be read")
+            } else {
+                format!("a secret the task definition references does not exist in {backend}")
+            }
+        },
+        "check each secrets[].valueFrom exists in the task's Region and account (aws ssm get-parameters / aws secretsmanager describe-secret); for …:json-key:: check the key (case-sensitive) and that the secret is JSON; then force a new deployment",
     ),
     rule(
         "ecs.efs_dns",
@@ -1095,11 +1159,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.addr_in_use",
         LOG,
         Error,
-        r"(?i)EADDRINUSE|address already in use|\[Errno 98\]",
+        r"(?i)EADDRINUSE|address already in use|\[Errno (?:98|48)\]|\bport \d+ (?:is|was) (?:already )?in use|is in use by another program|Only one usage of each socket address",
         |_, t| {
             format!(
                 "port already in use: {}",
-                short(first_line_with(t, &["EADDRINUSE", "in use"]), 120)
+                short(first_line_with(t, &["EADDRINUSE", "in use", "ddress", "socket"]), 120)
             )
         },
         "two processes or containers bind the same port (awsvpc containers share one network interface)",
@@ -1160,11 +1224,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.econnrefused",
         LOG,
         Error,
-        r"ECONNREFUSED(?: (?P<addr>[\w.:\[\]-]+))?|connect ECONNREFUSED (?P<addr2>\S+)|(?i:connection refused)",
+        r"ECONNREFUSED(?: (?P<addr>[\w.:\[\]-]+))?|connect ECONNREFUSED (?P<addr2>\S+)|(?i:connection refused)|Can't reach database server at `(?P<addr3>[^`]*`:`[^`]*)`",
         |c, _| {
             format!(
                 "connection refused{}",
-                opt(" by ", first(c, &["addr2", "addr"]), "")
+                opt(" by ", &first(c, &["addr2", "addr", "addr3"]).replace("`:`", ":"), "")
             )
         },
         "check the dependency's host/port in the task's environment (127.0.0.1 is the task itself) and the security groups",
@@ -1197,14 +1261,110 @@ pub(crate) static RULES: &[TextRule] = &[
         "add the variable to the task definition's environment or secrets (or default it with ${VAR:-…})",
     ),
     rule(
+        "log.missing_env_var",
+        LOG,
+        Error,
+        // A program (or a script's `${X:?}`) saying a required setting is absent, in the
+        // wordings of the common frameworks (catalogue §9.1). After the shell's own
+        // `unbound variable`; before the generic traceback, Java and panic rules.
+        concat!(
+            r#"(?i:environment\s+variables?\s+(?:with\s+name\s+)?["'`]?(?P<v1>[\w.-]+)["'`]?\s+(?:is\s+|was\s+)?(?:missing|not\s+(?:set|found|defined|provided)|required|empty|must\s+be\s+set))"#,
+            r#"|["'`]?\b(?P<v11>[A-Za-z][\w.-]*)["'`]?\s+(?i:env(?:ironment)?\s+var(?:iable)?\s+(?:is\s+|was\s+)?(?:missing|not\s+(?:set|found|defined|provided)|required|empty|must\s+be\s+set))"#,
+            r#"|(?i:environment\s+variables?\s+not\s+found|could\s+not\s+fetch\s+environment\s+variable\s+["'`]?(?P<v12>[\w.-]+))"#,
+            r"|(?i:\bmissing\s+(?:required\s+)?(?:environment\s+variables?|env(?:ironment)?\s+vars?)\b)",
+            r"|(?i:\bmissing\s+(?:required\s+)?config(?:uration)?(?:\s*[:=\[(]|\s+(?:keys?|values?|variables?|settings?|options?|parameters?)\b))",
+            r"|(?i:\binvalid\s+environment\s+variables|environment\s+variables\s+(?:has|have)\s+failed|are\s+not\s+present\s+in\s+the\s+environment)",
+            r"|\bMissingEnvVarsError\b|\bUndefinedValueError\b|System\.EnvError",
+            r"|\bSet\s+the\s+(?P<v2>[A-Za-z_]\w*)\s+environment\s+variable",
+            r"|\bThe\s+(?P<v3>[A-Z][A-Z0-9_]*)\s+setting\s+must\s+not\s+be\s+empty",
+            r"|\$?\b(?P<v4>[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])\b:?\s+(?:is\s+not\s+set|is\s+not\s+defined|is\s+required|is\s+missing|is\s+empty|must\s+be\s+set|not\s+set\b|not\s+found\.\s+Declare|missing\b)",
+            r"|\bMissing\s+\$?(?P<v5>[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])\b",
+            r"|\b(?P<v6>\w+):\s+parameter\s+(?:null\s+or\s+)?not\s+set",
+            r"|\b\d+\s+validation\s+errors?\s+for\s+\w*Settings\b",
+            r#"|Could\s+not\s+resolve\s+placeholder\s+['"]?\$?\{?(?P<v7>[\w.-]+)"#,
+            r"|Missing\s+[`'](?:secret_token[`']\s+and\s+[`'])?secret_key_base[`']\s+for\s+'\w+'\s+environment",
+            r"|No\s+application\s+encryption\s+key\s+has\s+been\s+specified",
+            r"|required\s+key\s+(?P<v8>\S+)\s+missing\s+value",
+            r"|(?i:database\s+is\s+uninitialized\s+and\s+(?:superuser\s+)?password\s+(?:option\s+)?is\s+not\s+specified)",
+            r"|(?i:setting\s+for\s+'(?P<v9>[^']+)'\s+is\s+missing)",
+            r"|\bNotPresent\b",
+            // A traceback through `os.environ[...]` ending in `KeyError: 'NAME'`.
+            r#"|(?s:(?:\benviron\[|os\.py"?,\s+line\s+\d+,\s+in\s+__getitem__|environ/environ\.py).*\bKeyError:\s+['"](?P<v10>[^'"]+))"#,
+        ),
+        |c, t| match env_var_name(c, t) {
+            _ if t.contains("application encryption key") => {
+                "APP_KEY is not set (Laravel has no application encryption key)".to_string()
+            }
+            _ if t.contains("secret_key_base") => {
+                "SECRET_KEY_BASE is not set (Rails has no secret_key_base)".to_string()
+            }
+            _ if t.contains("validation error") => format!(
+                "settings failed their startup validation: {}",
+                short(first_line_with(t, &["validation error"]).rsplit("| ").next().unwrap_or(""), 100)
+            ),
+            Some(name) => format!("required setting {name} is missing"),
+            None => format!(
+                "a required environment variable or setting is missing: {}",
+                short(first_line_with(t, &["nvironment", "ettings", "issing", "placeholder", "NotPresent", "not set", "not specified", "KeyError", "Invalid"]), 120)
+            ),
+        },
+        "compare the name with the container's environment, secrets and environmentFiles in the task definition the deployment uses; add it and force a new deployment (running tasks never see new values). Names read at build time (next build, Vite) must be passed as build args",
+    )
+    .unless(r"(?i)\b(?:using\s+(?:the\s+|a\s+)?default|defaulting\s+to|defaults?\s+to|falling\s+back|fall\s+back|will\s+be\s+generated)\b"),
+    rule(
+        "log.aws_access_denied",
+        LOG,
+        Error,
+        // The app's own AWS call (SDK or CLI): any SDK's error code or the IAM sentence.
+        r"(?i:\bAccessDenied(?:Exception)?\b)|\bUnauthorizedOperation\b|(?i:is\s+not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+))|An\s+error\s+occurred\s+\(403\)\s+when\s+calling\s+the\s+\w+\s+operation:\s*Forbidden",
+        |_, t| match (AWS_ACTION.captures(t), AWS_CALL.captures(t)) {
+            (Some(a), _) => format!("the app's AWS call was refused: {}", short(g(&a, "action"), 80)),
+            (None, Some(call)) => format!(
+                "the app's AWS call {} was refused ({})",
+                g(&call, "op"),
+                g(&call, "code")
+            ),
+            (None, None) => format!(
+                "the app's AWS call was refused: {}",
+                short(first_line_with(t, &["ccessDenied", "Unauthorized", "Forbidden"]), 120)
+            ),
+        },
+        "grant the action to the task role (taskRoleArn, not the execution role; on EC2 the instance profile) or fix the bucket/KMS policy; if the principal is not the task role, static keys in the environment win over it",
+    )
+    // Application-level and filesystem denials with the same class name.
+    .unless(r"(?i)security[.\\](?:\w+[.\\])*AccessDeniedException|java\.nio\.file\.AccessDeniedException"),
+    rule(
+        "log.build_output_missing",
+        LOG,
+        Error,
+        concat!(
+            r"Could\s+not\s+find\s+a\s+production\s+build\s+in\s+the\s+'(?P<dir>[^']+)'\s+directory",
+            r"|Could\s+not\s+find\s+the\s+build\s+directory:?\s+(?P<dir2>[^\s,]+)",
+            r"|\bhas\s+not\s+been\s+built\s+yet",
+            r"|\bVite\s+manifest\s+not\s+found\s+at:?\s+(?P<dir3>\S+)",
+            r"|Missing\s+staticfiles\s+manifest\s+entry\s+for\s+'(?P<dir4>[^']+)'",
+            r"|(?i:Webpacker\s+can't\s+find\s+\S+\s+in\s+(?P<dir5>\S+))",
+            r"|(?i:does\s+not\s+exist\.?\s+did\s+you\s+(?:forget\s+to\s+)?(?:build|run\s+(?:the\s+)?build)\b)",
+            r"|ENOENT:\s+no\s+such\s+file\s+or\s+directory,\s+(?:stat|open|scandir|lstat)\s+'(?P<dir6>[^']*/(?:dist|build|\.next|\.output|out)/[^']*)'",
+        ),
+        |c, _| {
+            let what = first(c, &["dir", "dir2", "dir3", "dir4", "dir5", "dir6"]);
+            format!(
+                "the build output is not in the image{}",
+                opt(" (", what.trim_end_matches(['.', ',']), ")")
+            )
+        },
+        "run the build in the image (next build, vite build, collectstatic) and copy its output to the path the server reads; check .dockerignore and the final stage's COPY --from",
+    ),
+    rule(
         "log.command_not_found",
         LOG,
         Error,
-        r#"(?m)(?:^|: )(?P<cmd>[^\s:]*[A-Za-z_][^\s:]*): (?:command )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|executable file not found in \$PATH|exec user process caused:? "?no such file or directory"#,
+        r#"(?m)(?:^|: )(?P<cmd>[^\s:]*[A-Za-z_][^\s:]*): (?:[Cc]ommand )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|\bmake(?:\[\d+\])?: (?P<cmd3>[^\s:*]+): No such file or directory|executable file not found in \$PATH|exec user process caused:? "?no such file or directory"#,
         |c, _| {
             format!(
                 "command not found{}",
-                opt(": ", first(c, &["cmd", "cmd2"]), "")
+                opt(": ", first(c, &["cmd", "cmd2", "cmd3"]), "")
             )
         },
         "check the image's PATH and the Dockerfile stage that installs it; for a file that exists, check CRLF line endings",
@@ -1213,7 +1373,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.permission_denied",
         LOG,
         Error,
-        r"EACCES|Permission denied|Read-only file system|EROFS",
+        r"EACCES|Permission denied|Read-only file system|EROFS|java\.nio\.file\.AccessDeniedException",
         |_, t| {
             format!(
                 "permission denied: {}",
@@ -1242,7 +1402,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.rust_panic",
         LOG,
         Error,
-        r"thread '(?P<thread>[^']+)' panicked at (?P<at>.*)",
+        r"thread '(?P<thread>[^']+)'(?: \(\d+\))? panicked at (?P<at>.*)",
         |c, _| {
             format!(
                 "Rust panic in thread '{}' at {}",
@@ -1288,7 +1448,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "api.waiter_failed",
         NOT_LOG,
         Error,
-        r"Waiter (?P<w>\w+) failed: Waiter encountered a terminal failure state",
+        r#"Waiter (?P<w>\w+) failed: Waiter encountered a terminal failure state|"state"\s*:\s*"FAILURE""#,
         |c, _| format!("waiter {} hit a failure state", g(c, "w")),
         "read the stack's root cause or the task's stopped reason",
     ),
@@ -1296,7 +1456,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "api.waiter_timeout",
         NOT_LOG,
         Warn,
-        r"Waiter (?P<w>\w+) failed: Max attempts exceeded|Resource is not in the state (?P<state>\w+)|Max attempts exceeded",
+        r#"Waiter (?P<w>\w+) failed: Max attempts exceeded|Resource is not in the state (?P<state>\w+)|Max attempts exceeded|"state"\s*:\s*"TIMEOUT"|Waiter has timed out"#,
         |c, _| {
             format!(
                 "client waiter gave up{}",
@@ -1362,6 +1522,24 @@ fn regex(index: usize) -> &'static Regex {
             .build()
             .unwrap_or_else(|e| panic!("rule {}: {e}", rule.id))
     })
+}
+
+/// Each rule's veto (`unless`), compiled the first time the rule matches; `None` when it has none.
+static VETOES: LazyLock<Vec<OnceLock<Option<Regex>>>> =
+    LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
+
+/// Whether rule `index` matches `text` and its veto does not.
+fn applies(index: usize, text: &str) -> bool {
+    if !regex(index).is_match(text) {
+        return false;
+    }
+    let veto = VETOES[index].get_or_init(|| {
+        let rule = &RULES[index];
+        (!rule.unless.is_empty()).then(|| {
+            Regex::new(rule.unless).unwrap_or_else(|e| panic!("rule {} unless: {e}", rule.id))
+        })
+    });
+    veto.as_ref().is_none_or(|v| !v.is_match(text))
 }
 
 /// Sets are built per source on first use, so a session pays only for the sources it sees.
@@ -1509,7 +1687,7 @@ fn find(source: Source, text: &str) -> Option<(usize, &str)> {
         if let Some(index) = matched
             .iter()
             .map(|k| compiled.rules[k])
-            .find(|&i| regex(i).is_match(candidate))
+            .find(|&i| applies(i, candidate))
         {
             return Some((index, candidate));
         }
@@ -1733,6 +1911,49 @@ fn exec_path(text: &str) -> &str {
         .map_or("", |m| m.as_str())
 }
 
+static UNRESOLVED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Unresolved\s+resource\s+dependencies\s+\[(?P<deps>[^\]]*)\]").expect("valid")
+});
+
+static AWS_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\((?P<code>\w+)\) when calling the (?P<op>\w+) operation").expect("valid")
+});
+
+static AWS_ACTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+)")
+        .expect("valid")
+});
+
+/// The variable or key a `log.missing_env_var` message names, when it names one that looks
+/// like a setting (not a word the wording captured, as in `environment variables are missing`).
+fn env_var_name<'h>(c: &Captures<'h>, text: &'h str) -> Option<&'h str> {
+    let names = [
+        "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",
+    ];
+    let looks_like_name = |n: &&str| {
+        n.len() > 1
+            && (n.contains(['_', '.']) || n.chars().any(|ch| ch.is_ascii_uppercase()))
+            && !n.eq_ignore_ascii_case("environment")
+    };
+    if let Some(name) = names
+        .iter()
+        .filter_map(|n| c.name(n))
+        .map(|m| m.as_str().trim_end_matches(['.', ',', ':']))
+        .find(looks_like_name)
+    {
+        return Some(name);
+    }
+    // Lists (`DATABASE_URL: [ 'Required' ]`, `You must specify POSTGRES_PASSWORD`): the first
+    // upper-case name with an underscore.
+    ENV_NAME
+        .find_iter(text)
+        .map(|m| m.as_str())
+        .find(|n| !n.starts_with("RUST_BACKTRACE"))
+}
+
+static ENV_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b").expect("valid"));
+
 static FS_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bfs-[0-9a-f]{8,17}\b").expect("valid"));
 
@@ -1768,6 +1989,8 @@ mod tests {
                 rule.id
             );
             let _ = regex(i);
+            assert!(rule.unless.is_ascii(), "{}", rule.id);
+            let _ = applies(i, "");
         }
         for sources in &BY_SOURCE {
             assert!(!sources.rules.is_empty());

@@ -1627,6 +1627,478 @@ fn rules_generalise_beyond_the_corpus() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// The five ids of catalogue §9, written in wordings the corpus does not hold: the same meaning
+/// from other frameworks and SDKs, wrapped by a console, behind a log prefix, in other case.
+/// `None` = no rule (the near misses that must stay quiet).
+#[test]
+fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
+    use Source::*;
+    let cases: &[(Source, &str, Option<&str>)] = &[
+        // ---- log.missing_env_var: a program saying a required setting is absent
+        (
+            Log,
+            "Error: Missing required environment variable: DATABASE_URL",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "2026-11-30T10:00:00.123Z api-1 | Error: Missing required\n  environment variable: S3_BUCKET_NAME",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "Error: S3_BUCKET_NAME is required",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "Error: NEAR_RPC_URL environment variable is not set",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "ENVIRONMENT VARIABLE NOT FOUND: DATABASE_URL",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "Error: Environment variable \"STRIPE_SECRET_KEY\" is missing",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "panic: JWT_SECRET must be set",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "thread 'main' panicked at src/main.rs:12:40:\nDATABASE_URL must be set: NotPresent\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "thread 'main' (1) panicked at src/config.rs:8:10:\ncalled `Result::unwrap()` on an `Err` value: NotPresent",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "** (System.EnvError) could not fetch environment variable \"SECRET_KEY_BASE\" because it is not set",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "decouple.UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default value.",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "Traceback (most recent call last):\n  File \"/app/main.py\", line 4, in <module>\n    raise ValueError(\"OPENAI_API_KEY is not set\")\nValueError: OPENAI_API_KEY is not set",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "/entrypoint.sh: line 4: DB_HOST: parameter null or not set",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "pydantic_core._pydantic_core.ValidationError: 1 validation error for AppSettings\ndatabase_url\n  Field required [type=missing, input_value={}, input_type=dict]",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "java.lang.IllegalArgumentException: Could not resolve placeholder 'DB_URL' in string value \"${DB_URL}\"",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "django.core.exceptions.ImproperlyConfigured: The SECRET_KEY setting must not be empty.",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "MissingEnvVarsError: The following variables were defined in .env.example but are not present in the environment:\n  SESSION_SECRET",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "Traceback (most recent call last):\n  File \"/app/app.py\", line 3, in <module>\n    BUCKET = os.environ[\"S3_BUCKET_NAME\"]\n  File \"<frozen os>\", line 714, in __getitem__\nKeyError: 'S3_BUCKET_NAME'",
+            Some("log.missing_env_var"),
+        ),
+        // near misses: informational, a default taken, the panic note, a bare KeyError, the shell
+        (Log, "Environment variables loaded from .env", None),
+        (Log, "info  - Loaded env from /app/.env", None),
+        (Log, "\u{27d0} injected env (0) from .env", None),
+        (
+            Log,
+            "Missing Rails.application.secrets.secret_key_base for production environment. The secret will be generated and stored in config/secrets.yml",
+            None,
+        ),
+        (Log, "REDIS_URL not set, using the in-memory cache", None),
+        (
+            Log,
+            "WARN: SENTRY_DSN is not set; falling back to console logging",
+            None,
+        ),
+        (
+            Log,
+            "Missing config file /etc/app/config.yaml, using defaults",
+            None,
+        ),
+        (Log, "DATABASE_URL=postgres://db:5432/app", None),
+        (
+            Log,
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+            None,
+        ),
+        (
+            Log,
+            "thread 'main' panicked at src/main.rs:3:5:\nindex out of bounds: the len is 0 but the index is 0\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+            Some("log.rust_panic"),
+        ),
+        (Log, "KeyError: 'user_id'", Some("log.python_traceback")),
+        (
+            Log,
+            "./run.sh: line 9: DB_HOST: unbound variable",
+            Some("log.bash_unbound_variable"),
+        ),
+        (
+            Log,
+            "Error: P1001: Can't reach database server at `http`:`5432`",
+            Some("log.econnrefused"),
+        ),
+        // ---- log.aws_access_denied: the app's own AWS call, in any SDK's words
+        (
+            Log,
+            "An error occurred (AccessDenied) when calling the DescribeAutoScalingGroups operation: User: arn:aws:sts::123456789012:assumed-role/nats-node/i-0abc is not authorized to perform: autoscaling:DescribeAutoScalingGroups",
+            Some("log.aws_access_denied"),
+        ),
+        (
+            Log,
+            "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/api-task/4f1c is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/orders",
+            Some("log.aws_access_denied"),
+        ),
+        (
+            Log,
+            "operation error S3: PutObject, https response error StatusCode: 403, RequestID: 7Q2, HostID: x1, api error AccessDenied: Access Denied",
+            Some("log.aws_access_denied"),
+        ),
+        (
+            Log,
+            "software.amazon.awssdk.services.s3.model.S3Exception: Access Denied (Service: S3, Status Code: 403, Request ID: 4Q2A, Extended Request ID: zz)",
+            Some("log.aws_access_denied"),
+        ),
+        (
+            Log,
+            "fatal error: An error occurred (403) when calling the HeadObject operation: Forbidden",
+            Some("log.aws_access_denied"),
+        ),
+        (
+            Log,
+            "An error occurred (UnauthorizedOperation) when calling the DescribeInstances operation: You are not authorized to perform this operation.",
+            Some("log.aws_access_denied"),
+        ),
+        (
+            Log,
+            "Traceback (most recent call last):\n  File \"/app/upload.py\", line 9, in <module>\n    s3.put_object(Bucket=b, Key=k, Body=data)\nbotocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the PutObject operation: Access Denied",
+            Some("log.aws_access_denied"),
+        ),
+        // near misses: the filesystem, an app's own authorisation, a database, an HTTP access log
+        (
+            Log,
+            "Error: EACCES: permission denied, open '/app/logs/app.log'",
+            Some("log.permission_denied"),
+        ),
+        (
+            Log,
+            "java.nio.file.AccessDeniedException: /data/cache/index",
+            Some("log.permission_denied"),
+        ),
+        (
+            Log,
+            "org.springframework.security.access.AccessDeniedException: Access is denied",
+            Some("log.java_exception"),
+        ),
+        (
+            Log,
+            "Access denied for user 'app'@'10.0.1.23' (using password: YES)",
+            Some("log.db_auth_failed"),
+        ),
+        (
+            Log,
+            "10.0.1.7 - - \"GET /admin HTTP/1.1\" 403 Forbidden 2ms",
+            None,
+        ),
+        (
+            Api,
+            "An error occurred (AccessDenied) when calling the PutObject operation: Access Denied",
+            Some("api.access_denied"),
+        ),
+        // ---- log.build_output_missing: the server runs, its build output is not in the image
+        (
+            Log,
+            "Error: Could not find the build directory: /app/dist/public, make sure to build the client first",
+            Some("log.build_output_missing"),
+        ),
+        (
+            Log,
+            "[Error: Could not find a production build in the\n'/app/.next' directory. Try building your app with 'next build' before starting the production server.]",
+            Some("log.build_output_missing"),
+        ),
+        (
+            Log,
+            "Error: ENOENT: no such file or directory, stat '/app/build/index.html'",
+            Some("log.build_output_missing"),
+        ),
+        (
+            Log,
+            "Error: ENOENT: no such file or directory, open '/app/.next/BUILD_ID'",
+            Some("log.build_output_missing"),
+        ),
+        (
+            Log,
+            "Illuminate\\Foundation\\ViteManifestNotFoundException: Vite manifest not found at: /var/www/html/public/build/manifest.json",
+            Some("log.build_output_missing"),
+        ),
+        (
+            Log,
+            "ValueError: Missing staticfiles manifest entry for 'css/main.css'",
+            Some("log.build_output_missing"),
+        ),
+        (
+            Log,
+            "error: The directory \"dist\" does not exist. Did you build your project?",
+            Some("log.build_output_missing"),
+        ),
+        // near misses: a missing entry file stays Node's, progress lines, other missing files
+        (
+            Log,
+            "Error: Cannot find module '/app/dist/server.js'",
+            Some("log.node_module_not_found"),
+        ),
+        (
+            Log,
+            "info  - Creating an optimized production build ...",
+            None,
+        ),
+        (
+            Log,
+            "Error: ENOENT: no such file or directory, open '/app/config/settings.json'",
+            None,
+        ),
+        // ---- ecs.secrets_not_found: the role reached the store, the reference does not resolve
+        (
+            EcsTask,
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid ssm parameters: /prod/api/S3_BUCKET_NAME",
+            Some("ecs.secrets_not_found"),
+        ),
+        (
+            EcsTask,
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 5 time(s): failed to fetch secret arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db from secrets manager: ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+            Some("ecs.secrets_not_found"),
+        ),
+        (
+            EcsTask,
+            "Resourceinitializationerror: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: ParameterNotFound",
+            Some("ecs.secrets_not_found"),
+        ),
+        (
+            EcsTask,
+            "Fetching secret data from SSM Parameter Store in eu-west-1: invalid parameters: /prod/db/password",
+            Some("ecs.secrets_not_found"),
+        ),
+        (
+            EcsTask,
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): retrieved secret from Secrets Manager did not contain json key DB_PASS",
+            Some("ecs.secrets_not_found"),
+        ),
+        // near misses: the other secret failures keep their ids
+        (
+            EcsTask,
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s): AccessDeniedException: User: arn:aws:sts::1:assumed-role/exec/x is not authorized to perform: ssm:GetParameters",
+            Some("ecs.secrets_access_denied"),
+        ),
+        (
+            EcsTask,
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 5 time(s): RequestError: send request failed caused by: Post \"https://secretsmanager.eu-west-1.amazonaws.com/\": dial tcp 10.0.0.1:443: i/o timeout",
+            Some("ecs.secrets_network"),
+        ),
+        (
+            EcsTask,
+            "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.",
+            Some("ecs.log_group_missing"),
+        ),
+        // ---- cfn.template_invalid: rejected before any operation started
+        (
+            Cfn,
+            "Template format error: YAML not well-formed. (line 12, column 3)",
+            Some("cfn.template_invalid"),
+        ),
+        (
+            Cfn,
+            "Template format error: Unrecognized resource types: [AWS::EC2::VPCX]",
+            Some("cfn.template_invalid"),
+        ),
+        (
+            Cfn,
+            "Template error: instance of Fn::GetAtt references undefined resource WebServer",
+            Some("cfn.template_invalid"),
+        ),
+        (
+            Cfn,
+            "template format error: every Resources object must contain a Type member.",
+            Some("cfn.template_invalid"),
+        ),
+        (
+            Cfn,
+            "An error occurred (ValidationError) when calling the CreateStack\noperation: Template format error: Unresolved resource dependencies [DBName] in the Resources\nblock of the template",
+            Some("cfn.template_invalid"),
+        ),
+        (
+            Cfn,
+            "Invalid template property or properties [Output]",
+            Some("cfn.template_invalid"),
+        ),
+        (
+            Cfn,
+            "Transform AWS::Serverless-2016-10-31 failed with: Invalid Serverless Application Specification document. Number of errors found: 1.",
+            Some("cfn.template_invalid"),
+        ),
+        (
+            Api,
+            "An error occurred (ValidationError) when calling the ValidateTemplate operation: Template format error: JSON not well-formed. (line 1, column 2)",
+            Some("cfn.template_invalid"),
+        ),
+        // near misses: a hook's own validation, a stack that cannot be updated
+        (
+            Cfn,
+            "Hook failed with message: Template failed validation, the following rule(s) failed: S3_BUCKET_SSL.",
+            Some("cfn.hook_failed"),
+        ),
+        (
+            Cfn,
+            "Stack:arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1 is in ROLLBACK_COMPLETE state and can not be updated.",
+            Some("cfn.stack_rollback_complete_blocked"),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (source, text, expect) in cases {
+        let got = rule(*source, text);
+        if got != *expect {
+            wrong.push(format!("{expect:?} <- {got:?}: {text}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let c = classify(
+        Log,
+        "Error: Missing required environment variable: DATABASE_URL",
+    )
+    .unwrap();
+    assert_eq!(c.summary, "required setting DATABASE_URL is missing");
+    let c = classify(Cfn, "Template format error: Unresolved resource dependencies [VpcId, SubnetA] in the Resources block of the template").unwrap();
+    assert!(c.summary.contains("VpcId, SubnetA"), "{}", c.summary);
+}
+
+/// Catalogue §9.3 and issue 12 item 4: wordings of older ids that their first patterns missed.
+#[test]
+fn older_rules_hold_the_wider_family() {
+    use Source::*;
+    let cases: &[(Source, &str, &str)] = &[
+        // §9.3
+        (
+            Log,
+            "make: cargo: No such file or directory",
+            "log.command_not_found",
+        ),
+        (
+            Log,
+            "make[1]: go: Command not found",
+            "log.command_not_found",
+        ),
+        (
+            Cfn,
+            "Volume vol-0a1b2c3d4e5f60718 is currently attached to i-0123456789abcdef0 (Service: AmazonEC2; Status Code: 400; Error Code: VolumeInUse; Request ID: 5d2c)",
+            "cfn.delete_failed_dependency",
+        ),
+        (
+            Cfn,
+            "Stack:arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1 is in CREATE_IN_PROGRESS state and can not be updated.",
+            "cfn.in_progress_info",
+        ),
+        (
+            Api,
+            "An error occurred (ValidationError) when calling the UpdateStack operation: Stack:arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1 is in UPDATE_IN_PROGRESS state and can not be updated.",
+            "cfn.in_progress_info",
+        ),
+        (
+            Log,
+            "Error: P1001: Can't reach database server at `db.internal`:`5432`",
+            "log.econnrefused",
+        ),
+        // item 4: a prefix before an anchored reason, new panic headers, SDK v3 waiters, ports
+        (
+            Cfn,
+            "Hook invocations complete.  Resource creation Initiated",
+            "cfn.in_progress_info",
+        ),
+        (
+            Log,
+            "thread 'main' (13) panicked at src/main.rs:4:5:\nboom",
+            "log.rust_panic",
+        ),
+        (
+            Api,
+            "TimeoutError: {\"state\":\"TIMEOUT\",\"reason\":\"Waiter has timed out\",\"observedResponses\":{\"200: CREATE_IN_PROGRESS\":40}}",
+            "api.waiter_timeout",
+        ),
+        (
+            Api,
+            "Error: {\"state\":\"FAILURE\",\"reason\":{\"Stacks\":[{\"StackName\":\"app\",\"StackStatus\":\"ROLLBACK_COMPLETE\"}]},\"observedResponses\":{}}",
+            "api.waiter_failed",
+        ),
+        (
+            Log,
+            "Web server failed to start. Port 8080 was already in use.",
+            "log.addr_in_use",
+        ),
+        (
+            Log,
+            "Port 5000 is in use by another program. Either identify and stop that program, or start the server with a different port.",
+            "log.addr_in_use",
+        ),
+        (
+            Log,
+            "nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)",
+            "log.addr_in_use",
+        ),
+        (
+            Log,
+            "OSError: [Errno 48] Address already in use",
+            "log.addr_in_use",
+        ),
+        // the EC2 launch type's docker volume driver wording of an unreachable EFS
+        (
+            EcsTask,
+            "CannotCreateContainerError: Error response from daemon: failed to mount local volume: mount fs-0123abcd.efs.eu-west-1.amazonaws.com:/:/var/lib/docker/volumes/ecs-app-1-data/_data, flags: 0x0, data: addr=10.0.1.5,nfsvers=4.1: connection timed out",
+            "ecs.efs_mount_network",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (source, text, expect) in cases {
+        let got = rule(*source, text);
+        if got != Some(*expect) {
+            wrong.push(format!("{expect} <- {got:?}: {text}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let c = classify(
+        Cfn,
+        "Hook invocations complete.  Resource creation Initiated",
+    )
+    .unwrap();
+    assert_eq!(c.summary, "progress: Resource creation Initiated");
+}
+
 #[test]
 fn log_rules_apply_to_log_lines_only() {
     let reason =

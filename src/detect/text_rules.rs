@@ -596,7 +596,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.efs_mount_network",
         TASK,
         Error,
-        r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
+        r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume|failed to mount local volume|VolumeDriver\.Mount).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
         |c, t| {
             format!(
                 "EFS mount{} failed: NFS port 2049 unreachable ({})",
@@ -1310,13 +1310,13 @@ pub(crate) static RULES: &[TextRule] = &[
         },
         "compare the name with the container's environment, secrets and environmentFiles in the task definition the deployment uses; add it and force a new deployment (running tasks never see new values). Names read at build time (next build, Vite) must be passed as build args",
     )
-    .unless(r"(?i)\b(?:using\s+(?:the\s+|a\s+)?default|defaulting\s+to|defaults?\s+to|falling\s+back|fall\s+back|will\s+be\s+generated)\b"),
+    .unless(r"(?i)\b(?:using\s+(?:the\s+|a\s+)?defaults?|defaulting\s+to|defaults?\s+to|falling\s+back|fall\s+back|will\s+be\s+generated)\b|\b(?:not\s+set|missing|not\s+(?:found|defined|provided))\b[^\n]{0,12}?[,;(-]\s*(?:using|defaulting|falling|skipping|ignoring|disabling|continuing)\b"),
     rule(
         "log.aws_access_denied",
         LOG,
         Error,
         // The app's own AWS call (SDK or CLI): any SDK's error code or the IAM sentence.
-        r"(?i:\bAccessDenied(?:Exception)?\b)|\bUnauthorizedOperation\b|(?i:is\s+not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+))|An\s+error\s+occurred\s+\(403\)\s+when\s+calling\s+the\s+\w+\s+operation:\s*Forbidden",
+        r"(?i:\bAccessDenied(?:Exception)?\b)|\bUnauthorizedOperation\b|(?i:is\s+not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+))|An\s+error\s+occurred\s+\(403\)\s+when\s+calling\s+the\s+\w+\s+operation:\s*Forbidden|Access\s+Denied\s+\(Service:\s*[^;,)]+[;,]\s*Status\s+Code:\s*403",
         |_, t| match (AWS_ACTION.captures(t), AWS_CALL.captures(t)) {
             (Some(a), _) => format!("the app's AWS call was refused: {}", short(g(&a, "action"), 80)),
             (None, Some(call)) => format!(
@@ -1493,7 +1493,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "api.access_denied",
         NOT_LOG,
         Error,
-        r"AccessDenied|is not authorized to perform|UnauthorizedOperation",
+        r"AccessDenied|Access Denied|is not authorized to perform|UnauthorizedOperation",
         |_, t| format!("access denied: {}", short(t, 120)),
         "grant the missing permission to the credentials stackwatch or your tool uses",
     ),

@@ -1725,6 +1725,32 @@ fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
             "Traceback (most recent call last):\n  File \"/app/app.py\", line 3, in <module>\n    BUCKET = os.environ[\"S3_BUCKET_NAME\"]\n  File \"<frozen os>\", line 714, in __getitem__\nKeyError: 'S3_BUCKET_NAME'",
             Some("log.missing_env_var"),
         ),
+        (
+            Log,
+            "Error: Please define the MONGODB_URI environment variable inside .env.local",
+            Some("log.missing_env_var"),
+        ),
+        (Log, "$PORT must be set", Some("log.missing_env_var")),
+        (
+            Log,
+            "RuntimeError: Either 'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set.",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "/app/config/database.rb:3:in `fetch': key not found: \"DATABASE_URL\" (KeyError)",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "Failed to configure a DataSource: 'url' attribute is not specified and no embedded datasource could be configured.",
+            Some("log.missing_env_var"),
+        ),
+        (
+            Log,
+            "Error: The OPENAI_API_KEY environment variable is missing or empty; either provide it, or instantiate the OpenAI client with an apiKey option",
+            Some("log.missing_env_var"),
+        ),
         // near misses: informational, a default taken, the panic note, a bare KeyError, the shell
         (Log, "Environment variables loaded from .env", None),
         (Log, "info  - Loaded env from /app/.env", None),
@@ -1870,6 +1896,26 @@ fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
             "error: The directory \"dist\" does not exist. Did you build your project?",
             Some("log.build_output_missing"),
         ),
+        (
+            Log,
+            "ActionView::Template::Error (The asset \"application.css\" is not present in the asset pipeline.",
+            Some("log.build_output_missing"),
+        ),
+        (
+            Log,
+            "Exception: Unable to locate Mix file: /js/app.js.",
+            Some("log.build_output_missing"),
+        ),
+        (
+            Log,
+            "** (RuntimeError) Could not find static manifest at \"/app/_build/prod/lib/web/priv/static/cache_manifest.json\". Run \"mix phx.digest\" after building your static files",
+            Some("log.build_output_missing"),
+        ),
+        (
+            Log,
+            "FileNotFoundError: [Errno 2] No such file or directory: '/app/frontend/dist/index.html'",
+            Some("log.build_output_missing"),
+        ),
         // near misses: a missing entry file stays Node's, progress lines, other missing files
         (
             Log,
@@ -1969,6 +2015,11 @@ fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
             "An error occurred (ValidationError) when calling the ValidateTemplate operation: Template format error: JSON not well-formed. (line 1, column 2)",
             Some("cfn.template_invalid"),
         ),
+        (
+            Cfn,
+            "[/Resources/Bucket/Properties/BucketName] 'null' values are not allowed in templates",
+            Some("cfn.template_invalid"),
+        ),
         // near misses: a hook's own validation, a stack that cannot be updated
         (
             Cfn,
@@ -1997,6 +2048,77 @@ fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
     assert_eq!(c.summary, "required setting DATABASE_URL is missing");
     let c = classify(Cfn, "Template format error: Unresolved resource dependencies [VpcId, SubnetA] in the Resources block of the template").unwrap();
     assert!(c.summary.contains("VpcId, SubnetA"), "{}", c.summary);
+}
+
+/// Real messages found in public issues while widening the rules (not in the known corpus),
+/// each with its source.
+#[test]
+fn real_messages_found_while_widening() {
+    use Source::*;
+    let cases: &[(Source, &str, &str, &str)] = &[
+        // The older agent's wording of a secret the execution role may not read.
+        (
+            EcsTask,
+            "Fetching secret data from SSM Parameter Store in eu-west-1: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/app-TaskExecutionRole/9e05ad12 is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:eu-west-1:123456789012:parameter/app/db status code: 400, request id: 787934d9",
+            "ecs.secrets_access_denied",
+            "https://github.com/aws/aws-cdk/issues/3529",
+        ),
+        (
+            EcsTask,
+            "Fetching secret data from SSM Parameter Store in ap-northeast-1: AccessDeniedException: \nUser: arn:aws:sts::123456789012:assumed-role/NewRelicECSTaskExecution/abc \nis not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:ap-northeast-1:123456789012:parameter/aws/reference/secretsmanager/NewRelicLicenseKeySecret \nstatus code: 400, request id: 1",
+            "ecs.secrets_access_denied",
+            "https://github.com/newrelic/nri-ecs/issues/10",
+        ),
+        // ... and of one that does not exist (the ECS agent's ssmsecret resource).
+        (
+            EcsTask,
+            "Fetching secret data from SSM Parameter Store in eu-west-1: invalid parameters: /demo/dev/MY_INVALID_PARAMETER",
+            "ecs.secrets_not_found",
+            "aws/amazon-ecs-agent agent/taskresource/ssmsecret (fetching secret data from SSM Parameter Store in %s: invalid parameters: %s)",
+        ),
+        // The app's own call, from the CLI inside the container and from the Java SDK v1.
+        (
+            Log,
+            "An error occurred (AccessDeniedException) when calling the GetParameters operation: User: arn:aws:sts::123456789012:assumed-role/miketesting-ECSRole-us-west-2/i-081cc40f40abe42cd is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-west-2:123456789012:parameter/production/API/POSTGRES_NAME",
+            "log.aws_access_denied",
+            "https://github.com/hackoregon/civic-devops/issues/241",
+        ),
+        (
+            Log,
+            "Exception in thread \"main\" com.amazonaws.services.simplesystemsmanagement.model.AWSSimpleSystemsManagementException: User: arn:aws:sts::123456789012:assumed-role/nodes.example.cluster.k8s.local/i-05101c6ca462115a9 is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter/GREETING (Service: AWSSimpleSystemsManagement; Status Code: 400; Error Code: AccessDeniedException; Request ID: d8a3e20a)",
+            "log.aws_access_denied",
+            "https://github.com/aws-samples/aws-workshop-for-kubernetes/issues/250",
+        ),
+        // Vite's preview server without a build, in both of its wordings.
+        (
+            Log,
+            "error when starting preview server:\nError: The directory \"dist\" does not exist. Did you build your project?",
+            "log.build_output_missing",
+            "vitejs/vite packages/vite/src/node/preview.ts",
+        ),
+        (
+            Log,
+            "Error: \"dist\" does not exist. Did you build your project?",
+            "log.build_output_missing",
+            "vitejs/vite packages/vite/src/node/preview.ts (older releases)",
+        ),
+        // The older agent's error name for an image pull that cannot reach ECR.
+        (
+            EcsTask,
+            "CannotPullECRContainerError: RequestError: send request failed caused by: Post \"https://api.ecr.us-west-2.amazonaws.com/\": net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)",
+            "ecs.image_pull_network",
+            "aws/amazon-ecs-agent agent/dockerclient/dockerapi/errors.go (CannotPullECRContainerError)",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (source, text, expect, link) in cases {
+        assert!(!link.is_empty());
+        let got = rule(*source, text);
+        if got != Some(*expect) {
+            wrong.push(format!("{expect} <- {got:?}: {text} ({link})"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 /// Catalogue §9.3 and issue 12 item 4: wordings of older ids that their first patterns missed.

@@ -249,7 +249,7 @@ pub(crate) static RULES: &[TextRule] = &[
         Error,
         // As CreateStack / UpdateStack / CreateChangeSet reject it, however the CLI, an SDK's
         // JSON error, CDK or Serverless prints it (catalogue §9.1).
-        r#"(?i:\bTemplate\s+(?:format\s+|validation\s+)?error)\b\s*:?\s*(?P<msg>[^"\n]*)|Unresolved\s+resource\s+dependencies\s+\[(?P<deps>[^\]]*)\]|Invalid\s+template\s+(?:resource\s+|parameter\s+)?propert(?:y|ies)\b[^"\n]*|\bTransform\s+\S+\s+failed\s+with:?[^"\n]*"#,
+        r#"(?i:\bTemplate\s+(?:format\s+|validation\s+)?error)\b\s*:?\s*(?P<msg>[^"\n]*)|Unresolved\s+resource\s+dependencies\s+\[(?P<deps>[^\]]*)\]|Invalid\s+template\s+(?:resource\s+|parameter\s+)?propert(?:y|ies)\b[^"\n]*|\bTransform\s+\S+\s+failed\s+with:?[^"\n]*|'null'\s+values\s+are\s+not\s+allowed\s+in\s+templates"#,
         |c, t| match UNRESOLVED.captures(t).and_then(|c| c.name("deps")) {
             Some(deps) => format!(
                 "template refers to {} that it does not declare (a Ref, GetAtt or ${{}} in Fn::Sub)",
@@ -509,7 +509,7 @@ pub(crate) static RULES: &[TextRule] = &[
         TASK,
         Error,
         concat!(
-            r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to fetch secret).*?",
+            r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to fetch secret|fetching secret data from).*?",
             net_cause!()
         ),
         |c, t| {
@@ -525,7 +525,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.secrets_access_denied",
         TASK,
         Error,
-        r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed|does(?:n't| not) have (?:the )?(?:required )?permissions?)",
+        r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth|fetching secret data from).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed|does(?:n't| not) have (?:the )?(?:required )?permissions?)",
         |c, t| {
             format!(
                 "execution role may not read its secrets from {} ({})",
@@ -549,7 +549,7 @@ pub(crate) static RULES: &[TextRule] = &[
         Error,
         // After the network and access-denied secret rules: the role reached the store, but a
         // `valueFrom` does not resolve (older agents say `Fetching secret data from …`).
-        r"(?is)(?:unable\s+to\s+pull\s+secrets|unable\s+to\s+retrieve\s+secrets?|failed\s+to\s+fetch\s+secret|unable\s+to\s+fetch\s+secret|fetching\s+secret\s+data\s+from).*?(?P<cause>did\s+not\s+contain\s+json\s+key(?:\s+(?P<key>[\w.-]*\w))?|invalid\s+(?:ssm\s+)?parameters?|ParameterNotFound|ResourceNotFoundException|can'?t\s+find\s+the\s+specified\s+secret|looking\s+for\s+beginning\s+of\s+(?:value|object\s+key\s+string))",
+        r"(?is)(?:unable\s+to\s+pull\s+secrets|unable\s+to\s+retrieve\s+secrets?|failed\s+to\s+fetch\s+secret|unable\s+to\s+fetch\s+secret|fetching\s+secret\s+data\s+from).*?(?P<cause>did\s+not\s+contain\s+json\s+key(?:\s+(?P<key>[\w.-]*\w))?|invalid\s*(?:ssm\s+)?parameters?|ParameterNotFound|ResourceNotFoundException|can'?t\s+find\s+the\s+specified\s+secret|looking\s+for\s+beginning\s+of\s+(?:value|object\s+key\s+string))",
         |c, t| {
             let cause = g(c, "cause").to_ascii_lowercase();
             let backend = secret_backend(&t.to_ascii_lowercase());
@@ -632,7 +632,7 @@ pub(crate) static RULES: &[TextRule] = &[
         TASK,
         Error,
         concat!(
-            r"(?is)(?:CannotPullContainerError|pull image|pulling image|failed to resolve ref).*?",
+            r"(?is)(?:CannotPull(?:ECR)?ContainerError|pull image|pulling image|failed to resolve ref).*?",
             net_cause!()
         ),
         |c, t| {
@@ -648,7 +648,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.image_pull_forbidden",
         TASK,
         Error,
-        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?P<cause>403 Forbidden|401 Unauthorized|AccessDenied\w*|no basic auth credentials|is not authorized to perform|unauthorized: authentication required)",
+        r"(?is)(?:CannotPull(?:ECR)?ContainerError|pull image|failed to resolve ref).*?(?P<cause>403 Forbidden|401 Unauthorized|AccessDenied\w*|no basic auth credentials|is not authorized to perform|unauthorized: authentication required)",
         |c, t| format!("not allowed to pull {} ({})", image_in(t), g(c, "cause")),
         "give the execution role ECR pull rights (AmazonECSTaskExecutionRolePolicy) or fix the repository policy for cross-account pulls",
     ),
@@ -664,7 +664,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.image_pull_failed",
         TASK,
         Error,
-        r"(?i)CannotPullContainerError|toomanyrequests|no space left on device|pull image manifest has been retried|failed to copy: httpReaderSeeker",
+        r"(?i)CannotPull(?:ECR)?ContainerError|toomanyrequests|no space left on device|pull image manifest has been retried|failed to copy: httpReaderSeeker",
         |_, t| format!("image pull failed: {}", short(tail(t), 120)),
         "mirror public images to ECR (rate limits), authenticate, or free disk on EC2 hosts",
     ),
@@ -1277,7 +1277,7 @@ pub(crate) static RULES: &[TextRule] = &[
             r"|\bMissingEnvVarsError\b|\bUndefinedValueError\b|System\.EnvError",
             r"|\bSet\s+the\s+(?P<v2>[A-Za-z_]\w*)\s+environment\s+variable",
             r"|\bThe\s+(?P<v3>[A-Z][A-Z0-9_]*)\s+setting\s+must\s+not\s+be\s+empty",
-            r"|\$?\b(?P<v4>[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])\b:?\s+(?:is\s+not\s+set|is\s+not\s+defined|is\s+required|is\s+missing|is\s+empty|must\s+be\s+set|not\s+set\b|not\s+found\.\s+Declare|missing\b)",
+            r#"|\$?\b(?P<v4>[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])\b["'`]?:?\s+(?:is\s+not\s+set|is\s+not\s+defined|is\s+required|is\s+missing|is\s+empty|must\s+be\s+set|not\s+set\b|not\s+found\.\s+Declare|missing\b)"#,
             r"|\bMissing\s+\$?(?P<v5>[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])\b",
             r"|\b(?P<v6>\w+):\s+parameter\s+(?:null\s+or\s+)?not\s+set",
             r"|\b\d+\s+validation\s+errors?\s+for\s+\w*Settings\b",
@@ -1288,6 +1288,10 @@ pub(crate) static RULES: &[TextRule] = &[
             r"|(?i:database\s+is\s+uninitialized\s+and\s+(?:superuser\s+)?password\s+(?:option\s+)?is\s+not\s+specified)",
             r"|(?i:setting\s+for\s+'(?P<v9>[^']+)'\s+is\s+missing)",
             r"|\bNotPresent\b",
+            r#"|(?i:\bplease\s+(?:define|set|provide|add)\s+(?:the\s+)?["'`]?(?P<v13>[\w.-]+)["'`]?\s+env(?:ironment)?\s+var(?:iable)?)"#,
+            r"|\$(?P<v14>[A-Z][A-Z0-9_]*)\b:?\s+(?:is\s+not\s+set|is\s+not\s+defined|is\s+required|is\s+missing|is\s+empty|must\s+be\s+set|not\s+set\b)",
+            r#"|\bkey\s+not\s+found:\s+"(?P<v15>[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])""#,
+            r"|'url'\s+attribute\s+is\s+not\s+specified\s+and\s+no\s+embedded\s+datasource",
             // A traceback through `os.environ[...]` ending in `KeyError: 'NAME'`.
             r#"|(?s:(?:\benviron\[|os\.py"?,\s+line\s+\d+,\s+in\s+__getitem__|environ/environ\.py).*\bKeyError:\s+['"](?P<v10>[^'"]+))"#,
         ),
@@ -1344,11 +1348,12 @@ pub(crate) static RULES: &[TextRule] = &[
             r"|\bVite\s+manifest\s+not\s+found\s+at:?\s+(?P<dir3>\S+)",
             r"|Missing\s+staticfiles\s+manifest\s+entry\s+for\s+'(?P<dir4>[^']+)'",
             r"|(?i:Webpacker\s+can't\s+find\s+\S+\s+in\s+(?P<dir5>\S+))",
+            r#"|\bis\s+not\s+present\s+in\s+the\s+asset\s+pipeline|Unable\s+to\s+locate\s+Mix\s+file|Could\s+not\s+find\s+static\s+manifest\s+at\s+"?(?P<dir7>[^"\s]+)"#,
             r"|(?i:does\s+not\s+exist\.?\s+did\s+you\s+(?:forget\s+to\s+)?(?:build|run\s+(?:the\s+)?build)\b)",
-            r"|ENOENT:\s+no\s+such\s+file\s+or\s+directory,\s+(?:stat|open|scandir|lstat)\s+'(?P<dir6>[^']*/(?:dist|build|\.next|\.output|out)/[^']*)'",
+            r"|(?:ENOENT:\s+no\s+such\s+file\s+or\s+directory,\s+(?:stat|open|scandir|lstat)|No\s+such\s+file\s+or\s+directory:)\s+'(?P<dir6>[^']*/(?:dist|build|\.next|\.output|out)/[^']*)'",
         ),
         |c, _| {
-            let what = first(c, &["dir", "dir2", "dir3", "dir4", "dir5", "dir6"]);
+            let what = first(c, &["dir", "dir2", "dir3", "dir4", "dir5", "dir6", "dir7"]);
             format!(
                 "the build output is not in the image{}",
                 opt(" (", what.trim_end_matches(['.', ',']), ")")
@@ -1928,7 +1933,8 @@ static AWS_ACTION: LazyLock<Regex> = LazyLock::new(|| {
 /// like a setting (not a word the wording captured, as in `environment variables are missing`).
 fn env_var_name<'h>(c: &Captures<'h>, text: &'h str) -> Option<&'h str> {
     let names = [
-        "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",
+        "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14",
+        "v15",
     ];
     let looks_like_name = |n: &&str| {
         n.len() > 1

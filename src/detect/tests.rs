@@ -2198,6 +2198,57 @@ fn older_rules_hold_the_wider_family() {
             "OSError: [Errno 48] Address already in use",
             "log.addr_in_use",
         ),
+        // text cut off before its last words (a console column, a 255-character reason)
+        (
+            Cfn,
+            "The following resource(s) failed to create: [ApiService, ApiTargetGroup, MigrationH",
+            "cfn.resources_failed_summary",
+        ),
+        (
+            Cfn,
+            "Stack:arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1 is in ROLLBACK_COMPLETE state and can not",
+            "cfn.stack_rollback_complete_blocked",
+        ),
+        (
+            Cfn,
+            "Failed to receive 1 resource signal(s) within the specifi",
+            "cfn.signal_timeout",
+        ),
+        (
+            EcsService,
+            "(service api) is unable to consistently start tasks succ",
+            "ecs.svc_task_start_impaired",
+        ),
+        (
+            EcsService,
+            "(service api) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 4f1c) has insufficient memory avail",
+            "ecs.svc_placement_resources",
+        ),
+        (
+            EcsService,
+            "(service api) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 4f1c) is already using a port req",
+            "ecs.svc_placement_port_in_use",
+        ),
+        (
+            EcsService,
+            "(service api) was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in yo",
+            "ecs.svc_placement_no_instances",
+        ),
+        (
+            EcsService,
+            "(service api) was unable to stop or start tasks during a deployment because of the service deploym",
+            "ecs.svc_deployment_config_deadlock",
+        ),
+        (
+            Elb,
+            "Health checks failed with these codes: [50",
+            "elb.response_code_mismatch",
+        ),
+        (
+            Log,
+            "Error: Could not find a production build in the '/app/.next' direc",
+            "log.build_output_missing",
+        ),
         // the EC2 launch type's docker volume driver wording of an unreachable EFS
         (
             EcsTask,

@@ -136,7 +136,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.signal_timeout",
         CFN,
         Error,
-        r"Failed to receive (?P<n>\d+) resource signal\(s\)|Received (?P<got>\d+) SUCCESS signal\(s\) out of (?P<of>\d+)|MinSuccessfulInstancesPercent requirement|WaitCondition timed out|Received (?P<got2>\d+) conditions? when expecting (?P<of2>\d+)",
+        r"Failed to receive (?P<n>\d+) resource signal|Received (?P<got>\d+) SUCCESS signal\(s\) out of (?P<of>\d+)|MinSuccessfulInstancesPercent requirement|WaitCondition timed out|Received (?P<got2>\d+) conditions? when expecting (?P<of2>\d+)",
         |c, _| match (c.name("n"), first(c, &["got", "got2"])) {
             (Some(n), _) => format!(
                 "{} resource signal(s) never arrived before the timeout",
@@ -189,7 +189,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.resources_failed_summary",
         CFN,
         Error,
-        r"The following resource\(s\) failed to (?P<op>create|update|delete): \[(?P<ids>[^\]]*)\]",
+        r"The following resource\(s\) failed to (?P<op>create|update|delete): \[(?P<ids>[^\]]*)\]?",
         |c, _| format!("failed to {}: {}", g(c, "op"), short(g(c, "ids"), 160)),
         "drill into each listed resource; the earliest one is usually the cause",
     ),
@@ -205,7 +205,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.stack_rollback_complete_blocked",
         CFN,
         Fatal,
-        r"(?:Stack:?\s*(?P<arn>\S+) )?is in ROLLBACK_COMPLETE state and can ?not be updated",
+        r"(?:Stack:?\s*(?P<arn>\S+) )?is in ROLLBACK_COMPLETE state and can ?not",
         |c, _| {
             format!(
                 "stack {} is in ROLLBACK_COMPLETE and cannot be updated",
@@ -900,7 +900,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_task_start_impaired",
         SVC,
         Error,
-        r"(?i)is unable to consistently start tasks successfully",
+        r"(?i)is unable to consistently start",
         |_, t| {
             format!(
                 "{}cannot start tasks consistently; ECS backs off between attempts",
@@ -913,7 +913,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_placement_port_in_use",
         SVC,
         Error,
-        r"(?i)is already using a port required by your task",
+        r"(?i)is already using a port(?: required)?",
         |_, t| {
             format!(
                 "{}cannot place a task: the host port is taken",
@@ -926,7 +926,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_placement_missing_attribute",
         SVC,
         Error,
-        r"(?i)is missing an attribute required by your task",
+        r"(?i)is missing an attribute(?: required)?",
         |_, t| {
             format!(
                 "{}cannot place a task: no instance has a required attribute",
@@ -939,7 +939,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_placement_resources",
         SVC,
         Error,
-        r#"(?i)has insufficient (?P<what>CPU units|memory|GPU)\w* available|encountered error "AGENT""#,
+        r#"(?i)has insufficient (?P<what>CPU units|CPU|memory|GPU)|encountered error "AGENT""#,
         |c, t| {
             format!(
                 "{}cannot place a task: not enough {} on the cluster",
@@ -953,12 +953,12 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_placement_no_instances",
         SVC,
         Error,
-        r"(?i)No Container Instances were found in your (?P<where>cluster|capacity provider)",
+        r"(?i)No Container Instances were found(?: in your (?P<where>cluster|capacity provider))?",
         |c, t| {
             format!(
-                "{}cannot place a task: no container instances in the {}",
+                "{}cannot place a task: no container instances{}",
                 svc_prefix(t),
-                g(c, "where")
+                opt(" in the ", g(c, "where"), "")
             )
         },
         "check the Auto Scaling group's activity (quotas, AMI, instance type availability)",
@@ -989,7 +989,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_deployment_config_deadlock",
         SVC,
         Error,
-        r"(?i)unable to stop or start tasks during a deployment because of the service deployment configuration",
+        r"(?i)unable to stop or start tasks during a deployment",
         |_, t| {
             format!(
                 "{}deployment cannot progress with its minimumHealthyPercent/maximumPercent",
@@ -1033,7 +1033,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "elb.response_code_mismatch",
         ELB,
         Error,
-        r"Target\.ResponseCodeMismatch|Health checks failed with these codes: \[(?P<codes>[^\]]*)\]",
+        r"Target\.ResponseCodeMismatch|Health checks failed with these codes: \[(?P<codes>[^\]]*)\]?",
         |c, _| {
             format!(
                 "health check got HTTP {}",
@@ -1342,7 +1342,7 @@ pub(crate) static RULES: &[TextRule] = &[
         LOG,
         Error,
         concat!(
-            r"Could\s+not\s+find\s+a\s+production\s+build\s+in\s+the\s+'(?P<dir>[^']+)'\s+directory",
+            r"Could\s+not\s+find\s+a\s+production\s+build(?:\s+in\s+the\s+'(?P<dir>[^']+)')?",
             r"|Could\s+not\s+find\s+the\s+build\s+directory:?\s+(?P<dir2>[^\s,]+)",
             r"|\bhas\s+not\s+been\s+built\s+yet",
             r"|\bVite\s+manifest\s+not\s+found\s+at:?\s+(?P<dir3>\S+)",

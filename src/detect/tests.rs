@@ -1774,6 +1774,17 @@ fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
         (Log, "DATABASE_URL=postgres://db:5432/app", None),
         (
             Log,
+            "WARN[0000] The \"S3_BUCKET_NAME\" variable is not set. Defaulting to a blank string.",
+            None,
+        ),
+        (
+            Log,
+            "Checking for missing environment variables... none",
+            None,
+        ),
+        (Log, "env check: 0 missing, 12 set", None),
+        (
+            Log,
             "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
             None,
         ),
@@ -1956,6 +1967,11 @@ fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
         (
             EcsTask,
             "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): retrieved secret from Secrets Manager did not contain json key DB_PASS",
+            Some("ecs.secrets_not_found"),
+        ),
+        (
+            EcsService,
+            "(service worker) was unable to place a task. Reason: Fetching secret data from SSM Parameter Store in us-east-1: invalid parameters: /prod/DD_API_KEY.",
             Some("ecs.secrets_not_found"),
         ),
         // near misses: the other secret failures keep their ids

@@ -249,7 +249,7 @@ pub(crate) static RULES: &[TextRule] = &[
         Error,
         // As CreateStack / UpdateStack / CreateChangeSet reject it, however the CLI, an SDK's
         // JSON error, CDK or Serverless prints it (catalogue §9.1).
-        r#"(?i:\bTemplate\s+(?:format\s+|validation\s+)?error)\b\s*:?\s*(?P<msg>[^"\n]*)|Unresolved\s+resource\s+dependencies\s+\[(?P<deps>[^\]]*)\]|Invalid\s+template\s+(?:resource\s+|parameter\s+)?propert(?:y|ies)\b[^"\n]*|\bTransform\s+\S+\s+failed\s+with:?[^"\n]*|'null'\s+values\s+are\s+not\s+allowed\s+in\s+templates"#,
+        r#"(?i:\bTemplate\s+(?:format\s+|validation\s+)?error)\b\s*:?\s*(?P<msg>[^"\n]*)|(?i:Unresolved\s+resource\s+dependencies)\s+\[(?P<deps>[^\]]*)\]|Invalid\s+template\s+(?:resource\s+|parameter\s+)?propert(?:y|ies)\b[^"\n]*|\bTransform\s+\S+\s+failed\s+with:?[^"\n]*|'null'\s+values\s+are\s+not\s+allowed\s+in\s+templates"#,
         |c, t| match UNRESOLVED.captures(t).and_then(|c| c.name("deps")) {
             Some(deps) => format!(
                 "template refers to {} that it does not declare (a Ref, GetAtt or ${{}} in Fn::Sub)",
@@ -506,7 +506,8 @@ pub(crate) static RULES: &[TextRule] = &[
     ),
     rule(
         "ecs.secrets_network",
-        TASK,
+        // A service event says it too when a task cannot be placed (EC2 launch type).
+        TASK | SVC,
         Error,
         concat!(
             r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to fetch secret|fetching secret data from).*?",
@@ -523,7 +524,7 @@ pub(crate) static RULES: &[TextRule] = &[
     ),
     rule(
         "ecs.secrets_access_denied",
-        TASK,
+        TASK | SVC,
         Error,
         r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth|fetching secret data from).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed|does(?:n't| not) have (?:the )?(?:required )?permissions?)",
         |c, t| {
@@ -545,7 +546,7 @@ pub(crate) static RULES: &[TextRule] = &[
     ),
     rule(
         "ecs.secrets_not_found",
-        TASK,
+        TASK | SVC,
         Error,
         // After the network and access-denied secret rules: the role reached the store, but a
         // `valueFrom` does not resolve (older agents say `Fetching secret data from …`).
@@ -1314,13 +1315,13 @@ pub(crate) static RULES: &[TextRule] = &[
         },
         "compare the name with the container's environment, secrets and environmentFiles in the task definition the deployment uses; add it and force a new deployment (running tasks never see new values). Names read at build time (next build, Vite) must be passed as build args",
     )
-    .unless(r"(?i)\b(?:using\s+(?:the\s+|a\s+)?defaults?|defaulting\s+to|defaults?\s+to|falling\s+back|fall\s+back|will\s+be\s+generated)\b|\b(?:not\s+set|missing|not\s+(?:found|defined|provided))\b[^\n]{0,12}?[,;(-]\s*(?:using|defaulting|falling|skipping|ignoring|disabling|continuing)\b"),
+    .unless(r"(?i)\b(?:checking|check|looking|scanning)\s+(?:for\s+)?missing\b|\b(?:no|0)\s+missing\b|\b(?:using\s+(?:the\s+|a\s+)?defaults?|defaulting\s+to|defaults?\s+to|falling\s+back|fall\s+back|will\s+be\s+generated)\b|\b(?:not\s+set|missing|not\s+(?:found|defined|provided))\b[^\n]{0,12}?[,;(-]\s*(?:using|defaulting|falling|skipping|ignoring|disabling|continuing)\b"),
     rule(
         "log.aws_access_denied",
         LOG,
         Error,
         // The app's own AWS call (SDK or CLI): any SDK's error code or the IAM sentence.
-        r"(?i:\bAccessDenied(?:Exception)?\b)|\bUnauthorizedOperation\b|(?i:is\s+not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+))|An\s+error\s+occurred\s+\(403\)\s+when\s+calling\s+the\s+\w+\s+operation:\s*Forbidden|Access\s+Denied\s+\(Service:\s*[^;,)]+[;,]\s*Status\s+Code:\s*403",
+        r"(?i:\bAccessDenied(?:Exception)?\b)|(?i:\bUnauthorizedOperation\b)|(?i:is\s+not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+))|An\s+error\s+occurred\s+\(403\)\s+when\s+calling\s+the\s+\w+\s+operation:\s*Forbidden|Access\s+Denied\s+\(Service:\s*[^;,)]+[;,]\s*Status\s+Code:\s*403",
         |_, t| match (AWS_ACTION.captures(t), AWS_CALL.captures(t)) {
             (Some(a), _) => format!("the app's AWS call was refused: {}", short(g(&a, "action"), 80)),
             (None, Some(call)) => format!(

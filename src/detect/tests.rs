@@ -2180,6 +2180,17 @@ fn older_rules_hold_the_wider_family() {
             "cfn.in_progress_info",
         ),
         (
+            Cfn,
+            "Hook invocations complete. Resource creation initiated",
+            "cfn.in_progress_info",
+        ),
+        (Cfn, "Hook invocations complete", "cfn.in_progress_info"),
+        (
+            Cfn,
+            "Hook invocations complete. Resource creation cancelled",
+            "cfn.cascade_cancelled",
+        ),
+        (
             Log,
             "thread 'main' (13) panicked at src/main.rs:4:5:\nboom",
             "log.rust_panic",

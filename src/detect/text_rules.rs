@@ -100,14 +100,14 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.in_progress_info",
         CFN,
         Info,
-        r"(?i)^\s*(?:Hook invocations? (?:complete|completed|in progress|succeeded|initiated)\.?\s*|Eventual consistency check (?:initiated|complete)\.?\s*)*(?P<what>Resource (?:creation|update|deletion) Initiated|Eventual consistency check initiated|User Initiated|Transformation succeeded)\.?\s*$|(?:Stack:?\s*(?P<arn>\S+) )?is in (?P<state>[A-Z_]*_IN_PROGRESS) state and can ?not be updated",
+        r"(?i)^\s*(?:Hook invocations? (?:complete|completed|in progress|succeeded|initiated)\.?\s*|Eventual consistency check (?:initiated|complete)\.?\s*)*(?P<what>Resource (?:creation|update|deletion) Initiated|Eventual consistency check initiated|User Initiated|Transformation succeeded)\.?\s*$|^\s*(?P<hook>Hook invocations? (?:complete|completed|in progress|succeeded|initiated))\.?\s*$|(?:Stack:?\s*(?P<arn>\S+) )?is in (?P<state>[A-Z_]*_IN_PROGRESS) state and can ?not be updated",
         |c, _| match c.name("state") {
             Some(state) => format!(
                 "stack {} is busy ({}) and cannot be updated yet: wait for it to finish, or delete it",
                 arn_stack_name(g(c, "arn")),
                 state.as_str()
             ),
-            None => format!("progress: {}", g(c, "what")),
+            None => format!("progress: {}", first(c, &["what", "hook"])),
         },
         "nothing to do; stackwatch times the phase",
     ),
@@ -154,7 +154,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.cascade_cancelled",
         CFN,
         Info,
-        r"(?i)^\s*Resource (?P<op>creation|update|deletion) cancelled",
+        r"(?i)^\s*(?:Hook invocations? (?:complete|completed|in progress|succeeded|initiated)\.?\s*)?Resource (?P<op>creation|update|deletion) cancelled",
         |c, _| {
             format!(
                 "{} cancelled because another resource failed (not the root cause)",

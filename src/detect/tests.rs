@@ -2057,6 +2057,17 @@ fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     let c = classify(
+        Cfn,
+        "failed: ValidationError: Template format error:\nUnresolved resource dependencies [TELEMETRY_DOCS_HOST,\nTELEMETRY_DOCS_PORT] in the Resources block of the template",
+    )
+    .unwrap();
+    assert!(
+        c.summary
+            .contains("TELEMETRY_DOCS_HOST, TELEMETRY_DOCS_PORT"),
+        "{}",
+        c.summary
+    );
+    let c = classify(
         Log,
         "Error: Missing required environment variable: DATABASE_URL",
     )
@@ -2104,6 +2115,26 @@ fn real_messages_found_while_widening() {
             "Exception in thread \"main\" com.amazonaws.services.simplesystemsmanagement.model.AWSSimpleSystemsManagementException: User: arn:aws:sts::123456789012:assumed-role/nodes.example.cluster.k8s.local/i-05101c6ca462115a9 is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter/GREETING (Service: AWSSimpleSystemsManagement; Status Code: 400; Error Code: AccessDeniedException; Request ID: d8a3e20a)",
             "log.aws_access_denied",
             "https://github.com/aws-samples/aws-workshop-for-kubernetes/issues/250",
+        ),
+        // CDK's wrapped console output, and Serverless's prefix.
+        (
+            Cfn,
+            "ObservabilityStack failed: ValidationError: Template format error:\nUnresolved resource dependencies [TELEMETRY_DOCS_HOST,\nTELEMETRY_DOCS_PORT] in the Resources block of the template",
+            "cfn.template_invalid",
+            "https://github.com/opensearch-project/observability-stack/pull/342",
+        ),
+        (
+            Cfn,
+            "Template validation error: Template format error: Unresolved resource dependencies [Routetable] in the Resources block of the template",
+            "cfn.template_invalid",
+            "https://github.com/serverless/serverless/issues/6008",
+        ),
+        // A shell's `set -u` stays its own id, env var or not (catalogue §9.2).
+        (
+            Log,
+            "/code/bin/production-docker-entrypoint.sh: line 8: POSTGRES_HOST: unbound variable",
+            "log.bash_unbound_variable",
+            "https://github.com/hackoregon/civic-devops/issues/156",
         ),
         // Vite's preview server without a build, in both of its wordings.
         (

@@ -253,7 +253,7 @@ pub(crate) static RULES: &[TextRule] = &[
         |c, t| match UNRESOLVED.captures(t).and_then(|c| c.name("deps")) {
             Some(deps) => format!(
                 "template refers to {} that it does not declare (a Ref, GetAtt or ${{}} in Fn::Sub)",
-                short(deps.as_str(), 120)
+                short(&deps.as_str().split_whitespace().collect::<Vec<_>>().join(" "), 120)
             ),
             None => format!(
                 "CloudFormation rejected the template: {}",

@@ -2077,6 +2077,67 @@ fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
     assert!(c.summary.contains("VpcId, SubnetA"), "{}", c.summary);
 }
 
+/// The new log rules see every line of a live tail: ordinary lines that use their words, or a
+/// logger's own progress level, stay quiet; the failures beside them do not.
+#[test]
+fn ordinary_log_lines_with_the_new_rules_words_stay_quiet() {
+    let cases: &[(&str, Option<&str>)] = &[
+        (
+            "2026-11-30 INFO feature flag NEW_CHECKOUT not set for tenant 42",
+            None,
+        ),
+        ("warn: OPTIONAL_FEATURE_FLAG is not set", None),
+        (
+            "{\"level\":\"info\",\"msg\":\"REDIS_URL is not set\"}",
+            None,
+        ),
+        ("Listening on 0.0.0.0:8080 (set PORT to change)", None),
+        ("Using DATABASE_URL from environment", None),
+        ("Missing translation: en.checkout.title", None),
+        (
+            "Error: Config validation error: \"S3_BUCKET_NAME\" is required",
+            Some("log.missing_env_var"),
+        ),
+        ("Request denied: AccessDenied for user 42 on /admin", None),
+        ("audit: policy check AccessDenied count=0", None),
+        (
+            "INFO retried after AccessDeniedException, credentials refreshed",
+            None,
+        ),
+        (
+            "S3ServiceException [AccessDenied]: Access Denied",
+            Some("log.aws_access_denied"),
+        ),
+        (
+            "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+            Some("log.aws_access_denied"),
+        ),
+        (
+            "UnhandledPromiseRejectionWarning: AccessDenied: Access Denied\n    at Request.extractError (/app/node_modules/aws-sdk/lib/services/s3.js:700:35)",
+            Some("log.aws_access_denied"),
+        ),
+        (
+            "Error: ENOENT: no such file or directory, open '/app/uploads/build/a.png'",
+            None,
+        ),
+        ("Serving static files from /app/dist", None),
+        ("GET /api/build/status 200 3ms", None),
+        ("WARNING: no build cache found, building from scratch", None),
+        (
+            "Error: ENOENT: no such file or directory, scandir '/app/dist'",
+            Some("log.build_output_missing"),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (text, expect) in cases {
+        let got = rule(Source::Log, text);
+        if got != *expect {
+            wrong.push(format!("{expect:?} <- {got:?}: {text}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// Real messages found in public issues while widening the rules (not in the known corpus),
 /// each with its source.
 #[test]

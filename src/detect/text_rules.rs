@@ -86,6 +86,14 @@ impl TextRule {
     }
 }
 
+/// A log line its own logger marks as progress (`INFO …`, `"level":"info"`), near its start: the
+/// line is not a failure, whatever words follow (issue 12: a log line fails by its level).
+macro_rules! quiet_level {
+    () => {
+        r#"(?i)^[^\n]{0,48}?\b(?:info|debug|trace)\b|"level"\s*:\s*"(?:info|debug|trace)""#
+    };
+}
+
 /// Network causes shared by the secrets / registry-auth / image-pull families.
 macro_rules! net_cause {
     () => {
@@ -1303,11 +1311,11 @@ pub(crate) static RULES: &[TextRule] = &[
             _ if t.contains("secret_key_base") => {
                 "SECRET_KEY_BASE is not set (Rails has no secret_key_base)".to_string()
             }
-            _ if t.contains("validation error") => format!(
+            Some(name) => format!("required setting {name} is missing"),
+            None if t.contains("validation error") => format!(
                 "settings failed their startup validation: {}",
                 short(first_line_with(t, &["validation error"]).rsplit("| ").next().unwrap_or(""), 100)
             ),
-            Some(name) => format!("required setting {name} is missing"),
             None => format!(
                 "a required environment variable or setting is missing: {}",
                 short(first_line_with(t, &["nvironment", "ettings", "issing", "placeholder", "NotPresent", "not set", "not specified", "KeyError", "Invalid"]), 120)
@@ -1315,13 +1323,21 @@ pub(crate) static RULES: &[TextRule] = &[
         },
         "compare the name with the container's environment, secrets and environmentFiles in the task definition the deployment uses; add it and force a new deployment (running tasks never see new values). Names read at build time (next build, Vite) must be passed as build args",
     )
-    .unless(r"(?i)\b(?:checking|check|looking|scanning)\s+(?:for\s+)?missing\b|\b(?:no|0)\s+missing\b|\b(?:using\s+(?:the\s+|a\s+)?defaults?|defaulting\s+to|defaults?\s+to|falling\s+back|fall\s+back|will\s+be\s+generated)\b|\b(?:not\s+set|missing|not\s+(?:found|defined|provided))\b[^\n]{0,12}?[,;(-]\s*(?:using|defaulting|falling|skipping|ignoring|disabling|continuing)\b"),
+    .unless(concat!(
+        quiet_level!(),
+        // ... and for a missing setting, a warning: the app goes on without it.
+        r#"|(?i)^[^\n]{0,48}?\bwarn(?:ing)?\b|"level"\s*:\s*"warn(?:ing)?""#,
+        r"|(?i)\b(?:checking|check|looking|scanning)\s+(?:for\s+)?missing\b|\b(?:no|0)\s+missing\b|\b(?:using\s+(?:the\s+|a\s+)?defaults?|defaulting\s+to|defaults?\s+to|falling\s+back|fall\s+back|will\s+be\s+generated)\b|\b(?:not\s+set|missing|not\s+(?:found|defined|provided))\b[^\n]{0,12}?[,;(-]\s*(?:using|defaulting|falling|skipping|ignoring|disabling|continuing)\b",
+    )),
     rule(
         "log.aws_access_denied",
         LOG,
         Error,
         // The app's own AWS call (SDK or CLI): any SDK's error code or the IAM sentence.
-        r"(?i:\bAccessDenied(?:Exception)?\b)|(?i:\bUnauthorizedOperation\b)|(?i:is\s+not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+))|An\s+error\s+occurred\s+\(403\)\s+when\s+calling\s+the\s+\w+\s+operation:\s*Forbidden|Access\s+Denied\s+\(Service:\s*[^;,)]+[;,]\s*Status\s+Code:\s*403",
+        concat!(
+            r#"(?i:\bAccessDeniedException\b|\bAccessDenied(?:\)|:|\]|</Code>|")|(?:Error\s+Code|Code|api\s+error):\s*AccessDenied\b|\bUnauthorizedOperation\b)|"#,
+        r"(?i:is\s+not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+))|An\s+error\s+occurred\s+\(403\)\s+when\s+calling\s+the\s+\w+\s+operation:\s*Forbidden|Access\s+Denied\s+\(Service:\s*[^;,)]+[;,]\s*Status\s+Code:\s*403",
+        ),
         |_, t| match (AWS_ACTION.captures(t), AWS_CALL.captures(t)) {
             (Some(a), _) => format!("the app's AWS call was refused: {}", short(g(&a, "action"), 80)),
             (None, Some(call)) => format!(
@@ -1336,8 +1352,11 @@ pub(crate) static RULES: &[TextRule] = &[
         },
         "grant the action to the task role (taskRoleArn, not the execution role; on EC2 the instance profile) or fix the bucket/KMS policy; if the principal is not the task role, static keys in the environment win over it",
     )
-    // Application-level and filesystem denials with the same class name.
-    .unless(r"(?i)security[.\\](?:\w+[.\\])*AccessDeniedException|java\.nio\.file\.AccessDeniedException"),
+    // Progress lines, and application-level and filesystem denials with the same class name.
+    .unless(concat!(
+        quiet_level!(),
+        r"|(?i)security[.\\](?:\w+[.\\])*AccessDeniedException|java\.nio\.file\.AccessDeniedException",
+    )),
     rule(
         "log.build_output_missing",
         LOG,
@@ -1351,7 +1370,7 @@ pub(crate) static RULES: &[TextRule] = &[
             r"|(?i:Webpacker\s+can't\s+find\s+\S+\s+in\s+(?P<dir5>\S+))",
             r#"|\bis\s+not\s+present\s+in\s+the\s+asset\s+pipeline|Unable\s+to\s+locate\s+Mix\s+file|Could\s+not\s+find\s+static\s+manifest\s+at\s+"?(?P<dir7>[^"\s]+)"#,
             r"|(?i:does\s+not\s+exist\.?\s+did\s+you\s+(?:forget\s+to\s+)?(?:build|run\s+(?:the\s+)?build)\b)",
-            r"|(?:ENOENT:\s+no\s+such\s+file\s+or\s+directory,\s+(?:stat|open|scandir|lstat)|No\s+such\s+file\s+or\s+directory:)\s+'(?P<dir6>[^']*/(?:dist|build|\.next|\.output|out)/[^']*)'",
+            r"|(?:ENOENT:\s+no\s+such\s+file\s+or\s+directory,\s+(?:stat|open|scandir|lstat)|No\s+such\s+file\s+or\s+directory:)\s+'(?P<dir6>[^']*/(?:dist|build|\.next|\.output|out)(?:/[^']*)?/(?:index\.html|BUILD_ID|[\w.-]*manifest[\w.-]*\.json)|[^']*/(?:dist|build|\.next|\.output|out)/?)'",
         ),
         |c, _| {
             let what = first(c, &["dir", "dir2", "dir3", "dir4", "dir5", "dir6", "dir7"]);
@@ -1361,7 +1380,8 @@ pub(crate) static RULES: &[TextRule] = &[
             )
         },
         "run the build in the image (next build, vite build, collectstatic) and copy its output to the path the server reads; check .dockerignore and the final stage's COPY --from",
-    ),
+    )
+    .unless(quiet_level!()),
     rule(
         "log.command_not_found",
         LOG,

@@ -2138,6 +2138,50 @@ fn ordinary_log_lines_with_the_new_rules_words_stay_quiet() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Runtimes write their crash headers at a line's start; log pipelines put a timestamp or a
+/// compose column before them.
+#[test]
+fn crash_headers_behind_a_log_prefix() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "api-1  | panic: runtime error: invalid memory address or nil pointer dereference",
+            "log.go_panic",
+        ),
+        (
+            "2026-11-30T10:00:00.123Z panic: open /etc/app/config.yaml: no such file or directory",
+            "log.go_panic",
+        ),
+        (
+            "2026/11/30 10:00:00 fatal error: all goroutines are asleep - deadlock!",
+            "log.go_panic",
+        ),
+        (
+            "13:58:01 web.1  | Traceback (most recent call last):\n13:58:01 web.1  |   File \"app.py\", line 1, in <module>\n13:58:01 web.1  | ZeroDivisionError: division by zero",
+            "log.python_traceback",
+        ),
+        (
+            "2026-11-30 10:00:00,123 ValueError: invalid literal for int() with base 10: 'abc'",
+            "log.python_traceback",
+        ),
+        ("worker-1  | Killed", "log.process_killed"),
+    ];
+    let mut wrong = Vec::new();
+    for (text, expect) in cases {
+        let got = rule(Source::Log, text);
+        if got != Some(*expect) {
+            wrong.push(format!("{expect} <- {got:?}: {text}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let c = classify(Source::Log, cases[3].0).unwrap();
+    assert_eq!(c.summary, "uncaught ZeroDivisionError: division by zero");
+    // Words that only look like a header stay quiet.
+    assert_eq!(
+        rule(Source::Log, "INFO don't panic: the retry worked"),
+        None
+    );
+}
+
 /// Real messages found in public issues while widening the rules (not in the known corpus),
 /// each with its source.
 #[test]

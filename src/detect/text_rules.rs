@@ -94,6 +94,14 @@ macro_rules! quiet_level {
     };
 }
 
+/// What a log pipeline puts before a line a runtime wrote at its start: a timestamp, a compose
+/// service column (`web.1  | `), or both. Rules anchored at a line's start allow it.
+macro_rules! line_prefix {
+    () => {
+        r"(?:[\w.-]+\s*\|\s*|\d{2,4}[-/:.]\d[\d/:.,TZ+-]*(?:\s+\d\d:\d\d[\d:.,Z+-]*)?\s+){0,2}"
+    };
+}
+
 /// Network causes shared by the secrets / registry-auth / image-pull families.
 macro_rules! net_cause {
     () => {
@@ -1144,7 +1152,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.process_killed",
         LOG,
         Error,
-        r"(?m)^\s*Killed\s*$|killed by signal 9|signal 9 \(SIGKILL\)|WorkerLostError",
+        concat!(
+            r"(?m)^\s*",
+            line_prefix!(),
+            r"Killed\s*$|killed by signal 9|signal 9 \(SIGKILL\)|WorkerLostError",
+        ),
         |_, _| "a process was killed (SIGKILL), usually for memory".to_string(),
         "check the task's memory and the container's stop reason (OutOfMemoryError, exit 137); raise memory or lower concurrency",
     ),
@@ -1415,7 +1427,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.go_panic",
         LOG,
         Error,
-        r"(?m)^\s*panic: (?P<msg>.+)|^\s*\[signal SIG(?:SEGV|BUS)|^goroutine \d+ \[running\]:|^fatal error: (?P<fatal>.+)",
+        concat!(
+            r"(?m)^\s*",
+            line_prefix!(),
+            r"(?:panic: (?P<msg>.+)|\[signal SIG(?:SEGV|BUS)|goroutine \d+ \[running\]:|fatal error: (?P<fatal>.+))",
+        ),
         |c, t| {
             format!(
                 "Go panic: {}",
@@ -1453,7 +1469,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.python_traceback",
         LOG,
         Error,
-        r"(?m)^Traceback \(most recent call last\):|^(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)",
+        concat!(
+            r"(?m)^",
+            line_prefix!(),
+            r"(?:Traceback \(most recent call last\):|(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*))",
+        ),
         // The exception is the traceback's last `Name: message` line.
         |_, t| match EXCEPTION_LINE.captures_iter(t).last() {
             Some(c) => format!("uncaught {}: {}", g(&c, "err"), short(g(&c, "msg"), 140)),
@@ -1889,7 +1909,12 @@ fn secret_backend(text: &str) -> &'static str {
 }
 
 static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)").expect("valid")
+    Regex::new(concat!(
+        r"(?m)^",
+        line_prefix!(),
+        r"(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)"
+    ))
+    .expect("valid")
 });
 
 /// A quick check before the wrappers are looked for one by one.

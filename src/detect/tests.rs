@@ -2182,6 +2182,43 @@ fn crash_headers_behind_a_log_prefix() {
     );
 }
 
+/// The ECS agent's own error names (agent/dockerclient/dockerapi/errors.go), older and rarer
+/// than the ones the console shows most.
+#[test]
+fn the_agents_other_error_names() {
+    use Source::EcsTask;
+    let cases: &[(&str, &str)] = &[
+        (
+            "CannotPullContainerAuthError: Error response from daemon: pull access denied, repository does not exist or may require authorization: no basic auth credentials",
+            "ecs.image_pull_forbidden",
+        ),
+        (
+            "CannotPullECRContainerError: AccessDeniedException: User: arn:aws:sts::1:assumed-role/exec/x is not authorized to perform: ecr:BatchGetImage",
+            "ecs.image_pull_forbidden",
+        ),
+        (
+            "CannotPullECRContainerError: engine ecr credentials: not found",
+            "ecs.image_pull_failed",
+        ),
+        (
+            "CannotCreateVolumeError: Error response from daemon: create ecs-app-1-efs: VolumeDriver.Create: mounting volume failed: mount.nfs4: Connection timed out",
+            "ecs.efs_mount_network",
+        ),
+        (
+            "DockerTimeoutError: Could not transition to started; timed out after waiting 3m0s",
+            "ecs.resource_init_other",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (text, expect) in cases {
+        let got = rule(EcsTask, text);
+        if got != Some(*expect) {
+            wrong.push(format!("{expect} <- {got:?}: {text}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// Real messages found in public issues while widening the rules (not in the known corpus),
 /// each with its source.
 #[test]

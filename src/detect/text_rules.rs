@@ -613,7 +613,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.efs_mount_network",
         TASK,
         Error,
-        r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume|failed to mount local volume|VolumeDriver\.Mount).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
+        r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume|failed to mount local volume|VolumeDriver\.Mount|CannotCreateVolumeError).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
         |c, t| {
             format!(
                 "EFS mount{} failed: NFS port 2049 unreachable ({})",
@@ -649,7 +649,7 @@ pub(crate) static RULES: &[TextRule] = &[
         TASK,
         Error,
         concat!(
-            r"(?is)(?:CannotPull(?:ECR)?ContainerError|pull image|pulling image|failed to resolve ref).*?",
+            r"(?is)(?:CannotPull(?:ECR)?Container(?:Auth)?Error|pull image|pulling image|failed to resolve ref).*?",
             net_cause!()
         ),
         |c, t| {
@@ -665,7 +665,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.image_pull_forbidden",
         TASK,
         Error,
-        r"(?is)(?:CannotPull(?:ECR)?ContainerError|pull image|failed to resolve ref).*?(?P<cause>403 Forbidden|401 Unauthorized|AccessDenied\w*|no basic auth credentials|is not authorized to perform|unauthorized: authentication required)",
+        r"(?is)(?:CannotPull(?:ECR)?Container(?:Auth)?Error|pull image|failed to resolve ref).*?(?P<cause>403 Forbidden|401 Unauthorized|AccessDenied\w*|no basic auth credentials|is not authorized to perform|unauthorized: authentication required)",
         |c, t| format!("not allowed to pull {} ({})", image_in(t), g(c, "cause")),
         "give the execution role ECR pull rights (AmazonECSTaskExecutionRolePolicy) or fix the repository policy for cross-account pulls",
     ),
@@ -681,7 +681,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.image_pull_failed",
         TASK,
         Error,
-        r"(?i)CannotPull(?:ECR)?ContainerError|toomanyrequests|no space left on device|pull image manifest has been retried|failed to copy: httpReaderSeeker",
+        r"(?i)CannotPull(?:ECR)?Container(?:Auth)?Error|toomanyrequests|no space left on device|pull image manifest has been retried|failed to copy: httpReaderSeeker",
         |_, t| format!("image pull failed: {}", short(tail(t), 120)),
         "mirror public images to ECR (rate limits), authenticate, or free disk on EC2 hosts",
     ),
@@ -756,7 +756,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.resource_init_other",
         TASK,
         Error,
-        r"(?is)\b(?P<err>ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError)\b:?\s*(?P<detail>.*)",
+        r"(?is)\b(?P<err>ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError|CannotCreateVolumeError|DockerTimeoutError)\b:?\s*(?P<detail>.*)",
         |c, _| format!("task setup failed: {}", short(g(c, "detail"), 160)),
         "read the full reason: the task failed before the app ran",
     ),

@@ -4,8 +4,11 @@
 //! is compiled when it first matches, for the captures its summary fills in.
 //!
 //! Adding a rule: one `rule(id, sources, severity, pattern, summary, next_step)` entry at the
-//! right place in `RULES`, plus a case in `detect::tests` (and the id in taxonomy.md). Patterns
-//! are ASCII; error names are matched with `(?i)` (the newer console lowercases them).
+//! right place in `RULES`, plus a case in `detect::tests`, the id in `tests/data/rule-ids.txt`
+//! and a labelled example in `tests/data` (then regenerate `docs/rules.md`). Patterns are ASCII;
+//! error names are matched with `(?i)` (the newer console lowercases them). Write a pattern for
+//! the family, not one message: `\s+` where a console may wrap, room for a prefix before an
+//! anchored reason, and `.unless(…)` for the near misses that must stay quiet.
 //!
 //! Wrappers are peeled first: `Resource handler returned message: "…"` and CLI errors
 //! `An error occurred (X) when calling the Y operation: …` are classified by the message inside,

@@ -1,11 +1,14 @@
-//! Text rules: one table entry per rule id (catalogue §1–§4, §8). A message is matched against
+//! Text rules: one table entry per rule id (catalogue §1–§4, §8, §9). A message is matched against
 //! the rules of its source, compiled once (on first use of that source) into a `RegexSet`; the
 //! first matching entry wins, so the table runs from specific to generic. Each rule's own regex
 //! is compiled when it first matches, for the captures its summary fills in.
 //!
 //! Adding a rule: one `rule(id, sources, severity, pattern, summary, next_step)` entry at the
-//! right place in `RULES`, plus a case in `detect::tests` (and the id in taxonomy.md). Patterns
-//! are ASCII; error names are matched with `(?i)` (the newer console lowercases them).
+//! right place in `RULES`, plus a case in `detect::tests`, the id in `tests/data/rule-ids.txt`
+//! and a labelled example in `tests/data` (then regenerate `docs/rules.md`). Patterns are ASCII;
+//! error names are matched with `(?i)` (the newer console lowercases them). Write a pattern for
+//! the family, not one message: `\s+` where a console may wrap, room for a prefix before an
+//! anchored reason, and `.unless(…)` for the near misses that must stay quiet.
 //!
 //! Wrappers are peeled first: `Resource handler returned message: "…"` and CLI errors
 //! `An error occurred (X) when calling the Y operation: …` are classified by the message inside,
@@ -37,6 +40,10 @@ pub(crate) struct TextRule {
     sources: u8,
     pub severity: Severity,
     pattern: &'static str,
+    /// A pattern that, when it also matches, takes the message away from this rule (it goes on
+    /// to the next matching one): the wording that makes a near miss informational, as in
+    /// `REDIS_URL not set, using the in-memory cache`. Empty: none.
+    unless: &'static str,
     summary: Summary,
     pub next_step: &'static str,
 }
@@ -66,9 +73,36 @@ const fn rule(
         sources,
         severity,
         pattern,
+        unless: "",
         summary,
         next_step,
     }
+}
+
+impl TextRule {
+    /// The same rule, vetoed when `pattern` matches too.
+    const fn unless(self, pattern: &'static str) -> Self {
+        TextRule {
+            unless: pattern,
+            ..self
+        }
+    }
+}
+
+/// A log line its own logger marks as progress (`INFO …`, `"level":"info"`), near its start: the
+/// line is not a failure, whatever words follow (issue 12: a log line fails by its level).
+macro_rules! quiet_level {
+    () => {
+        r#"(?i)^[^\n]{0,48}?\b(?:info|debug|trace)\b|"level"\s*:\s*"(?:info|debug|trace)""#
+    };
+}
+
+/// What a log pipeline puts before a line a runtime wrote at its start: a timestamp, a compose
+/// service column (`web.1  | `), or both. Rules anchored at a line's start allow it.
+macro_rules! line_prefix {
+    () => {
+        r"(?:[\w.-]+\s*\|\s*|\d{2,4}[-/:.]\d[\d/:.,TZ+-]*(?:\s+\d\d:\d\d[\d:.,Z+-]*)?\s+){0,2}"
+    };
 }
 
 /// Network causes shared by the secrets / registry-auth / image-pull families.
@@ -85,8 +119,15 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.in_progress_info",
         CFN,
         Info,
-        r"(?i)^\s*(?:Resource (?:creation|update|deletion) Initiated|Eventual consistency check initiated|User Initiated|Transformation succeeded)\.?\s*$",
-        |c, _| format!("progress: {}", g(c, 0)),
+        r"(?i)^\s*(?:Hook invocations? (?:complete|completed|in progress|succeeded|initiated)\.?\s*|Eventual consistency check (?:initiated|complete)\.?\s*)*(?P<what>Resource (?:creation|update|deletion) Initiated|Eventual consistency check initiated|User Initiated|Transformation succeeded)\.?\s*$|^\s*(?P<hook>Hook invocations? (?:complete|completed|in progress|succeeded|initiated))\.?\s*$|(?:Stack:?\s*(?P<arn>\S+) )?is in (?P<state>[A-Z_]*_IN_PROGRESS) state and can ?not be updated",
+        |c, _| match c.name("state") {
+            Some(state) => format!(
+                "stack {} is busy ({}) and cannot be updated yet: wait for it to finish, or delete it",
+                arn_stack_name(g(c, "arn")),
+                state.as_str()
+            ),
+            None => format!("progress: {}", first(c, &["what", "hook"])),
+        },
         "nothing to do; stackwatch times the phase",
     ),
     rule(
@@ -114,7 +155,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.signal_timeout",
         CFN,
         Error,
-        r"Failed to receive (?P<n>\d+) resource signal\(s\)|Received (?P<got>\d+) SUCCESS signal\(s\) out of (?P<of>\d+)|MinSuccessfulInstancesPercent requirement|WaitCondition timed out|Received (?P<got2>\d+) conditions? when expecting (?P<of2>\d+)",
+        r"Failed to receive (?P<n>\d+) resource signal|Received (?P<got>\d+) SUCCESS signal\(s\) out of (?P<of>\d+)|MinSuccessfulInstancesPercent requirement|WaitCondition timed out|Received (?P<got2>\d+) conditions? when expecting (?P<of2>\d+)",
         |c, _| match (c.name("n"), first(c, &["got", "got2"])) {
             (Some(n), _) => format!(
                 "{} resource signal(s) never arrived before the timeout",
@@ -132,7 +173,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.cascade_cancelled",
         CFN,
         Info,
-        r"(?i)^\s*Resource (?P<op>creation|update|deletion) cancelled",
+        r"(?i)^\s*(?:Hook invocations? (?:complete|completed|in progress|succeeded|initiated)\.?\s*)?Resource (?P<op>creation|update|deletion) cancelled",
         |c, _| {
             format!(
                 "{} cancelled because another resource failed (not the root cause)",
@@ -167,7 +208,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.resources_failed_summary",
         CFN,
         Error,
-        r"The following resource\(s\) failed to (?P<op>create|update|delete): \[(?P<ids>[^\]]*)\]",
+        r"The following resource\(s\) failed to (?P<op>create|update|delete): \[(?P<ids>[^\]]*)\]?",
         |c, _| format!("failed to {}: {}", g(c, "op"), short(g(c, "ids"), 160)),
         "drill into each listed resource; the earliest one is usually the cause",
     ),
@@ -183,7 +224,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.stack_rollback_complete_blocked",
         CFN,
         Fatal,
-        r"(?:Stack:?\s*(?P<arn>\S+) )?is in ROLLBACK_COMPLETE state and can ?not be updated",
+        r"(?:Stack:?\s*(?P<arn>\S+) )?is in ROLLBACK_COMPLETE state and can ?not",
         |c, _| {
             format!(
                 "stack {} is in ROLLBACK_COMPLETE and cannot be updated",
@@ -220,6 +261,25 @@ pub(crate) static RULES: &[TextRule] = &[
         r"Custom Resource failed to stabilize in expected time|CloudFormation did not receive a response from your Custom Resource",
         |_, _| "custom resource never answered CloudFormation in time".to_string(),
         "check the Lambda's log group; make sure it sends cfn-response on every code path, exceptions included",
+    ),
+    rule(
+        "cfn.template_invalid",
+        CFN,
+        Error,
+        // As CreateStack / UpdateStack / CreateChangeSet reject it, however the CLI, an SDK's
+        // JSON error, CDK or Serverless prints it (catalogue §9.1).
+        r#"(?i:\bTemplate\s+(?:format\s+|validation\s+)?error)\b\s*:?\s*(?P<msg>[^"\n]*)|(?i:Unresolved\s+resource\s+dependencies)\s+\[(?P<deps>[^\]]*)\]|Invalid\s+template\s+(?:resource\s+|parameter\s+)?propert(?:y|ies)\b[^"\n]*|\bTransform\s+\S+\s+failed\s+with:?[^"\n]*|'null'\s+values\s+are\s+not\s+allowed\s+in\s+templates"#,
+        |c, t| match UNRESOLVED.captures(t).and_then(|c| c.name("deps")) {
+            Some(deps) => format!(
+                "template refers to {} that it does not declare (a Ref, GetAtt or ${{}} in Fn::Sub)",
+                short(&deps.as_str().split_whitespace().collect::<Vec<_>>().join(" "), 120)
+            ),
+            None => format!(
+                "CloudFormation rejected the template: {}",
+                short(&g(c, "msg").if_empty(g(c, 0)), 160)
+            ),
+        },
+        "fix the named reference: declare the parameter or resource, or escape shell variables inside Fn::Sub as ${!VAR}; run cdk synth / aws cloudformation validate-template before deploying",
     ),
     rule(
         "cfn.ecs_circuit_breaker",
@@ -290,7 +350,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "cfn.delete_failed_dependency",
         CFN,
         Error,
-        r"(?P<res>\S+)?\s+(?:has dependencies and cannot be deleted|has a dependent object|cannot be deleted as it is in use by|has some mapped public address)|DependencyViolation",
+        r"(?P<res>\S+)?\s+(?:has dependencies and cannot be deleted|has a dependent object|cannot be deleted as it is in use by|has some mapped public address|is currently attached to)|DependencyViolation|VolumeInUse",
         |c, _| match c.name("res") {
             Some(r) => format!(
                 "{} is still in use by another resource (ENI, security group rule…)",
@@ -465,10 +525,11 @@ pub(crate) static RULES: &[TextRule] = &[
     ),
     rule(
         "ecs.secrets_network",
-        TASK,
+        // A service event says it too when a task cannot be placed (EC2 launch type).
+        TASK | SVC,
         Error,
         concat!(
-            r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to fetch secret).*?",
+            r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to fetch secret|fetching secret data from).*?",
             net_cause!()
         ),
         |c, t| {
@@ -482,9 +543,9 @@ pub(crate) static RULES: &[TextRule] = &[
     ),
     rule(
         "ecs.secrets_access_denied",
-        TASK,
+        TASK | SVC,
         Error,
-        r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed|does(?:n't| not) have (?:the )?(?:required )?permissions?)",
+        r"(?is)(?:unable to pull secrets|unable to retrieve secrets?|failed to fetch secret|unable to get registry auth|fetching secret data from).*?(?P<cause>AccessDenied\w*|is not authorized to perform|Access to KMS is not allowed|does(?:n't| not) have (?:the )?(?:required )?permissions?)",
         |c, t| {
             format!(
                 "execution role may not read its secrets from {} ({})",
@@ -501,6 +562,29 @@ pub(crate) static RULES: &[TextRule] = &[
         r"(?i)unable to (?:get|retrieve) (?:ecr )?registry auth",
         |_, _| "task could not get the private registry credentials".to_string(),
         "check repositoryCredentials: the secret exists, holds username/password, and the execution role may read it",
+    ),
+    rule(
+        "ecs.secrets_not_found",
+        TASK | SVC,
+        Error,
+        // After the network and access-denied secret rules: the role reached the store, but a
+        // `valueFrom` does not resolve (older agents say `Fetching secret data from …`).
+        r"(?is)(?:unable\s+to\s+pull\s+secrets|unable\s+to\s+retrieve\s+secrets?|failed\s+to\s+fetch\s+secret|unable\s+to\s+fetch\s+secret|fetching\s+secret\s+data\s+from).*?(?P<cause>did\s+not\s+contain\s+json\s+key(?:\s+(?P<key>[\w.-]*\w))?|invalid\s*(?:ssm\s+)?parameters?|ParameterNotFound|ResourceNotFoundException|can'?t\s+find\s+the\s+specified\s+secret|looking\s+for\s+beginning\s+of\s+(?:value|object\s+key\s+string))",
+        |c, t| {
+            let cause = g(c, "cause").to_ascii_lowercase();
+            let backend = secret_backend(&t.to_ascii_lowercase());
+            if cause.contains("json key") {
+                format!(
+                    "secret from {backend} has no JSON key{}",
+                    opt(" ", g(c, "key"), "")
+                )
+            } else if cause.contains("looking for beginning") {
+                format!("secret from {backend} is not valid JSON, so its key cannot be read")
+            } else {
+                format!("a secret the task definition references does not exist in {backend}")
+            }
+        },
+        "check each secrets[].valueFrom exists in the task's Region and account (aws ssm get-parameters / aws secretsmanager describe-secret); for …:json-key:: check the key (case-sensitive) and that the secret is JSON; then force a new deployment",
     ),
     rule(
         "ecs.efs_dns",
@@ -532,7 +616,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.efs_mount_network",
         TASK,
         Error,
-        r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
+        r"(?is)(?:EFS utils|mount\.nfs4?|EFS volume|failed to mount local volume|VolumeDriver\.Mount|CannotCreateVolumeError).*?(?P<cause>Connection reset by peer|Connection timed out|connection refused|Failed to initialize TLS tunnel|timed out|timeout|port 2049|No route to host|Network is unreachable)",
         |c, t| {
             format!(
                 "EFS mount{} failed: NFS port 2049 unreachable ({})",
@@ -568,7 +652,7 @@ pub(crate) static RULES: &[TextRule] = &[
         TASK,
         Error,
         concat!(
-            r"(?is)(?:CannotPullContainerError|pull image|pulling image|failed to resolve ref).*?",
+            r"(?is)(?:CannotPull(?:ECR)?Container(?:Auth)?Error|pull image|pulling image|failed to resolve ref).*?",
             net_cause!()
         ),
         |c, t| {
@@ -584,7 +668,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.image_pull_forbidden",
         TASK,
         Error,
-        r"(?is)(?:CannotPullContainerError|pull image|failed to resolve ref).*?(?P<cause>403 Forbidden|401 Unauthorized|AccessDenied\w*|no basic auth credentials|is not authorized to perform|unauthorized: authentication required)",
+        r"(?is)(?:CannotPull(?:ECR)?Container(?:Auth)?Error|pull image|failed to resolve ref).*?(?P<cause>403 Forbidden|401 Unauthorized|AccessDenied\w*|no basic auth credentials|is not authorized to perform|unauthorized: authentication required)",
         |c, t| format!("not allowed to pull {} ({})", image_in(t), g(c, "cause")),
         "give the execution role ECR pull rights (AmazonECSTaskExecutionRolePolicy) or fix the repository policy for cross-account pulls",
     ),
@@ -600,7 +684,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.image_pull_failed",
         TASK,
         Error,
-        r"(?i)CannotPullContainerError|toomanyrequests|no space left on device|pull image manifest has been retried|failed to copy: httpReaderSeeker",
+        r"(?i)CannotPull(?:ECR)?Container(?:Auth)?Error|toomanyrequests|no space left on device|pull image manifest has been retried|failed to copy: httpReaderSeeker",
         |_, t| format!("image pull failed: {}", short(tail(t), 120)),
         "mirror public images to ECR (rate limits), authenticate, or free disk on EC2 hosts",
     ),
@@ -675,7 +759,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.resource_init_other",
         TASK,
         Error,
-        r"(?is)\b(?P<err>ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError)\b:?\s*(?P<detail>.*)",
+        r"(?is)\b(?P<err>ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError|CannotCreateVolumeError|DockerTimeoutError)\b:?\s*(?P<detail>.*)",
         |c, _| format!("task setup failed: {}", short(g(c, "detail"), 160)),
         "read the full reason: the task failed before the app ran",
     ),
@@ -836,7 +920,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_task_start_impaired",
         SVC,
         Error,
-        r"(?i)is unable to consistently start tasks successfully",
+        r"(?i)is unable to consistently start",
         |_, t| {
             format!(
                 "{}cannot start tasks consistently; ECS backs off between attempts",
@@ -849,7 +933,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_placement_port_in_use",
         SVC,
         Error,
-        r"(?i)is already using a port required by your task",
+        r"(?i)is already using a port(?: required)?",
         |_, t| {
             format!(
                 "{}cannot place a task: the host port is taken",
@@ -862,7 +946,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_placement_missing_attribute",
         SVC,
         Error,
-        r"(?i)is missing an attribute required by your task",
+        r"(?i)is missing an attribute(?: required)?",
         |_, t| {
             format!(
                 "{}cannot place a task: no instance has a required attribute",
@@ -875,7 +959,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_placement_resources",
         SVC,
         Error,
-        r#"(?i)has insufficient (?P<what>CPU units|memory|GPU)\w* available|encountered error "AGENT""#,
+        r#"(?i)has insufficient (?P<what>CPU units|CPU|memory|GPU)|encountered error "AGENT""#,
         |c, t| {
             format!(
                 "{}cannot place a task: not enough {} on the cluster",
@@ -889,12 +973,12 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_placement_no_instances",
         SVC,
         Error,
-        r"(?i)No Container Instances were found in your (?P<where>cluster|capacity provider)",
+        r"(?i)No Container Instances were found(?: in your (?P<where>cluster|capacity provider))?",
         |c, t| {
             format!(
-                "{}cannot place a task: no container instances in the {}",
+                "{}cannot place a task: no container instances{}",
                 svc_prefix(t),
-                g(c, "where")
+                opt(" in the ", g(c, "where"), "")
             )
         },
         "check the Auto Scaling group's activity (quotas, AMI, instance type availability)",
@@ -925,7 +1009,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "ecs.svc_deployment_config_deadlock",
         SVC,
         Error,
-        r"(?i)unable to stop or start tasks during a deployment because of the service deployment configuration",
+        r"(?i)unable to stop or start tasks during a deployment",
         |_, t| {
             format!(
                 "{}deployment cannot progress with its minimumHealthyPercent/maximumPercent",
@@ -969,7 +1053,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "elb.response_code_mismatch",
         ELB,
         Error,
-        r"Target\.ResponseCodeMismatch|Health checks failed with these codes: \[(?P<codes>[^\]]*)\]",
+        r"Target\.ResponseCodeMismatch|Health checks failed with these codes: \[(?P<codes>[^\]]*)\]?",
         |c, _| {
             format!(
                 "health check got HTTP {}",
@@ -1071,7 +1155,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.process_killed",
         LOG,
         Error,
-        r"(?m)^\s*Killed\s*$|killed by signal 9|signal 9 \(SIGKILL\)|WorkerLostError",
+        concat!(
+            r"(?m)^\s*",
+            line_prefix!(),
+            r"Killed\s*$|killed by signal 9|signal 9 \(SIGKILL\)|WorkerLostError",
+        ),
         |_, _| "a process was killed (SIGKILL), usually for memory".to_string(),
         "check the task's memory and the container's stop reason (OutOfMemoryError, exit 137); raise memory or lower concurrency",
     ),
@@ -1095,11 +1183,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.addr_in_use",
         LOG,
         Error,
-        r"(?i)EADDRINUSE|address already in use|\[Errno 98\]",
+        r"(?i)EADDRINUSE|address already in use|\[Errno (?:98|48)\]|\bport \d+ (?:is|was) (?:already )?in use|is in use by another program|Only one usage of each socket address",
         |_, t| {
             format!(
                 "port already in use: {}",
-                short(first_line_with(t, &["EADDRINUSE", "in use"]), 120)
+                short(first_line_with(t, &["EADDRINUSE", "in use", "ddress", "socket"]), 120)
             )
         },
         "two processes or containers bind the same port (awsvpc containers share one network interface)",
@@ -1160,11 +1248,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.econnrefused",
         LOG,
         Error,
-        r"ECONNREFUSED(?: (?P<addr>[\w.:\[\]-]+))?|connect ECONNREFUSED (?P<addr2>\S+)|(?i:connection refused)",
+        r"ECONNREFUSED(?: (?P<addr>[\w.:\[\]-]+))?|connect ECONNREFUSED (?P<addr2>\S+)|(?i:connection refused)|Can't reach database server at `(?P<addr3>[^`]*`:`[^`]*)`",
         |c, _| {
             format!(
                 "connection refused{}",
-                opt(" by ", first(c, &["addr2", "addr"]), "")
+                opt(" by ", &first(c, &["addr2", "addr", "addr3"]).replace("`:`", ":"), "")
             )
         },
         "check the dependency's host/port in the task's environment (127.0.0.1 is the task itself) and the security groups",
@@ -1197,14 +1285,127 @@ pub(crate) static RULES: &[TextRule] = &[
         "add the variable to the task definition's environment or secrets (or default it with ${VAR:-…})",
     ),
     rule(
+        "log.missing_env_var",
+        LOG,
+        Error,
+        // A program (or a script's `${X:?}`) saying a required setting is absent, in the
+        // wordings of the common frameworks (catalogue §9.1). After the shell's own
+        // `unbound variable`; before the generic traceback, Java and panic rules.
+        concat!(
+            r#"(?i:environment\s+variables?\s+(?:with\s+name\s+)?["'`]?(?P<v1>[\w.-]+)["'`]?\s+(?:is\s+|was\s+)?(?:missing|not\s+(?:set|found|defined|provided)|required|empty|must\s+be\s+set))"#,
+            r#"|["'`]?\b(?P<v11>[A-Za-z][\w.-]*)["'`]?\s+(?i:env(?:ironment)?\s+var(?:iable)?\s+(?:is\s+|was\s+)?(?:missing|not\s+(?:set|found|defined|provided)|required|empty|must\s+be\s+set))"#,
+            r#"|(?i:environment\s+variables?\s+not\s+found|could\s+not\s+fetch\s+environment\s+variable\s+["'`]?(?P<v12>[\w.-]+))"#,
+            r"|(?i:\bmissing\s+(?:required\s+)?(?:environment\s+variables?|env(?:ironment)?\s+vars?)\b)",
+            r"|(?i:\bmissing\s+(?:required\s+)?config(?:uration)?(?:\s*[:=\[(]|\s+(?:keys?|values?|variables?|settings?|options?|parameters?)\b))",
+            r"|(?i:\binvalid\s+environment\s+variables|environment\s+variables\s+(?:has|have)\s+failed|are\s+not\s+present\s+in\s+the\s+environment)",
+            r"|\bMissingEnvVarsError\b|\bUndefinedValueError\b|System\.EnvError",
+            r"|\bSet\s+the\s+(?P<v2>[A-Za-z_]\w*)\s+environment\s+variable",
+            r"|\bThe\s+(?P<v3>[A-Z][A-Z0-9_]*)\s+setting\s+must\s+not\s+be\s+empty",
+            r#"|\$?\b(?P<v4>[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])\b["'`]?:?\s+(?:is\s+not\s+set|is\s+not\s+defined|is\s+required|is\s+missing|is\s+empty|must\s+be\s+set|not\s+set\b|not\s+found\.\s+Declare|missing\b)"#,
+            r"|\bMissing\s+\$?(?P<v5>[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])\b",
+            r"|\b(?P<v6>\w+):\s+parameter\s+(?:null\s+or\s+)?not\s+set",
+            r"|\b\d+\s+validation\s+errors?\s+for\s+\w*Settings\b",
+            r#"|Could\s+not\s+resolve\s+placeholder\s+['"]?\$?\{?(?P<v7>[\w.-]+)"#,
+            r"|Missing\s+[`'](?:secret_token[`']\s+and\s+[`'])?secret_key_base[`']\s+for\s+'\w+'\s+environment",
+            r"|No\s+application\s+encryption\s+key\s+has\s+been\s+specified",
+            r"|required\s+key\s+(?P<v8>\S+)\s+missing\s+value",
+            r"|(?i:database\s+is\s+uninitialized\s+and\s+(?:superuser\s+)?password\s+(?:option\s+)?is\s+not\s+specified)",
+            r"|(?i:setting\s+for\s+'(?P<v9>[^']+)'\s+is\s+missing)",
+            r"|\bNotPresent\b",
+            r#"|(?i:\bplease\s+(?:define|set|provide|add)\s+(?:the\s+)?["'`]?(?P<v13>[\w.-]+)["'`]?\s+env(?:ironment)?\s+var(?:iable)?)"#,
+            r"|\$(?P<v14>[A-Z][A-Z0-9_]*)\b:?\s+(?:is\s+not\s+set|is\s+not\s+defined|is\s+required|is\s+missing|is\s+empty|must\s+be\s+set|not\s+set\b)",
+            r#"|\bkey\s+not\s+found:\s+"(?P<v15>[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])""#,
+            r"|'url'\s+attribute\s+is\s+not\s+specified\s+and\s+no\s+embedded\s+datasource",
+            // A traceback through `os.environ[...]` ending in `KeyError: 'NAME'`.
+            r#"|(?s:(?:\benviron\[|os\.py"?,\s+line\s+\d+,\s+in\s+__getitem__|environ/environ\.py).*\bKeyError:\s+['"](?P<v10>[^'"]+))"#,
+        ),
+        |c, t| match env_var_name(c, t) {
+            _ if t.contains("application encryption key") => {
+                "APP_KEY is not set (Laravel has no application encryption key)".to_string()
+            }
+            _ if t.contains("secret_key_base") => {
+                "SECRET_KEY_BASE is not set (Rails has no secret_key_base)".to_string()
+            }
+            Some(name) => format!("required setting {name} is missing"),
+            None if t.contains("validation error") => format!(
+                "settings failed their startup validation: {}",
+                short(first_line_with(t, &["validation error"]).rsplit("| ").next().unwrap_or(""), 100)
+            ),
+            None => format!(
+                "a required environment variable or setting is missing: {}",
+                short(first_line_with(t, &["nvironment", "ettings", "issing", "placeholder", "NotPresent", "not set", "not specified", "KeyError", "Invalid"]), 120)
+            ),
+        },
+        "compare the name with the container's environment, secrets and environmentFiles in the task definition the deployment uses; add it and force a new deployment (running tasks never see new values). Names read at build time (next build, Vite) must be passed as build args",
+    )
+    .unless(concat!(
+        quiet_level!(),
+        // ... and for a missing setting, a warning: the app goes on without it.
+        r#"|(?i)^[^\n]{0,48}?\bwarn(?:ing)?\b|"level"\s*:\s*"warn(?:ing)?""#,
+        r"|(?i)\b(?:checking|check|looking|scanning)\s+(?:for\s+)?missing\b|\b(?:no|0)\s+missing\b|\b(?:using\s+(?:the\s+|a\s+)?defaults?|defaulting\s+to|defaults?\s+to|falling\s+back|fall\s+back|will\s+be\s+generated)\b|\b(?:not\s+set|missing|not\s+(?:found|defined|provided))\b[^\n]{0,12}?[,;(-]\s*(?:using|defaulting|falling|skipping|ignoring|disabling|continuing)\b",
+    )),
+    rule(
+        "log.aws_access_denied",
+        LOG,
+        Error,
+        // The app's own AWS call (SDK or CLI): any SDK's error code or the IAM sentence.
+        concat!(
+            r#"(?i:\bAccessDeniedException\b|\bAccessDenied(?:\)|:|\]|</Code>|")|(?:Error\s+Code|Code|api\s+error):\s*AccessDenied\b|\bUnauthorizedOperation\b)|"#,
+        r"(?i:is\s+not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+))|An\s+error\s+occurred\s+\(403\)\s+when\s+calling\s+the\s+\w+\s+operation:\s*Forbidden|Access\s+Denied\s+\(Service:\s*[^;,)]+[;,]\s*Status\s+Code:\s*403",
+        ),
+        |_, t| match (AWS_ACTION.captures(t), AWS_CALL.captures(t)) {
+            (Some(a), _) => format!("the app's AWS call was refused: {}", short(g(&a, "action"), 80)),
+            (None, Some(call)) => format!(
+                "the app's AWS call {} was refused ({})",
+                g(&call, "op"),
+                g(&call, "code")
+            ),
+            (None, None) => format!(
+                "the app's AWS call was refused: {}",
+                short(first_line_with(t, &["ccessDenied", "Unauthorized", "Forbidden"]), 120)
+            ),
+        },
+        "grant the action to the task role (taskRoleArn, not the execution role; on EC2 the instance profile) or fix the bucket/KMS policy; if the principal is not the task role, static keys in the environment win over it",
+    )
+    // Progress lines, and application-level and filesystem denials with the same class name.
+    .unless(concat!(
+        quiet_level!(),
+        r"|(?i)security[.\\](?:\w+[.\\])*AccessDeniedException|java\.nio\.file\.AccessDeniedException",
+    )),
+    rule(
+        "log.build_output_missing",
+        LOG,
+        Error,
+        concat!(
+            r"Could\s+not\s+find\s+a\s+production\s+build(?:\s+in\s+the\s+'(?P<dir>[^']+)')?",
+            r"|Could\s+not\s+find\s+the\s+build\s+directory:?\s+(?P<dir2>[^\s,]+)",
+            r"|\bhas\s+not\s+been\s+built\s+yet",
+            r"|\bVite\s+manifest\s+not\s+found\s+at:?\s+(?P<dir3>\S+)",
+            r"|Missing\s+staticfiles\s+manifest\s+entry\s+for\s+'(?P<dir4>[^']+)'",
+            r"|(?i:Webpacker\s+can't\s+find\s+\S+\s+in\s+(?P<dir5>\S+))",
+            r#"|\bis\s+not\s+present\s+in\s+the\s+asset\s+pipeline|Unable\s+to\s+locate\s+Mix\s+file|Could\s+not\s+find\s+static\s+manifest\s+at\s+"?(?P<dir7>[^"\s]+)"#,
+            r"|(?i:does\s+not\s+exist\.?\s+did\s+you\s+(?:forget\s+to\s+)?(?:build|run\s+(?:the\s+)?build)\b)",
+            r"|(?:ENOENT:\s+no\s+such\s+file\s+or\s+directory,\s+(?:stat|open|scandir|lstat)|No\s+such\s+file\s+or\s+directory:)\s+'(?P<dir6>[^']*/(?:dist|build|\.next|\.output|out)(?:/[^']*)?/(?:index\.html|BUILD_ID|[\w.-]*manifest[\w.-]*\.json)|[^']*/(?:dist|build|\.next|\.output|out)/?)'",
+        ),
+        |c, _| {
+            let what = first(c, &["dir", "dir2", "dir3", "dir4", "dir5", "dir6", "dir7"]);
+            format!(
+                "the build output is not in the image{}",
+                opt(" (", what.trim_end_matches(['.', ',']), ")")
+            )
+        },
+        "run the build in the image (next build, vite build, collectstatic) and copy its output to the path the server reads; check .dockerignore and the final stage's COPY --from",
+    )
+    .unless(quiet_level!()),
+    rule(
         "log.command_not_found",
         LOG,
         Error,
-        r#"(?m)(?:^|: )(?P<cmd>[^\s:]*[A-Za-z_][^\s:]*): (?:command )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|executable file not found in \$PATH|exec user process caused:? "?no such file or directory"#,
+        r#"(?m)(?:^|: )(?P<cmd>[^\s:]*[A-Za-z_][^\s:]*): (?:[Cc]ommand )?not found\s*$|exec (?P<cmd2>\S+): no such file or directory|\bmake(?:\[\d+\])?: (?P<cmd3>[^\s:*]+): No such file or directory|executable file not found in \$PATH|exec user process caused:? "?no such file or directory"#,
         |c, _| {
             format!(
                 "command not found{}",
-                opt(": ", first(c, &["cmd", "cmd2"]), "")
+                opt(": ", first(c, &["cmd", "cmd2", "cmd3"]), "")
             )
         },
         "check the image's PATH and the Dockerfile stage that installs it; for a file that exists, check CRLF line endings",
@@ -1213,7 +1414,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.permission_denied",
         LOG,
         Error,
-        r"EACCES|Permission denied|Read-only file system|EROFS",
+        r"EACCES|Permission denied|Read-only file system|EROFS|java\.nio\.file\.AccessDeniedException",
         |_, t| {
             format!(
                 "permission denied: {}",
@@ -1229,7 +1430,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.go_panic",
         LOG,
         Error,
-        r"(?m)^\s*panic: (?P<msg>.+)|^\s*\[signal SIG(?:SEGV|BUS)|^goroutine \d+ \[running\]:|^fatal error: (?P<fatal>.+)",
+        concat!(
+            r"(?m)^\s*",
+            line_prefix!(),
+            r"(?:panic: (?P<msg>.+)|\[signal SIG(?:SEGV|BUS)|goroutine \d+ \[running\]:|fatal error: (?P<fatal>.+))",
+        ),
         |c, t| {
             format!(
                 "Go panic: {}",
@@ -1242,7 +1447,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.rust_panic",
         LOG,
         Error,
-        r"thread '(?P<thread>[^']+)' panicked at (?P<at>.*)",
+        r"thread '(?P<thread>[^']+)'(?: \(\d+\))? panicked at (?P<at>.*)",
         |c, _| {
             format!(
                 "Rust panic in thread '{}' at {}",
@@ -1267,7 +1472,11 @@ pub(crate) static RULES: &[TextRule] = &[
         "log.python_traceback",
         LOG,
         Error,
-        r"(?m)^Traceback \(most recent call last\):|^(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)",
+        concat!(
+            r"(?m)^",
+            line_prefix!(),
+            r"(?:Traceback \(most recent call last\):|(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*))",
+        ),
         // The exception is the traceback's last `Name: message` line.
         |_, t| match EXCEPTION_LINE.captures_iter(t).last() {
             Some(c) => format!("uncaught {}: {}", g(&c, "err"), short(g(&c, "msg"), 140)),
@@ -1288,7 +1497,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "api.waiter_failed",
         NOT_LOG,
         Error,
-        r"Waiter (?P<w>\w+) failed: Waiter encountered a terminal failure state",
+        r#"Waiter (?P<w>\w+) failed: Waiter encountered a terminal failure state|"state"\s*:\s*"FAILURE""#,
         |c, _| format!("waiter {} hit a failure state", g(c, "w")),
         "read the stack's root cause or the task's stopped reason",
     ),
@@ -1296,7 +1505,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "api.waiter_timeout",
         NOT_LOG,
         Warn,
-        r"Waiter (?P<w>\w+) failed: Max attempts exceeded|Resource is not in the state (?P<state>\w+)|Max attempts exceeded",
+        r#"Waiter (?P<w>\w+) failed: Max attempts exceeded|Resource is not in the state (?P<state>\w+)|Max attempts exceeded|"state"\s*:\s*"TIMEOUT"|Waiter has timed out"#,
         |c, _| {
             format!(
                 "client waiter gave up{}",
@@ -1333,7 +1542,7 @@ pub(crate) static RULES: &[TextRule] = &[
         "api.access_denied",
         NOT_LOG,
         Error,
-        r"AccessDenied|is not authorized to perform|UnauthorizedOperation",
+        r"AccessDenied|Access Denied|is not authorized to perform|UnauthorizedOperation",
         |_, t| format!("access denied: {}", short(t, 120)),
         "grant the missing permission to the credentials stackwatch or your tool uses",
     ),
@@ -1362,6 +1571,24 @@ fn regex(index: usize) -> &'static Regex {
             .build()
             .unwrap_or_else(|e| panic!("rule {}: {e}", rule.id))
     })
+}
+
+/// Each rule's veto (`unless`), compiled the first time the rule matches; `None` when it has none.
+static VETOES: LazyLock<Vec<OnceLock<Option<Regex>>>> =
+    LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
+
+/// Whether rule `index` matches `text` and its veto does not.
+fn applies(index: usize, text: &str) -> bool {
+    if !regex(index).is_match(text) {
+        return false;
+    }
+    let veto = VETOES[index].get_or_init(|| {
+        let rule = &RULES[index];
+        (!rule.unless.is_empty()).then(|| {
+            Regex::new(rule.unless).unwrap_or_else(|e| panic!("rule {} unless: {e}", rule.id))
+        })
+    });
+    veto.as_ref().is_none_or(|v| !v.is_match(text))
 }
 
 /// Sets are built per source on first use, so a session pays only for the sources it sees.
@@ -1509,7 +1736,7 @@ fn find(source: Source, text: &str) -> Option<(usize, &str)> {
         if let Some(index) = matched
             .iter()
             .map(|k| compiled.rules[k])
-            .find(|&i| regex(i).is_match(candidate))
+            .find(|&i| applies(i, candidate))
         {
             return Some((index, candidate));
         }
@@ -1685,7 +1912,12 @@ fn secret_backend(text: &str) -> &'static str {
 }
 
 static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)").expect("valid")
+    Regex::new(concat!(
+        r"(?m)^",
+        line_prefix!(),
+        r"(?P<err>\w+(?:\.\w+)*(?:Error|Exception)): (?P<msg>.*)"
+    ))
+    .expect("valid")
 });
 
 /// A quick check before the wrappers are looked for one by one.
@@ -1733,6 +1965,50 @@ fn exec_path(text: &str) -> &str {
         .map_or("", |m| m.as_str())
 }
 
+static UNRESOLVED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Unresolved\s+resource\s+dependencies\s+\[(?P<deps>[^\]]*)\]").expect("valid")
+});
+
+static AWS_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\((?P<code>\w+)\) when calling the (?P<op>\w+) operation").expect("valid")
+});
+
+static AWS_ACTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)not\s+authorized\s+to\s+perform:?\s+(?P<action>[a-z0-9-]+:\w+)")
+        .expect("valid")
+});
+
+/// The variable or key a `log.missing_env_var` message names, when it names one that looks
+/// like a setting (not a word the wording captured, as in `environment variables are missing`).
+fn env_var_name<'h>(c: &Captures<'h>, text: &'h str) -> Option<&'h str> {
+    let names = [
+        "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14",
+        "v15",
+    ];
+    let looks_like_name = |n: &&str| {
+        n.len() > 1
+            && (n.contains(['_', '.']) || n.chars().any(|ch| ch.is_ascii_uppercase()))
+            && !n.eq_ignore_ascii_case("environment")
+    };
+    if let Some(name) = names
+        .iter()
+        .filter_map(|n| c.name(n))
+        .map(|m| m.as_str().trim_end_matches(['.', ',', ':']))
+        .find(looks_like_name)
+    {
+        return Some(name);
+    }
+    // Lists (`DATABASE_URL: [ 'Required' ]`, `You must specify POSTGRES_PASSWORD`): the first
+    // upper-case name with an underscore.
+    ENV_NAME
+        .find_iter(text)
+        .map(|m| m.as_str())
+        .find(|n| !n.starts_with("RUST_BACKTRACE"))
+}
+
+static ENV_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b").expect("valid"));
+
 static FS_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bfs-[0-9a-f]{8,17}\b").expect("valid"));
 
@@ -1768,6 +2044,8 @@ mod tests {
                 rule.id
             );
             let _ = regex(i);
+            assert!(rule.unless.is_ascii(), "{}", rule.id);
+            let _ = applies(i, "");
         }
         for sources in &BY_SOURCE {
             assert!(!sources.rules.is_empty());

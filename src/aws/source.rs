@@ -172,7 +172,9 @@ impl SourceCtx {
             }
         }
         self.called();
-        Ok(())
+        // A long round (a first read of 22 services, under the budget) still keeps its health
+        // current in the header: a report is due every 15 s, not only at the end of a round.
+        self.report().await
     }
 
     fn called(&mut self) {

@@ -1,0 +1,259 @@
+//! No silent errors: a message no text rule knows but that reads like a failure gets the
+//! `unknown` rule at warn severity, so it still reaches the flags strip (catalogue §2.4's
+//! fallback keywords, taxonomy "unknown"). A message that reads as progress or success stays
+//! unflagged.
+//!
+//! This is a separate step after the rule table, never a row of it: the table answers "which
+//! family is this", the fallback only "does this read like a failure".
+//!
+//! - CloudFormation reasons, ECS reasons and events, target health and pasted API errors: a
+//!   failure word, case-insensitive and word-bounded (`error`, `failed`, `exception`,
+//!   `denied`, `timeout`, `unable`, `cannot`, `refused`, …), unless the word is negated
+//!   (`0 errors`, `no failures`).
+//! - Log lines: the level decides, not the word. An error level (`ERROR`, `FATAL`,
+//!   `level=error`, `"level":"error"`, `[error]`, pino's `"level":50`) or an exception marker
+//!   (`Traceback`, `…Exception: `, `panicked at`, `Caused by:`) flags the line; an explicit
+//!   info/debug/warn level keeps it quiet even when it mentions an error, so a live tail does
+//!   not drown in warnings.
+
+// Pure: no clock here (clippy.toml names the methods).
+#![deny(clippy::disallowed_methods)]
+
+use std::sync::LazyLock;
+
+use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
+
+use super::text_rules::{Classification, short};
+use crate::model::{Severity, Source};
+
+/// The rule id of a message that no rule knows.
+pub const UNKNOWN: &str = "unknown";
+
+/// Only the head of a huge message is looked at (as the rule table does).
+const MAX_TEXT: usize = 32 * 1024;
+
+/// Failure words for every source but logs (word-bounded, any case).
+static FAILURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    regex::bytes::RegexBuilder::new(
+        r"(?i)\b(?:errors?|error(?:ed|ing)|fail(?:s|ed|ing|ures?)?|exceptions?|denied|forbidden|unauthori[sz]ed|time[ -]?outs?|timed[ -]out|unable|cannot|can ?not|can't|couldn't|could not|refused|unreachable|unhealthy|invalid|not found|missing|rolling back|rolled back|throttl(?:ed|ing)|exceeded|crash(?:ed|es|ing)?|abort(?:ed|ing)?|killed|fatal|panic(?:ked)?|unavailable|insufficient)\b",
+    )
+    .unicode(false)
+    .build()
+    .expect("valid")
+});
+
+/// The same words said not to have happened: `0 errors`, `no failures`, `without error`.
+static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
+    regex::bytes::RegexBuilder::new(
+        r"(?i)\b(?:0|no|zero|without(?: any)?|never)\s+(?:errors?|failures?|exceptions?|timeouts?)\b|\berrors?\s*[=:]\s*(?:0|none|null|nil|false)\b",
+    )
+    .unicode(false)
+    .build()
+    .expect("valid")
+});
+
+const LOG_ERROR_LEVEL: usize = 0;
+const LOG_OTHER_LEVEL: usize = 1;
+const LOG_EXCEPTION: usize = 2;
+
+/// Log lines: [error level, another level, exception marker], one scan for all three.
+static LOG_MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSetBuilder::new([
+        // An error level: upper-case level words (`ERROR`, `npm ERR!`), key/value and JSON
+        // levels, bracketed levels, pino's numbers, a line that starts with `error:`.
+        concat!(
+            r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|EMERG|EMERGENCY|ALERT|PANIC)\b",
+            r#"|(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:error|err|eror|fatal|critical|crit|panic|emerg|emergency|alert|severe)\b)"#,
+            r#"|(?i:"(?:level|severity)"\s*:\s*(?:50|60)\b)"#,
+            r"|(?i:[\[<](?:error|err|fatal|critical|crit|emerg|alert|severe)[\]>])",
+            r"|(?i:^\s*(?:error|fatal|panic|critical)\b\s*(?:[:!\]]|\[E\d))",
+        ),
+        // Another level: the line says it is not an error.
+        concat!(
+            r"\b(?:INFO|DEBUG|TRACE|WARN|WARNING|NOTICE|VERBOSE)\b",
+            r#"|(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:info|information|debug|dbug|trace|trce|warn|warning|notice|verbose)\b)"#,
+            r#"|(?i:"(?:level|severity)"\s*:\s*(?:10|20|30|40)\b)"#,
+            r"|(?i:[\[<](?:info|debug|trace|warn|warning|notice)[\]>])",
+        ),
+        // An exception marker: a traceback, an exception or error type ending a line's head,
+        // a panic, a Java cause chain, an unhandled rejection.
+        concat!(
+            r"Traceback \(most recent call last\)",
+            r"|(?m:^\s*(?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error)(?::\s|:?$))",
+            r"|\bException in thread\b|(?m:^\s*Caused by: )",
+            r"|\bpanicked at\b|(?m:^panic: )|(?m:^fatal error: )",
+            r"|\bUnhandled(?:PromiseRejection| ?[Ee]xception| ?[Rr]ejection)\b|\buncaughtException\b",
+            r"|\bSegmentation fault\b|\bcore dumped\b",
+        ),
+    ])
+    .unicode(false)
+    .build()
+    .expect("valid")
+});
+
+/// Whether a message that no rule knows reads like a failure.
+pub fn reads_as_failure(source: Source, text: &str) -> bool {
+    let text = crate::model::byte_prefix(text, MAX_TEXT).as_bytes();
+    match source {
+        Source::Log => {
+            let found = LOG_MARKERS.matches(text);
+            if found.matched(LOG_ERROR_LEVEL) {
+                true
+            } else if found.matched(LOG_OTHER_LEVEL) {
+                false
+            } else {
+                found.matched(LOG_EXCEPTION)
+            }
+        }
+        Source::Stackwatch => false,
+        _ => {
+            if !FAILURE_WORDS.is_match(text) {
+                return false;
+            }
+            if !NEGATED.is_match(text) {
+                return true;
+            }
+            // Some words are negated ("0 errors"): is another one left once those go?
+            let rest = NEGATED.replace_all(text, &b" "[..]);
+            FAILURE_WORDS.is_match(&rest)
+        }
+    }
+}
+
+/// The `unknown` classification of a message that no rule knows: warn when it reads like a
+/// failure, else info (shown by `explain`, never a flag).
+pub fn unknown(source: Source, text: &str) -> Classification {
+    unknown_as(reads_as_failure(source, text), text)
+}
+
+/// The `unknown` classification, warn when `failure` (a failed CloudFormation row says so by
+/// its status, whatever its words).
+pub fn unknown_as(failure: bool, text: &str) -> Classification {
+    let excerpt = short(text, 160);
+    if failure {
+        Classification {
+            rule: UNKNOWN,
+            severity: Severity::Warn,
+            summary: format!("unrecognised failure: {excerpt}"),
+            next_step: "no rule knows this message yet: read it in full (the evidence), and the messages around it from the same resource".to_string(),
+        }
+    } else {
+        Classification {
+            rule: UNKNOWN,
+            severity: Severity::Info,
+            summary: if excerpt.is_empty() {
+                "an empty message".to_string()
+            } else {
+                format!("no rule knows this message and it does not read as a failure: {excerpt}")
+            },
+            next_step: "nothing to do".to_string(),
+        }
+    }
+}
+
+/// The fallback step after the rule table: `unknown` at warn severity for a failure-like
+/// message, `None` for one that reads as progress.
+pub fn fallback(source: Source, text: &str) -> Option<Classification> {
+    reads_as_failure(source, text).then(|| unknown(source, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fails(source: Source, text: &str) -> bool {
+        reads_as_failure(source, text)
+    }
+
+    #[test]
+    fn failure_words_flag_unknown_messages_of_aws_sources() {
+        for (source, text) in [
+            (
+                Source::Cfn,
+                "Invalid request provided: Subnet-123 not found",
+            ),
+            (
+                Source::Cfn,
+                "The maximum number of addresses has been reached. Unable to allocate",
+            ),
+            (Source::EcsTask, "Task stopped: the agent was DENIED"),
+            (
+                Source::EcsService,
+                "(service api) could not attach volume vol-1",
+            ),
+            (Source::Elb, "Target.Weird: Connection refused by target"),
+            (Source::Api, "SomeNewException: request TIMED OUT after 30s"),
+            (Source::Api, "cannot   read the stack"),
+            (Source::Cfn, "Operation failed; 0 errors before this one"),
+        ] {
+            assert!(fails(source, text), "{text}");
+            let c = fallback(source, text).unwrap();
+            assert_eq!((c.rule, c.severity), (UNKNOWN, Severity::Warn));
+            assert!(c.summary.contains(&short(text, 40)[..10]), "{}", c.summary);
+        }
+    }
+
+    #[test]
+    fn progress_and_success_stay_quiet() {
+        for (source, text) in [
+            (
+                Source::Cfn,
+                "Requested update requires the creation of a new physical resource; hence creating one.",
+            ),
+            (Source::Cfn, "Resource creation Initiated"),
+            (
+                Source::EcsService,
+                "(service api) has reached a steady state.",
+            ),
+            (Source::Api, "Successfully created/updated stack - my-app"),
+            (Source::Api, "deploy finished with 0 errors and no failures"),
+            (Source::Api, "errors: 0"),
+            // Word-bounded: `terror`, `failover`, `CREATE_FAILED` inside an identifier.
+            (Source::Cfn, "terrorbird failover ready: PROVISION_FAILED_X"),
+            (Source::Api, ""),
+        ] {
+            assert!(!fails(source, text), "{text}");
+            assert!(fallback(source, text).is_none());
+            assert_eq!(unknown(source, text).severity, Severity::Info);
+        }
+    }
+
+    #[test]
+    fn log_lines_are_flagged_by_their_level_or_an_exception() {
+        for text in [
+            "2026-11-30T10:00:00Z ERROR payment worker stopped",
+            "npm ERR! code ELIFECYCLE",
+            r#"{"level":"error","msg":"upstream went away"}"#,
+            r#"{"level":50,"time":1,"msg":"boom"}"#,
+            "time=2026-11-30T10:00:00Z level=error msg=\"giving up\"",
+            "2026/11/30 10:00:00 [error] 29#29: *1 upstream prematurely closed",
+            "error: could not open the database",
+            "Traceback (most recent call last):",
+            "ValueError: invalid literal for int() with base 10: 'x'",
+            "java.lang.IllegalStateException: no bean",
+            "thread 'main' (13) panicked at src/main.rs:4:5:",
+            "Caused by: java.net.SocketTimeoutException: Read timed out",
+            "[FATAL] worker died",
+        ] {
+            assert!(fails(Source::Log, text), "{text}");
+        }
+    }
+
+    #[test]
+    fn log_lines_that_only_mention_an_error_stay_quiet() {
+        for text in [
+            "2026-11-30T10:00:00Z INFO retried after an error, all good",
+            r#"{"level":"info","msg":"error budget at 99.9%"}"#,
+            r#"{"level":30,"msg":"no error"}"#,
+            "level=warn msg=\"request failed, retrying\"",
+            "WARN  connection refused, retrying in 5s",
+            "GET /errors 200 3ms",
+            "handled 3 errors in the last minute",
+            "Prisma config detected, skipping environment variable loading.",
+            "[dotenv@16.6.0] injecting env (20) from .env",
+            "INFO ValueError: handled and ignored",
+        ] {
+            assert!(!fails(Source::Log, text), "{text}");
+        }
+    }
+}

@@ -120,6 +120,12 @@ pub fn reads_as_failure(source: Source, text: &str) -> bool {
     }
 }
 
+/// Whether a line carries a log level or an exception marker of any kind: it looks like a log
+/// line (`explain` guesses `log` for it).
+pub fn log_marked(text: &str) -> bool {
+    LOG_MARKERS.is_match(crate::model::byte_prefix(text, MAX_TEXT).as_bytes())
+}
+
 /// The `unknown` classification of a message that no rule knows: warn when it reads like a
 /// failure, else info (shown by `explain`, never a flag).
 pub fn unknown(source: Source, text: &str) -> Classification {

@@ -55,11 +55,11 @@ mod tests;
 mod text_rules;
 
 pub use config::{DetectConfig, StallThreshold};
-pub use fallback::{UNKNOWN, fallback, reads_as_failure, unknown};
+pub use fallback::{UNKNOWN, fallback, log_marked, reads_as_failure, unknown, unknown_as};
 pub use subject::Subject;
 pub use text_rules::{Classification, TextRuleInfo, classify, rule_ids, rule_of, text_rules};
 
-use text_rules::classify_ranked;
+pub(crate) use text_rules::classify_ranked;
 
 /// Evidence kept per flag (newest last).
 pub const EVIDENCE_CAP: usize = 20;

@@ -56,17 +56,24 @@ const LOG_ERROR_LEVEL: usize = 0;
 const LOG_OTHER_LEVEL: usize = 1;
 const LOG_EXCEPTION: usize = 2;
 
+/// What may come before a log line's own words: a timestamp, a clock time, a compose or
+/// Procfile prefix (`web-1  | `), a syslog tag (`host app[42]: `).
+macro_rules! log_prefix {
+    () => {
+        r"(?:\[?\d{4}[-/]\d\d[-/]\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s+|\[?\d\d:\d\d:\d\d(?:[.,]\d+)?\]?\s+|[\w.-]+\s+\|\s+|(?:[\w.-]+\s+)?[\w.-]+\[\d+\]:\s+)"
+    };
+}
+
 /// Log lines: [error level, another level, exception marker], one scan for all three.
 static LOG_MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSetBuilder::new([
         // An error level: upper-case level words (`ERROR`, `npm ERR!`), key/value and JSON
-        // levels, bracketed levels, pino's numbers, a line that starts with `error:`.
+        // levels, bracketed levels, pino's numbers.
         concat!(
             r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|EMERG|EMERGENCY|ALERT|PANIC)\b",
             r#"|(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:error|err|eror|fatal|critical|crit|panic|emerg|emergency|alert|severe)\b)"#,
             r#"|(?i:"(?:level|severity)"\s*:\s*(?:50|60)\b)"#,
             r"|(?i:[\[<](?:error|err|fatal|critical|crit|emerg|alert|severe)[\]>])",
-            r"|(?i:^\s*(?:error|fatal|panic|critical)\b\s*(?:[:!\]]|\[E\d))",
         ),
         // Another level: the line says it is not an error.
         concat!(
@@ -75,15 +82,28 @@ static LOG_MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
             r#"|(?i:"(?:level|severity)"\s*:\s*(?:10|20|30|40)\b)"#,
             r"|(?i:[\[<](?:info|debug|trace|warn|warning|notice)[\]>])",
         ),
-        // An exception marker: a traceback, an exception or error type ending a line's head,
-        // a panic, a Java cause chain, an unhandled rejection.
+        // An exception marker: a traceback, an exception type (dotted anywhere, or heading the
+        // line), a panic, a Java cause chain, an unhandled rejection, a shell's own error; or
+        // a line whose own words start with a failure (`Error: …`, `Failed to …`,
+        // `Could not …`, `❌ Invalid …`), after its timestamp or prefix.
         concat!(
             r"Traceback \(most recent call last\)",
-            r"|(?m:^\s*(?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error)(?::\s|:?$))",
+            r"|\b(?:[a-z_][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Failure|Fault)(?::\s|:?$)",
+            r"|\.exceptions?\.[A-Z]\w*: ",
+            r"|(?m:^",
+            log_prefix!(),
+            r"{0,4}\s*[A-Z][\w$]*(?:Exception|Error)(?::\s|:?$))",
+            r"|#<[A-Z]\w*(?:Error|Exception)\b|\([A-Z]\w*(?:Error|Exception)\)\s*$",
             r"|\bException in thread\b|(?m:^\s*Caused by: )",
             r"|\bpanicked at\b|(?m:^panic: )|(?m:^fatal error: )",
             r"|\bUnhandled(?:PromiseRejection| ?[Ee]xception| ?[Rr]ejection)\b|\buncaughtException\b",
-            r"|\bSegmentation fault\b|\bcore dumped\b",
+            r"|\bSegmentation fault\b|\bcore dumped\b|: line \d+: ",
+            // A required setting said to be absent (`X is not set`, `required key X missing
+            // value`), wherever it stands.
+            r"|\b(?:is|are) (?:not set|not defined|required but|missing)\b|\bmust be (?:set|provided|specified)\b|\brequired key \S+ missing\b",
+            r"|(?m:^",
+            log_prefix!(),
+            r"{0,4}\s*\W{0,3}\s*(?i:errors?|fatal|panic|critical|fail|failed|failure|missing|unable|cannot|can't|could not|couldn't|invalid|exception|uncaught|unhandled|denied|refused|timed out)\b)",
         ),
     ])
     .unicode(false)
@@ -240,6 +260,18 @@ mod tests {
             "thread 'main' (13) panicked at src/main.rs:4:5:",
             "Caused by: java.net.SocketTimeoutException: Read timed out",
             "[FATAL] worker died",
+            "foundry    | ./entrypoint.sh: line 107: CONTAINER_PATCHES: parameter not set",
+            "2023-12-31 08:12:22 error: Environment variable not found: DATABASE_URL.",
+            "13:58:01 web.1  | Traceback (most recent call last):",
+            "db-1      | Error: Database is uninitialized and superuser password is not specified.",
+            "\u{274c} Invalid environment variables: {",
+            "Could not resolve placeholder 'writeToFile' in value \"${writeToFile}\"",
+            "Missing required configuration: GITHUB_BOT_USERNAME",
+            "2019/03/13 10:42:54 required key MYAPP_FOO missing value",
+            "DATABASE_URL must be set",
+            "docker web[22644]: django.core.exceptions.ImproperlyConfigured: Set the SECRET_KEY environment variable",
+            "#<ArgumentError: Missing `secret_key_base` for 'production' environment>",
+            "app error: Missing `secret_key_base` for 'production' environment (RuntimeError)",
         ] {
             assert!(fails(Source::Log, text), "{text}");
         }
@@ -258,6 +290,9 @@ mod tests {
             "Prisma config detected, skipping environment variable loading.",
             "[dotenv@16.6.0] injecting env (20) from .env",
             "INFO ValueError: handled and ignored",
+            "cache: error rate 0.1%",
+            "docker web[1]: /app/environ.py:637: UserWarning: Error reading .env",
+            "Listening on :8080 after 2 failed attempts",
         ] {
             assert!(!fails(Source::Log, text), "{text}");
         }

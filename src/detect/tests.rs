@@ -1759,6 +1759,22 @@ fn non_matching_log_lines_are_cheap() {
 }
 
 #[test]
+fn the_fallback_on_non_matching_log_lines_is_cheap() {
+    let line = "2026-11-23T12:00:00.000Z INFO request handled method=GET path=/api/v1/payments status=200 duration_ms=12 user=42 trace=abcdef0123456789";
+    let plain = "request handled method=GET path=/api/v1/payments status=200 duration_ms=12";
+    assert!(!reads_as_failure(Source::Log, line));
+    let n = 20_000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        assert!(!reads_as_failure(Source::Log, line));
+        assert!(!reads_as_failure(Source::Log, plain));
+    }
+    let per = start.elapsed() / (2 * n);
+    println!("fallback on a non-matching log line: {per:?}");
+    assert!(per < std::time::Duration::from_micros(200), "{per:?}");
+}
+
+#[test]
 #[ignore]
 fn classification_timings() {
     let big_log = "2026-11-23 INFO handled request Error-free path=/x status=200 ".repeat(600);

@@ -175,9 +175,13 @@ fn candidates(text: &str) -> Vec<String> {
 
 /// Control and escape sequences stripped, carriage returns dropped, line breaks kept; the
 /// head of a huge input only.
+/// The replacement characters of invalid UTF-8 read lossily carry nothing: they go too.
 fn clean(text: &str) -> Cow<'_, str> {
     let head = crate::model::byte_prefix(text, MAX_INPUT);
-    sanitize::clean(head, MAX_INPUT, true)
+    match sanitize::clean(head, MAX_INPUT, true) {
+        Cow::Borrowed(s) if !s.contains('\u{fffd}') => Cow::Borrowed(s),
+        cleaned => Cow::Owned(cleaned.replace('\u{fffd}', "")),
+    }
 }
 
 /// The message inside pasted text, on one line, ready for the rules:
@@ -487,6 +491,10 @@ error: Unresolved resource dependencies [Vpc] in the Resources block of the temp
     fn normalise_strips_escape_sequences_and_controls() {
         assert_eq!(
             normalise("\x1b[31mInternal Failure\x1b[0m\x07\u{9b}2J"),
+            "Internal Failure"
+        );
+        assert_eq!(
+            normalise("\u{fffd}Internal Failure\u{fffd}"),
             "Internal Failure"
         );
     }

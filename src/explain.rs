@@ -87,15 +87,17 @@ pub fn explain(source: Option<Source>, text: &str) -> Explanation {
 /// The most specific classification of `source` among the candidates (lowest table rank;
 /// the earlier candidate on a tie).
 fn best(source: Source, candidates: &[String]) -> Option<Classification> {
+    best_ranked(source, candidates).map(|(_, c)| c)
+}
+
+fn best_ranked(source: Source, candidates: &[String]) -> Option<(usize, Classification)> {
     candidates
         .iter()
         .filter_map(|c| crate::detect::classify_ranked(source, c))
         .min_by_key(|(rank, _)| *rank)
-        .map(|(_, c)| c)
 }
 
-/// The order sources are tried in when guessing: pasted API errors first (their rules peel the
-/// CLI wrapper), then the AWS sources, logs last.
+/// The order sources are tried in when guessing, for ties.
 const GUESS_ORDER: [Source; 6] = [
     Source::Api,
     Source::Cfn,
@@ -105,20 +107,37 @@ const GUESS_ORDER: [Source; 6] = [
     Source::Log,
 ];
 
-/// Guesses the source: the first whose rules match with a rule of that source's own family
-/// (`cfn.*` for cfn, …), else the first that matches at all, else `log` for text that carries a
-/// log level or an exception, else `api`.
+/// Guesses the source. A service event names its service first (`(service X) …`). Else the
+/// source whose rules match with a rule of its own family (`cfn.*` for cfn, …) and the most
+/// specific rule (the table runs from specific to generic, one table for all sources), else
+/// the first source that matches at all, else `log` for text that carries a log level or an
+/// exception, else `api`.
 fn guess(candidates: &[String]) -> (Source, Option<Classification>) {
-    let mut any: Option<(Source, Classification)> = None;
-    for source in GUESS_ORDER {
-        if let Some(c) = best(source, candidates) {
-            if family_of(c.rule, source) {
-                return (source, Some(c));
-            }
-            if any.is_none() {
-                any = Some((source, c));
+    if let Some(first) = candidates.first() {
+        for (cue, source) in CUES.iter() {
+            if cue.is_match(first)
+                && let Some(c) = best(*source, candidates)
+            {
+                return (*source, Some(c));
             }
         }
+    }
+    let mut own: Option<(usize, Source, Classification)> = None;
+    let mut any: Option<(Source, Classification)> = None;
+    for source in GUESS_ORDER {
+        let Some((rank, c)) = best_ranked(source, candidates) else {
+            continue;
+        };
+        if family_of(c.rule, source) {
+            if own.as_ref().is_none_or(|(r, _, _)| rank < *r) {
+                own = Some((rank, source, c));
+            }
+        } else if any.is_none() {
+            any = Some((source, c));
+        }
+    }
+    if let Some((_, source, c)) = own {
+        return (source, Some(c));
     }
     if let Some((source, c)) = any {
         return (source, Some(c));
@@ -131,6 +150,23 @@ fn guess(candidates: &[String]) -> (Source, Option<Classification>) {
     };
     (source, None)
 }
+
+/// Words that name a message's source whatever else it says: a service event names its
+/// service first, a task's reason starts with the agent's error name, target health with its
+/// reason code.
+static CUES: std::sync::LazyLock<[(regex::Regex, Source); 3]> = std::sync::LazyLock::new(|| {
+    let re = |p: &str| regex::Regex::new(p).expect("valid");
+    [
+        (re(r"^\(?service [^)\s]+\)? "), Source::EcsService),
+        (
+            re(
+                r"(?i)^(?:ResourceInitializationError|Cannot(?:Pull|Start|Create|Inspect)ContainerError|OutOfMemoryError: Container|Essential container in task|Task failed|Your Spot Task|Host EC2|Scaling activity initiated)",
+            ),
+            Source::EcsTask,
+        ),
+        (re(r"^Target\.[A-Za-z]+\b"), Source::Elb),
+    ]
+});
 
 /// Whether a rule id belongs to the family of `source` (`ecs.*` to both ECS sources).
 fn family_of(rule: &str, source: Source) -> bool {

@@ -161,6 +161,39 @@ fn the_known_corpus_gets_its_labels_and_the_severity_floor_holds() {
 }
 
 #[test]
+fn without_a_source_the_guess_still_finds_the_labels() {
+    let implemented: HashSet<&str> = rule_ids().chain(["unknown"]).collect();
+    let labelled: Vec<Value> = CORPUS
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a corpus line is JSON"))
+        .collect();
+    let input: String = labelled
+        .iter()
+        .map(|v| format!("{}\n", serde_json::json!({"text": v["text"]})))
+        .collect();
+    let (answers, _) = jsonl(input.as_bytes());
+    assert_eq!(answers.len(), labelled.len());
+    let (mut total, mut matched, mut sources) = (0, 0, 0);
+    for (v, got) in labelled.iter().zip(&answers) {
+        assert!(
+            got["source"].is_string(),
+            "a guessed source is named: {got}"
+        );
+        sources += usize::from(got["source"] == v["source"]);
+        let expect = v["expect"].as_str().unwrap();
+        if implemented.contains(expect) {
+            total += 1;
+            matched += usize::from(got["rule"] == expect);
+        }
+    }
+    println!(
+        "guessing the source: {matched}/{total} labels, the labelled source on {sources}/{}",
+        labelled.len()
+    );
+    assert!(matched * 100 >= total * 95, "{matched}/{total}");
+}
+
+#[test]
 fn hostile_jsonl_lines_each_get_one_clean_answer() {
     let mut input: Vec<u8> = Vec::new();
     let lines: Vec<Vec<u8>> = vec![

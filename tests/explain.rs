@@ -394,3 +394,59 @@ fn bad_arguments_exit_three() {
         .assert()
         .code(3);
 }
+
+/// In a real terminal: coloured, unless NO_COLOR is set.
+#[cfg(unix)]
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::Read;
+
+    let run = |no_color: bool| -> String {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 200,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stackwatch"));
+        cmd.args(["explain", "--source", "cfn", "Internal Failure"]);
+        cmd.env("TERM", "xterm-256color");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let mut child = pty.slave.spawn_command(cmd).expect("spawn");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The master reads EIO once the child has exited and its output is drained.
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            let _ = tx.send(out);
+        });
+        let status = child.wait().expect("the child ends");
+        assert!(status.success());
+        drop(pty.master);
+        let out = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the output");
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let coloured = run(false);
+    assert!(coloured.contains("cfn.internal_failure"), "{coloured:?}");
+    assert!(coloured.contains('\x1b'), "{coloured:?}");
+    let plain = run(true);
+    assert!(plain.contains("cfn.internal_failure"), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}

@@ -35,7 +35,7 @@ const MAX_TEXT: usize = 32 * 1024;
 /// Failure words for every source but logs (word-bounded, any case).
 static FAILURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     regex::bytes::RegexBuilder::new(
-        r"(?i)\b(?:errors?|error(?:ed|ing)|fail(?:s|ed|ing|ures?)?|exceptions?|denied|forbidden|unauthori[sz]ed|time[ -]?outs?|timed[ -]out|unable|cannot|can ?not|can't|couldn't|could not|refused|unreachable|unhealthy|invalid|not found|missing|rolling back|rolled back|throttl(?:ed|ing)|exceeded|crash(?:ed|es|ing)?|abort(?:ed|ing)?|killed|fatal|panic(?:ked)?|unavailable|insufficient)\b",
+        r"(?i)\b(?:errors?|error(?:ed|ing)|fail(?:s|ed|ing|ures?)?|exceptions?|denied|forbidden|unauthori[sz]ed|time[ -]?outs?|timed[ -]out|unable|cannot|can ?not|can't|couldn't|could not|refused|unreachable|unhealthy|invalid|not found|missing|rolling back|rolled back|throttl(?:ed|ing)|exceeded|crash(?:ed|es|ing)?|abort(?:ed|ing)?|killed|fatal|panic(?:ked)?|unavailable|insufficient|unsupported|not supported|no longer supported|does not exist|doesn't exist|already exists|not permitted|not allowed|not authori[sz]ed|conflict(?:s|ing)?|violat(?:ed|es|ion)|rejected|unsuccessful|not successful|no space left|out of memory)\b",
     )
     .unicode(false)
     .build()
@@ -52,9 +52,39 @@ static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid")
 });
 
-const LOG_ERROR_LEVEL: usize = 0;
-const LOG_OTHER_LEVEL: usize = 1;
-const LOG_EXCEPTION: usize = 2;
+/// Patterns of [`LOG_MARKERS`], in order.
+const STRUCT_ERROR: usize = 0;
+const STRUCT_OTHER: usize = 1;
+const TOKEN_ERROR: usize = 2;
+const TOKEN_OTHER: usize = 3;
+const EXCEPTION: usize = 4;
+
+/// Level words of an error, and of anything else.
+macro_rules! error_token {
+    () => {
+        r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|EMERG|EMERGENCY|ALERT|PANIC)\b|(?i:[\[<](?:error|err|fatal|critical|crit|emerg|alert|severe)[\]>])"
+    };
+}
+macro_rules! other_token {
+    () => {
+        r"\b(?:INFO|DEBUG|TRACE|WARN|WARNING|NOTICE|VERBOSE)\b|(?i:[\[<](?:info|debug|trace|warn|warning|notice)[\]>])"
+    };
+}
+
+/// When a line has level words of both kinds, the first one is its level
+/// (`INFO request ended with ERROR 42` is an info line).
+static FIRST_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    regex::bytes::RegexBuilder::new(concat!(
+        "(?P<error>",
+        error_token!(),
+        ")|(?P<other>",
+        other_token!(),
+        ")"
+    ))
+    .unicode(false)
+    .build()
+    .expect("valid")
+});
 
 /// What may come before a log line's own words: a timestamp, a clock time, a compose or
 /// Procfile prefix (`web-1  | `), a syslog tag (`host app[42]: `).
@@ -67,21 +97,18 @@ macro_rules! log_prefix {
 /// Log lines: [error level, another level, exception marker], one scan for all three.
 static LOG_MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSetBuilder::new([
-        // An error level: upper-case level words (`ERROR`, `npm ERR!`), key/value and JSON
-        // levels, bracketed levels, pino's numbers.
+        // A structured level says it all: key/value, JSON, pino's numbers.
         concat!(
-            r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|EMERG|EMERGENCY|ALERT|PANIC)\b",
-            r#"|(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:error|err|eror|fatal|critical|crit|panic|emerg|emergency|alert|severe)\b)"#,
+            r#"(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:error|err|eror|fatal|critical|crit|panic|emerg|emergency|alert|severe)\b)"#,
             r#"|(?i:"(?:level|severity)"\s*:\s*(?:50|60)\b)"#,
-            r"|(?i:[\[<](?:error|err|fatal|critical|crit|emerg|alert|severe)[\]>])",
         ),
-        // Another level: the line says it is not an error.
         concat!(
-            r"\b(?:INFO|DEBUG|TRACE|WARN|WARNING|NOTICE|VERBOSE)\b",
-            r#"|(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:info|information|debug|dbug|trace|trce|warn|warning|notice|verbose)\b)"#,
+            r#"(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:info|information|debug|dbug|trace|trce|warn|warning|notice|verbose)\b)"#,
             r#"|(?i:"(?:level|severity)"\s*:\s*(?:10|20|30|40)\b)"#,
-            r"|(?i:[\[<](?:info|debug|trace|warn|warning|notice)[\]>])",
         ),
+        // Level words: upper-case (`ERROR`, `npm ERR!`) or bracketed (`[error]`).
+        error_token!(),
+        other_token!(),
         // An exception marker: a traceback, an exception type (dotted anywhere, or heading the
         // line), a panic, a Java cause chain, an unhandled rejection, a shell's own error; or
         // a line whose own words start with a failure (`Error: …`, `Failed to …`,
@@ -117,12 +144,18 @@ pub fn reads_as_failure(source: Source, text: &str) -> bool {
     match source {
         Source::Log => {
             let found = LOG_MARKERS.matches(text);
-            if found.matched(LOG_ERROR_LEVEL) {
-                true
-            } else if found.matched(LOG_OTHER_LEVEL) {
-                false
-            } else {
-                found.matched(LOG_EXCEPTION)
+            if !found.matched_any() {
+                return false;
+            }
+            if found.matched(STRUCT_ERROR) || found.matched(STRUCT_OTHER) {
+                return found.matched(STRUCT_ERROR);
+            }
+            match (found.matched(TOKEN_ERROR), found.matched(TOKEN_OTHER)) {
+                (true, true) => FIRST_TOKEN
+                    .captures(text)
+                    .is_some_and(|c| c.name("error").is_some()),
+                (error, other) if error || other => error,
+                _ => found.matched(EXCEPTION),
             }
         }
         Source::Stackwatch => false,
@@ -211,6 +244,15 @@ mod tests {
             (Source::Api, "SomeNewException: request TIMED OUT after 30s"),
             (Source::Api, "cannot   read the stack"),
             (Source::Cfn, "Operation failed; 0 errors before this one"),
+            (
+                Source::Cfn,
+                "The runtime parameter of nodejs12.x is no longer supported for creating or updating AWS Lambda functions.",
+            ),
+            (Source::Api, "Stack with id my-app does not exist"),
+            (
+                Source::Cfn,
+                "my-bucket already exists in stack arn:aws:cloudformation:1",
+            ),
         ] {
             assert!(fails(source, text), "{text}");
             let c = fallback(source, text).unwrap();
@@ -269,6 +311,8 @@ mod tests {
             "Missing required configuration: GITHUB_BOT_USERNAME",
             "2019/03/13 10:42:54 required key MYAPP_FOO missing value",
             "DATABASE_URL must be set",
+            "2026-11-30 ERROR request ended, INFO follows",
+            r#"{"level":"error","msg":"INFO: not a level here"}"#,
             "docker web[22644]: django.core.exceptions.ImproperlyConfigured: Set the SECRET_KEY environment variable",
             "#<ArgumentError: Missing `secret_key_base` for 'production' environment>",
             "app error: Missing `secret_key_base` for 'production' environment (RuntimeError)",
@@ -293,6 +337,8 @@ mod tests {
             "cache: error rate 0.1%",
             "docker web[1]: /app/environ.py:637: UserWarning: Error reading .env",
             "Listening on :8080 after 2 failed attempts",
+            "2026-11-30 INFO request ended with ERROR 42, handled",
+            r#"{"level":"info","msg":"ERROR budget report: all good"}"#,
         ] {
             assert!(!fails(Source::Log, text), "{text}");
         }

@@ -35,7 +35,7 @@ const MAX_TEXT: usize = 32 * 1024;
 /// Failure words for every source but logs (word-bounded, any case).
 static FAILURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     regex::bytes::RegexBuilder::new(
-        r"(?i)\b(?:errors?|error(?:ed|ing)|fail(?:s|ed|ing|ures?)?|exceptions?|denied|forbidden|unauthori[sz]ed|time[ -]?outs?|timed[ -]out|unable|cannot|can ?not|can't|couldn't|could not|refused|unreachable|unhealthy|invalid|not found|missing|rolling back|rolled back|throttl(?:ed|ing)|exceeded|crash(?:ed|es|ing)?|abort(?:ed|ing)?|killed|fatal|panic(?:ked)?|unavailable|insufficient|unsupported|not supported|no longer supported|does not exist|doesn't exist|already exists|not permitted|not allowed|not authori[sz]ed|conflict(?:s|ing)?|violat(?:ed|es|ion)|rejected|unsuccessful|not successful|no space left|out of memory)\b",
+        r"(?i)\b(?:errors?|error(?:ed|ing)|fail(?:s|ed|ing|ures?)?|exceptions?|denied|forbidden|unauthori[sz]ed|time[ -]?outs?|timed[ -]out|unable|cannot|can ?not|can't|couldn't|could not|refused|unreachable|unhealthy|invalid|not found|missing|rolling back|rolled back|throttl(?:ed|ing)|exceeded|crash(?:ed|es|ing)?|abort(?:ed|ing)?|killed|fatal|panic(?:ked)?|unavailable|insufficient|unsupported|not supported|no longer supported|does not exist|doesn't exist|already exists|not permitted|not allowed|not authori[sz]ed|conflict(?:s|ing)?|violat(?:ed|es|ion)|rejected|unsuccessful|not successful|no space left|out of memory|no such|exited)\b|\bNo \w+ named\b",
     )
     .unicode(false)
     .build()
@@ -62,12 +62,12 @@ const EXCEPTION: usize = 4;
 /// Level words of an error, and of anything else.
 macro_rules! error_token {
     () => {
-        r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|EMERG|EMERGENCY|ALERT|PANIC)\b|(?i:[\[<](?:error|err|fatal|critical|crit|emerg|alert|severe)[\]>])"
+        r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|EMERG|EMERGENCY|ALERT|PANIC)\b|(?i:[\[<](?:error|err|fatal|critical|crit|emerg|alert|severe)[\]>])|(?m:^[EF]\d{4} \d\d:\d\d:\d\d)"
     };
 }
 macro_rules! other_token {
     () => {
-        r"\b(?:INFO|DEBUG|TRACE|WARN|WARNING|NOTICE|VERBOSE)\b|(?i:[\[<](?:info|debug|trace|warn|warning|notice)[\]>])"
+        r"\b(?:INFO|DEBUG|TRACE|WARN|WARNING|NOTICE|VERBOSE)\b|(?i:[\[<](?:info|debug|trace|warn|warning|notice)[\]>])|(?m:^[IW]\d{4} \d\d:\d\d:\d\d)"
     };
 }
 
@@ -125,6 +125,7 @@ static LOG_MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
             r"|\bpanicked at\b|(?m:^panic: )|(?m:^fatal error: )",
             r"|\bUnhandled(?:PromiseRejection| ?[Ee]xception| ?[Rr]ejection)\b|\buncaughtException\b",
             r"|\bSegmentation fault\b|\bcore dumped\b|: line \d+: ",
+            r"|(?i:\bexit(?:ed)? (?:with )?(?:exit )?(?:code|status):? [1-9]\d*\b)",
             // A required setting said to be absent (`X is not set`, `required key X missing
             // value`), wherever it stands.
             r"|\b(?:is|are) (?:not set|not defined|required but|missing)\b|\bmust be (?:set|provided|specified)\b|\brequired key \S+ missing\b",
@@ -311,6 +312,9 @@ mod tests {
             "Missing required configuration: GITHUB_BOT_USERNAME",
             "2019/03/13 10:42:54 required key MYAPP_FOO missing value",
             "DATABASE_URL must be set",
+            "E1130 12:00:00.000000   1 main.go:42] failed to connect to database",
+            "Exited with code 1",
+            "process exited with status 2",
             "2026-11-30 ERROR request ended, INFO follows",
             r#"{"level":"error","msg":"INFO: not a level here"}"#,
             "docker web[22644]: django.core.exceptions.ImproperlyConfigured: Set the SECRET_KEY environment variable",
@@ -337,6 +341,8 @@ mod tests {
             "cache: error rate 0.1%",
             "docker web[1]: /app/environ.py:637: UserWarning: Error reading .env",
             "Listening on :8080 after 2 failed attempts",
+            "I1130 12:00:00.000000   1 main.go:42] error budget fine",
+            "worker exited with code 0",
             "2026-11-30 INFO request ended with ERROR 42, handled",
             r#"{"level":"info","msg":"ERROR budget report: all good"}"#,
         ] {

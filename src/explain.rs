@@ -13,6 +13,7 @@
 //! fallback).
 
 use std::borrow::Cow;
+use std::io::{self, BufRead, Read, Write};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -381,6 +382,82 @@ fn quoted_pieces(text: &str) -> Vec<String> {
     out
 }
 
+/// The longest input line `explain --jsonl` keeps; the rest of a longer line is read and
+/// dropped, and the line answered with an error.
+pub const MAX_JSONL_LINE: usize = 4 << 20;
+
+/// `explain --jsonl`: one answer per input line, in order, flushed as it goes. Lines are bytes
+/// (invalid UTF-8 is read lossily) and bounded in memory.
+pub fn answer_jsonl(mut input: impl BufRead, mut out: impl Write) -> io::Result<()> {
+    let mut line = Vec::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        let (read, too_long) = read_bounded_line(&mut input, &mut line, MAX_JSONL_LINE)?;
+        if read == 0 {
+            return Ok(());
+        }
+        n += 1;
+        let answer = if too_long {
+            serde_json::json!({
+                "error": format!("line {n}: longer than {} MiB", MAX_JSONL_LINE >> 20)
+            })
+            .to_string()
+        } else {
+            let text = String::from_utf8_lossy(&line);
+            answer_jsonl_line(text.trim_end_matches(['\n', '\r']), n)
+        };
+        writeln!(out, "{answer}")?;
+    }
+}
+
+/// Reads one line into `buf`, keeping at most `max` bytes of it: (bytes read, cut short).
+fn read_bounded_line(
+    input: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<(usize, bool)> {
+    let mut read = 0;
+    let mut too_long = false;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((read, too_long));
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let room = max.saturating_sub(buf.len());
+        if chunk.len() > room {
+            too_long = true;
+        }
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = chunk.len();
+        read += used;
+        input.consume(used);
+        if done {
+            return Ok((read, too_long));
+        }
+    }
+}
+
+/// The message `explain` reads from stdin: the head of it (16 × [`MAX_INPUT`]); the rest is
+/// read and dropped, so a writer piping a huge file is never cut off mid-write.
+pub fn read_message(mut input: impl Read) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    input
+        .by_ref()
+        .take(MAX_INPUT as u64 * 16)
+        .read_to_end(&mut bytes)?;
+    io::copy(&mut input, &mut io::sink())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// One line of `explain --jsonl` output.
 #[derive(Debug, Serialize)]
 struct JsonAnswer<'a> {
@@ -685,6 +762,39 @@ error: Unresolved resource dependencies [Vpc] in the Resources block of the temp
             assert!(serde_json::from_str::<Value>(&line).is_ok(), "{line}");
         }
         assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
+    fn jsonl_answers_every_line_in_order_and_bounds_long_ones() {
+        let long = format!("{{\"text\":\"{}\"}}", "x".repeat(MAX_JSONL_LINE));
+        let input = format!(
+            "{{\"source\":\"cfn\",\"text\":\"Internal Failure\"}}\r\n{long}\nnot json\n{{\"text\":\"Internal Failure\"}}"
+        );
+        let mut out = Vec::new();
+        answer_jsonl(
+            io::BufReader::with_capacity(1024, input.as_bytes()),
+            &mut out,
+        )
+        .unwrap();
+        let lines: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[0]["rule"], "cfn.internal_failure");
+        assert_eq!(lines[1]["error"], "line 2: longer than 4 MiB");
+        assert!(lines[2]["error"].as_str().unwrap().starts_with("line 3: "));
+        assert_eq!(lines[3]["source"], "cfn", "the last line has no newline");
+    }
+
+    #[test]
+    fn a_message_is_read_up_to_its_cap_and_the_rest_drained() {
+        let input = vec![b'a'; MAX_INPUT * 20];
+        let mut reader = io::Cursor::new(input);
+        let text = read_message(&mut reader).unwrap();
+        assert_eq!(text.len(), MAX_INPUT * 16);
+        assert_eq!(reader.position() as usize, MAX_INPUT * 20);
     }
 
     #[test]

@@ -104,27 +104,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 /// `explain`: one message from TEXT or stdin, or `--jsonl` lines from stdin.
 fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
-    use std::io::{BufRead, Read, Write};
+    use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = if args.jsonl {
-        // Byte lines: invalid UTF-8 is read lossily, never refused; each line gets one answer.
-        let mut stdin = std::io::stdin().lock();
-        let mut line = Vec::new();
-        let mut n = 0;
-        loop {
-            line.clear();
-            match stdin.read_until(b'\n', &mut line) {
-                Ok(0) => break out.flush(),
-                Ok(_) => {}
-                Err(e) => break Err(e),
-            }
-            n += 1;
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim_end_matches(['\n', '\r']);
-            if let Err(e) = writeln!(out, "{}", explain::answer_jsonl_line(text, n)) {
-                break Err(e);
-            }
-        }
+        explain::answer_jsonl(std::io::stdin().lock(), &mut out)
     } else {
         let text = match &args.text {
             Some(text) => text.to_string_lossy().into_owned(),
@@ -132,21 +115,16 @@ fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
                 if std::io::stdin().is_terminal() {
                     eprintln!("stackwatch: reading the message from stdin (Ctrl-D to end)");
                 }
-                let mut bytes = Vec::new();
-                std::io::stdin()
-                    .lock()
-                    .take(explain::MAX_INPUT as u64 * 16)
-                    .read_to_end(&mut bytes)
-                    .context("cannot read stdin")?;
-                String::from_utf8_lossy(&bytes).into_owned()
+                explain::read_message(std::io::stdin().lock()).context("cannot read stdin")?
             }
         };
         let e = explain::explain(args.source.map(ExplainSource::source), &text);
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        write!(out, "{}", explain::render_text(&e, color)).and_then(|()| out.flush())
+        write!(out, "{}", explain::render_text(&e, color))
     };
-    match written {
+    match written.and_then(|()| out.flush()) {
         Ok(()) => Ok(0),
+        // `| head` stops reading: a normal end.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(e.into()),
     }

@@ -255,7 +255,21 @@ fn normalise_depth(text: &str, depth: u8) -> String {
         Some(pos) => &trimmed[pos..],
         None => trimmed,
     };
-    join_lines(from_cli)
+    join_lines(&unescape(from_cli))
+}
+
+/// A message quoted inside a JSON-encoded one (a CDK error, a log line holding JSON) keeps
+/// its escapes: `\"` becomes `"`, and escaped line breaks and tabs become spaces.
+fn unescape(text: &str) -> Cow<'_, str> {
+    if !text.contains("\\\"") && !text.contains("\\n") && !text.contains("\\t") {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.replace("\\\"", "\"")
+            .replace("\\r\\n", " ")
+            .replace("\\n", " ")
+            .replace("\\t", " "),
+    )
 }
 
 /// Joins hard-wrapped lines into one.
@@ -613,6 +627,27 @@ error: Unresolved resource dependencies [Vpc] in the Resources block of the temp
         assert_eq!(
             normalise("\u{fffd}Internal Failure\u{fffd}"),
             "Internal Failure"
+        );
+    }
+
+    #[test]
+    fn normalise_unescapes_a_reason_quoted_inside_a_larger_message() {
+        let cdk = r#"Error: The stack named app failed to deploy: UPDATE_ROLLBACK_COMPLETE: Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\" (RequestToken: 0f1e, HandlerErrorCode: GeneralServiceException)\n    at Object.deploy"#;
+        let n = normalise(cdk);
+        assert!(
+            n.contains(r#"returned message: "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'." (RequestToken"#),
+            "{n}"
+        );
+        assert!(!n.contains('\\'), "{n}");
+        assert_eq!(
+            explain(Some(Source::Cfn), cdk).rule,
+            "cfn.ecs_circuit_breaker"
+        );
+        // A quoted reason stays whole in the normalised message, for the rules to find.
+        let quoted = "Stack app failed:\n  \"Failed to receive 1 resource signal(s)\n  within the specified duration\"";
+        assert_eq!(
+            normalise(quoted),
+            "Stack app failed: \"Failed to receive 1 resource signal(s) within the specified duration\""
         );
     }
 

@@ -14,7 +14,9 @@
 //! ecs-service, once per event id; target health `Reason: Description` → elb, on changes only;
 //! log lines → log (log rules see log lines only). Info matches never open flags, and CFN
 //! summaries (cascades, "The following resource(s) failed", nested stack rows) are left to
-//! `cfn.root_cause`.
+//! `cfn.root_cause`. A message no rule knows goes to the fallback (`fallback.rs`): if it reads
+//! like a failure (or is a failed CFN row) it opens an `unknown` warn flag with the message as
+//! evidence, keyed and counted like any other flag; otherwise nothing.
 //!
 //! Resolution (checked in `tick` unless noted): ecs-task flags when a newer task of the service
 //! has stayed RUNNING for `task_stable_s` since the last failure, or the primary deployment runs

@@ -31,6 +31,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Play a recording in the dashboard, or headless with --plain/--json
     Replay(ReplayArgs),
+    /// What a pasted message means: its rule id, severity, summary and next step
+    Explain(ExplainArgs),
     /// List the built-in and user themes
     Themes,
 }
@@ -144,6 +146,61 @@ pub struct ReplayArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub caps: CapArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Paste anything: a CloudFormation reason, a stopped task's reason, a service event, target \
+health, a log line, whole AWS CLI error output, a JSON blob (its message field is read), text with \
+its line breaks. Without --source the source is guessed from the text and named.\n\n\
+Examples:\n  stackwatch explain 'Failed to receive 1 resource signal(s) within the specified duration'\n  \
+aws ecs describe-tasks --cluster prod --tasks abc | stackwatch explain --source ecs-task\n  \
+printf '%s\\n' '{\"source\":\"log\",\"text\":\"Error: connect ECONNREFUSED 127.0.0.1:5432\"}' | stackwatch explain --jsonl\n\n\
+A message no rule knows is `unknown`: severity warn when it reads like a failure, info otherwise.\n\
+Exit codes: 0 an answer was printed (with --jsonl, one JSON object per input line, `{\"error\":…}` \
+for a line that is not a {\"source\",\"text\"} object); 3 bad arguments or unreadable input."
+)]
+pub struct ExplainArgs {
+    /// Where the message comes from [default: guessed from the text]
+    #[arg(long, value_enum)]
+    pub source: Option<ExplainSource>,
+    /// Read {"source","text"} objects, one per line, on stdin; write one JSON object per line
+    #[arg(long, conflicts_with_all = ["source", "text"])]
+    pub jsonl: bool,
+    /// The message [default: read from stdin]
+    #[arg(value_name = "TEXT")]
+    pub text: Option<std::ffi::OsString>,
+}
+
+/// The sources `explain --source` takes, as the headless JSON lines name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainSource {
+    /// A CloudFormation event reason or stack status reason
+    Cfn,
+    /// A stopped task's reason or a container's reason
+    EcsTask,
+    /// An ECS service event or rollout state reason
+    EcsService,
+    /// Target health: state, reason and description
+    Elb,
+    /// An application log line (or several)
+    Log,
+    /// An error pasted from a CLI or an SDK
+    Api,
+}
+
+impl ExplainSource {
+    pub fn source(self) -> crate::model::Source {
+        use crate::model::Source;
+        match self {
+            ExplainSource::Cfn => Source::Cfn,
+            ExplainSource::EcsTask => Source::EcsTask,
+            ExplainSource::EcsService => Source::EcsService,
+            ExplainSource::Elb => Source::Elb,
+            ExplainSource::Log => Source::Log,
+            ExplainSource::Api => Source::Api,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod detect;
+pub mod explain;
 pub mod headless;
 pub mod logging;
 pub mod model;

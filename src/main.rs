@@ -13,8 +13,8 @@ use stackwatch::app::{Ended, UntilFeedEnds};
 use stackwatch::aws::AwsTarget;
 use stackwatch::aws::watch::{Watch, WatchPlan, session_stamp};
 use stackwatch::cli::{
-    CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, OutputArgs, REPLAY_DASHBOARD_SPEED, StatusArgs,
-    TargetArgs, Until, WatchArgs, playback_speed,
+    CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, ExplainArgs, ExplainSource, OutputArgs,
+    REPLAY_DASHBOARD_SPEED, StatusArgs, TargetArgs, Until, WatchArgs, playback_speed,
 };
 use stackwatch::clock::Speed;
 use stackwatch::headless::Outcome;
@@ -28,7 +28,7 @@ use stackwatch::session::recording;
 use stackwatch::session::recording::Header;
 use stackwatch::session::replay::{Replay, ReplayInput};
 use stackwatch::session::until::UntilRule;
-use stackwatch::{app, logging, sanitize, ui};
+use stackwatch::{app, explain, logging, sanitize, ui};
 
 // Ingest allocates many small strings; mimalloc roughly halves their cost against glibc's malloc.
 #[global_allocator]
@@ -88,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 args.caps,
             )
         }
+        Command::Explain(args) => explain(args),
         Command::Themes => {
             for info in ui::theme::list() {
                 println!(
@@ -98,6 +99,34 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+    }
+}
+
+/// `explain`: one message from TEXT or stdin, or `--jsonl` lines from stdin.
+fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = if args.jsonl {
+        explain::answer_jsonl(std::io::stdin().lock(), &mut out)
+    } else {
+        let text = match &args.text {
+            Some(text) => text.to_string_lossy().into_owned(),
+            None => {
+                if std::io::stdin().is_terminal() {
+                    eprintln!("stackwatch: reading the message from stdin (Ctrl-D to end)");
+                }
+                explain::read_message(std::io::stdin().lock()).context("cannot read stdin")?
+            }
+        };
+        let e = explain::explain(args.source.map(ExplainSource::source), &text);
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        write!(out, "{}", explain::render_text(&e, color))
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        // `| head` stops reading: a normal end.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(e.into()),
     }
 }
 

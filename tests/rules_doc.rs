@@ -133,6 +133,17 @@ the targets over time, not from one message.\n\n| rule | severity | fires when |
 `source.credentials_expired` are not flags: they are shown as the health of each source in the \
 header and in `status` lines, and never change an exit code.\n",
     );
+    doc.push_str(
+        "\n## No rule: `unknown`\n\nA message that no rule above knows is `unknown`. When it reads \
+like a failure it is a `warn` flag with the message as its evidence, grouped and counted like any \
+other flag: for CloudFormation, ECS, target health and API errors, a whole failure word in any \
+case (`error`, `failed`, `exception`, `denied`, `timeout`, `unable`, `cannot`, `refused`, \
+`invalid`, `not found`, `missing`, …; not `0 errors`), or a failed CloudFormation row; for log \
+lines, an error level (`ERROR`, `level=error`, `\"level\":\"error\"`, `[error]`) or, on a line \
+with no level, an exception marker (`Traceback`, `…Exception: `, `panicked at`) or words that \
+start with a failure (`Error: …`, `Failed to …`). Otherwise it is `info`: `stackwatch explain` \
+shows it, and no flag opens.\n",
+    );
     doc
 }
 

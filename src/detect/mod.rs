@@ -14,7 +14,9 @@
 //! ecs-service, once per event id; target health `Reason: Description` → elb, on changes only;
 //! log lines → log (log rules see log lines only). Info matches never open flags, and CFN
 //! summaries (cascades, "The following resource(s) failed", nested stack rows) are left to
-//! `cfn.root_cause`.
+//! `cfn.root_cause`. A message no rule knows goes to the fallback (`fallback.rs`): if it reads
+//! like a failure (or is a failed CFN row) it opens an `unknown` warn flag with the message as
+//! evidence, keyed and counted like any other flag; otherwise nothing.
 //!
 //! Resolution (checked in `tick` unless noted): ecs-task flags when a newer task of the service
 //! has stayed RUNNING for `task_stable_s` since the last failure, or the primary deployment runs
@@ -46,6 +48,7 @@ use crate::model::{
 };
 
 mod config;
+mod fallback;
 mod gone;
 mod state_rules;
 mod subject;
@@ -54,10 +57,11 @@ mod tests;
 mod text_rules;
 
 pub use config::{DetectConfig, StallThreshold};
+pub use fallback::{UNKNOWN, fallback, log_marked, reads_as_failure, unknown, unknown_as};
 pub use subject::Subject;
 pub use text_rules::{Classification, TextRuleInfo, classify, rule_ids, rule_of, text_rules};
 
-use text_rules::classify_ranked;
+pub(crate) use text_rules::classify_ranked;
 
 /// Evidence kept per flag (newest last).
 pub const EVIDENCE_CAP: usize = 20;
@@ -342,8 +346,12 @@ impl Detector {
         if e.status.ends_with("_COMPLETE") && !cfn_status::is_rollback(&e.status) {
             return;
         }
-        let Some((_, c)) = classify_ranked(Source::Cfn, reason) else {
-            return;
+        // No rule knows the reason: a failed row, or a reason that reads like a failure, is
+        // still flagged (`unknown`).
+        let c = match classify_ranked(Source::Cfn, reason) {
+            Some((_, c)) => c,
+            None if cfn_status::is_failed(&e.status) => fallback::unknown_as(true, reason),
+            None => fallback::unknown(Source::Cfn, reason),
         };
         if c.severity == Severity::Info || CFN_SUMMARY_RULES.contains(&c.rule) {
             return;
@@ -387,7 +395,7 @@ impl Detector {
         if !(cfn_status::is_failed(&s.status) || cfn_status::is_rollback(&s.status)) {
             return;
         }
-        let Some((_, c)) = classify_ranked(Source::Cfn, reason) else {
+        let Some(c) = classify_or_fallback(Source::Cfn, reason) else {
             return;
         };
         if c.severity == Severity::Info || CFN_SUMMARY_RULES.contains(&c.rule) {
@@ -448,14 +456,17 @@ impl Detector {
 
         // The most specific classification among the stop reason and the container reasons
         // (an OutOfMemoryError container beats "Essential container in task exited").
-        let reasons = t
+        let mut reasons = t
             .stopped_reason
             .iter()
             .chain(t.containers.iter().filter_map(|c| c.reason.as_ref()));
         let best = reasons
+            .clone()
             .filter_map(|r| classify_ranked(Source::EcsTask, r))
             .min_by_key(|(rank, _)| *rank)
-            .map(|(_, c)| c);
+            .map(|(_, c)| c)
+            // No rule knows any of them: the first that reads like a failure (`unknown`).
+            .or_else(|| reasons.find_map(|r| fallback(Source::EcsTask, r)));
         let exits: Vec<String> = t
             .containers
             .iter()
@@ -527,7 +538,7 @@ impl Detector {
         {
             return;
         }
-        let Some((_, c)) = classify_ranked(Source::EcsService, &e.message) else {
+        let Some(c) = classify_or_fallback(Source::EcsService, &e.message) else {
             return;
         };
         let scope = format!("svc:{}", e.service);
@@ -596,7 +607,7 @@ impl Detector {
             (None, Some(d)) => d.clone(),
             (None, None) => return,
         };
-        let Some((_, c)) = classify_ranked(Source::Elb, &text) else {
+        let Some(c) = classify_or_fallback(Source::Elb, &text) else {
             return;
         };
         if c.severity == Severity::Info {
@@ -629,7 +640,7 @@ impl Detector {
         let c = match &self.last_log {
             Some((text, c)) if *text == l.message => c.clone(),
             _ => {
-                let c = classify_ranked(Source::Log, &l.message).map(|(_, c)| c);
+                let c = classify_or_fallback(Source::Log, &l.message);
                 // Only matches are remembered: most lines match nothing and differ anyway.
                 if c.is_some() {
                     self.last_log = Some((l.message.clone(), c.clone()));
@@ -811,6 +822,15 @@ impl SeenIds {
             }
         }
         true
+    }
+}
+
+/// The rule table's classification, else the fallback's `unknown` for a message that reads like
+/// a failure (no silent errors), else `None`.
+fn classify_or_fallback(source: Source, text: &str) -> Option<Classification> {
+    match classify_ranked(source, text) {
+        Some((_, c)) => Some(c),
+        None => fallback(source, text),
     }
 }
 

@@ -1212,6 +1212,68 @@ fn log_flags_group_by_log_group_and_resolve_after_quiet() {
 }
 
 #[test]
+fn unknown_failures_still_flag_deduplicated_and_bounded() {
+    let mut sim = Sim::new();
+    let group = "/ecs/payments-api";
+    // Error-level lines no rule knows: one `unknown` flag per log group, counted.
+    for i in 0..30 {
+        sim.feed(
+            i,
+            log(
+                group,
+                &format!("2026-11-30T10:00:{i:02}Z ERROR ledger sync {i} gave up"),
+                i,
+            ),
+        );
+    }
+    // Lines that only mention an error, or read as progress: nothing.
+    sim.feed(
+        40,
+        log(
+            group,
+            "2026-11-30T10:00:40Z INFO retried after an error",
+            40,
+        ),
+    );
+    sim.feed(41, log(group, "GET /errors 200 3ms", 41));
+    let f = sim.flag(UNKNOWN).expect("an unknown flag");
+    assert_eq!(f.severity, Severity::Warn);
+    assert_eq!(f.count, 30);
+    assert_eq!(f.evidence.len(), EVIDENCE_CAP);
+    assert!(f.evidence.back().unwrap().text.contains("ledger sync 29"));
+    assert!(
+        f.summary.starts_with("unrecognised failure: "),
+        "{}",
+        f.summary
+    );
+    assert_eq!(
+        sim.p.detector.open_flags().len(),
+        1,
+        "{:?}",
+        sim.p.detector.open_flags()
+    );
+    // A service event that no rule knows but reads like a failure.
+    sim.feed(
+        50,
+        EcsServiceEvent {
+            cluster: "prod".into(),
+            service: "payments-api".into(),
+            id: "e1".into(),
+            created_at: t(50),
+            message: "(service payments-api) was unable to frobnicate the widget.".into(),
+        },
+    );
+    let opened = sim
+        .p
+        .detector
+        .open_flags()
+        .into_iter()
+        .filter(|f| f.rule == UNKNOWN)
+        .count();
+    assert_eq!(opened, 2);
+}
+
+#[test]
 fn service_events_dedupe_and_steady_state_resolves() {
     let mut sim = Sim::new();
     let ev = |id: &str, secs: i64, msg: &str| EcsServiceEvent {
@@ -2551,6 +2613,22 @@ fn non_matching_log_lines_are_cheap() {
     }
     let per = start.elapsed() / n;
     println!("non-matching log line: {per:?} per classification");
+    assert!(per < std::time::Duration::from_micros(200), "{per:?}");
+}
+
+#[test]
+fn the_fallback_on_non_matching_log_lines_is_cheap() {
+    let line = "2026-11-23T12:00:00.000Z INFO request handled method=GET path=/api/v1/payments status=200 duration_ms=12 user=42 trace=abcdef0123456789";
+    let plain = "request handled method=GET path=/api/v1/payments status=200 duration_ms=12";
+    assert!(!reads_as_failure(Source::Log, line));
+    let n = 20_000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        assert!(!reads_as_failure(Source::Log, line));
+        assert!(!reads_as_failure(Source::Log, plain));
+    }
+    let per = start.elapsed() / (2 * n);
+    println!("fallback on a non-matching log line: {per:?}");
     assert!(per < std::time::Duration::from_micros(200), "{per:?}");
 }
 

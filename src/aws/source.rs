@@ -83,6 +83,9 @@ pub struct SourceCtx {
     quiet_rounds: u32,
     /// The last time a call waited for the budget.
     paced_at: Option<Instant>,
+    /// Rounds ended so far: the first one reads everything once and always waits its turn,
+    /// which is not the budget slowing the watch down.
+    rounds: u32,
     /// When each call of the last minute was made (bounded by the pace: a few per second).
     calls: VecDeque<Instant>,
     state: SourceState,
@@ -110,6 +113,7 @@ impl SourceCtx {
             sent: AtomicUsize::new(0),
             quiet_rounds: 0,
             paced_at: None,
+            rounds: 0,
             calls: VecDeque::new(),
             state: SourceState::Ok,
             throttled: 0,
@@ -166,7 +170,9 @@ impl SourceCtx {
     pub async fn call(&mut self) -> Result<(), Closed> {
         let wait = self.budget.reserve(self.api);
         if !wait.is_zero() {
-            self.paced_now();
+            if self.rounds > 0 {
+                self.paced_now();
+            }
             if !self.sleep(wait).await {
                 return Err(Closed);
             }
@@ -287,6 +293,7 @@ impl SourceCtx {
         polled: Result<(), Polled>,
         discovery: &super::discovery::Discovery,
     ) -> Result<(), Closed> {
+        self.rounds = self.rounds.saturating_add(1);
         match polled {
             Ok(()) => self.ok(),
             Err(Polled::Closed) => return Err(Closed),

@@ -12,16 +12,18 @@
 //! typical = "usually 5–15 min"
 //! ```
 //!
-//! A `stall_thresholds` list given in the file replaces the default list.
+//! A `stall_thresholds` list given in the file replaces the default list. In the user's config
+//! file (docs/config.md, read by `crate::config`) these keys sit under `[detect]`.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::state_rules::in_progress_since;
 use crate::model::ResourceState;
 
 /// How long a resource type may stay `*_IN_PROGRESS` before it is flagged.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct StallThreshold {
     /// An exact CloudFormation type, such as `AWS::ECS::Service`.
     pub resource_type: String,
@@ -45,7 +47,7 @@ impl StallThreshold {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectConfig {
     /// Per-type stall thresholds; types not listed use `stall_default`.

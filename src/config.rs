@@ -352,6 +352,25 @@ next_step = "check the gateway's status page"
     }
 
     #[test]
+    fn the_documented_example_is_a_valid_file() {
+        let doc = include_str!("../docs/config.md");
+        let example = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/config.md has a toml example");
+        let c = parse(example, "docs/config.md").unwrap();
+        assert_eq!(c.user.rules().len(), 2);
+        assert!(c.user.is_muted("elb.target_timeout"));
+        assert_eq!(c.detect.stall_threshold("AWS::ECS::Service").warn_s, 1200);
+        let hit = c
+            .user
+            .classify(Source::Log, "ERROR payment gateway adyen timed out")
+            .unwrap();
+        assert_eq!(hit.summary, "payment gateway adyen is unreachable");
+    }
+
+    #[test]
     fn print_round_trips() {
         let c = parse(EXAMPLE, "my.toml").unwrap();
         let printed = c.to_toml();

@@ -273,6 +273,16 @@ impl Detector {
         }
     }
 
+    /// A detector with no flags yet and the same thresholds, rules and muted ids (a replay
+    /// that seeks back starts over with it).
+    pub fn fresh(&self) -> Self {
+        Detector {
+            config: self.config.clone(),
+            user: self.user.clone(),
+            ..Detector::default()
+        }
+    }
+
     pub fn user_rules(&self) -> &UserRules {
         &self.user
     }

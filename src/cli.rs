@@ -18,8 +18,8 @@ Try it with no AWS account: stackwatch demo"
 )]
 pub struct Cli {
     /// Config file: thresholds, muted rule ids, your own rules (docs/config.md) [default:
-    /// config.toml in the config dir, if it exists]
-    #[arg(long, global = true, value_name = "FILE", env = "STACKWATCH_CONFIG")]
+    /// $STACKWATCH_CONFIG, else config.toml in the config dir if it exists]
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,

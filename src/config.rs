@@ -86,10 +86,19 @@ pub fn default_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "stackwatch").map(|d| d.config_dir().join(FILE_NAME))
 }
 
-/// Loads `explicit` (which must exist), else the default file if there is one, else defaults.
+/// The variable that names a config file when `--config` does not (set and empty: unset).
+pub const ENV: &str = "STACKWATCH_CONFIG";
+
+/// Loads `explicit`, else `$STACKWATCH_CONFIG` (either must exist), else the default file if
+/// there is one, else the defaults.
 pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-    let path = match explicit {
-        Some(p) => p.to_path_buf(),
+    let named = explicit.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os(ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    let path = match named {
+        Some(p) => p,
         None => match default_path() {
             Some(p) if p.exists() => p,
             _ => return Ok(Config::default()),

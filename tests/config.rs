@@ -158,6 +158,33 @@ fn a_missing_config_file_is_an_error_but_a_missing_default_is_not() {
 }
 
 #[test]
+fn the_default_file_is_read_from_the_config_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("stackwatch")).unwrap();
+    std::fs::write(
+        dir.path().join("stackwatch/config.toml"),
+        "[detect]\ncrash_loop_stops = 7\n",
+    )
+    .unwrap();
+    stackwatch()
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("STACKWATCH_CONFIG", "")
+        .args(["config", "--print"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("crash_loop_stops = 7"));
+    // --config wins over the default file.
+    let file = config_file(USER_RULE);
+    stackwatch()
+        .env("XDG_CONFIG_HOME", dir.path())
+        .args(["config", "--print", "--config"])
+        .arg(file.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("crash_loop_stops = 4"));
+}
+
+#[test]
 fn config_print_round_trips() {
     let file = config_file(USER_RULE);
     let first = stackwatch()

@@ -372,6 +372,7 @@ next_step = "check the gateway's status page"
         assert_eq!(c.user.rules().len(), 2);
         assert!(c.user.is_muted("elb.target_timeout"));
         assert_eq!(c.detect.stall_threshold("AWS::ECS::Service").warn_s, 1200);
+        assert_eq!(c.detect.not_converging_s, 600);
         let hit = c
             .user
             .classify(Source::Log, "ERROR payment gateway adyen timed out")
@@ -419,6 +420,11 @@ next_step = "check the gateway's status page"
         );
         let e = err("muted = [\"no.such_rule\"]\n");
         assert!(e.contains("line 1, key `muted[0]`: no rule"), "{e}");
+        let e = err("[detect]\nlog_quiet_s = \"soon\"\n");
+        assert!(
+            e.contains("line 2, key `detect.log_quiet_s`: \"soon\" is not a duration"),
+            "{e}"
+        );
         let e = err(&EXAMPLE.replace("\"error\"", "\"loud\""));
         assert!(e.contains("line 19, key `rules[0].severity`"), "{e}");
         let e = err(

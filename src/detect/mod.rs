@@ -18,6 +18,11 @@
 //! like a failure (or is a failed CFN row) it opens an `unknown` warn flag with the message as
 //! evidence, keyed and counted like any other flag; otherwise nothing.
 //!
+//! The user's config file (`crate::config`, docs/config.md) reaches the detector as values, no
+//! global: its thresholds are the [`DetectConfig`], and its [`UserRules`] are tried after the
+//! built-in table and before the fallback (ranked after every built-in rule); muted rule ids
+//! raise no flags, text and state rules alike (`raise` and `set_state_flag` drop them).
+//!
 //! Resolution (checked in `tick` unless noted): ecs-task flags when a newer task of the service
 //! has stayed RUNNING for `task_stable_s` since the last failure, or the primary deployment runs
 //! all its tasks; elb flags when the target group has a healthy target and no unhealthy one;

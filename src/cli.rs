@@ -17,6 +17,10 @@ explanation and a next step, and records every session for replay.\n\n\
 Try it with no AWS account: stackwatch demo"
 )]
 pub struct Cli {
+    /// Config file: thresholds, muted rule ids, your own rules (docs/config.md) [default:
+    /// $STACKWATCH_CONFIG, else config.toml in the config dir if it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -33,8 +37,22 @@ pub enum Command {
     Replay(ReplayArgs),
     /// What a pasted message means: its rule id, severity, summary and next step
     Explain(ExplainArgs),
+    /// The config file: where it is read from, and the effective config
+    Config(ConfigArgs),
     /// List the built-in and user themes
     Themes,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The file: --config FILE or STACKWATCH_CONFIG, else config.toml in the config dir \
+(~/.config/stackwatch/config.toml on Linux); a missing default file means the defaults. Its keys \
+are in docs/config.md."
+)]
+pub struct ConfigArgs {
+    /// Print the effective config as TOML (it can be fed back as --config)
+    #[arg(long)]
+    pub print: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,9 @@ use std::io::{self, BufRead, Read, Write};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::detect::{Classification, reads_as_failure, text_rules, unknown, unknown_as};
+use crate::detect::{
+    Classification, UNKNOWN, UserRules, reads_as_failure, text_rules, unknown, unknown_as,
+};
 use crate::model::{Severity, Source};
 use crate::sanitize;
 
@@ -82,6 +84,37 @@ pub fn explain(source: Option<Source>, text: &str) -> Explanation {
         next_step: sanitize::line(&c.next_step).into_owned(),
         source,
         guessed,
+    }
+}
+
+/// Like [`explain`], with the config file's rules: tried after the built-in table, before the
+/// `unknown` fallback (with a guessed source: the guessed one first, then the others).
+pub fn explain_with(user: &UserRules, source: Option<Source>, text: &str) -> Explanation {
+    let e = explain(source, text);
+    if e.rule != UNKNOWN || user.rules().is_empty() {
+        return e;
+    }
+    let candidates = candidates(text);
+    let sources: Vec<Source> = match source {
+        Some(s) => vec![s],
+        None => std::iter::once(e.source).chain(GUESS_ORDER).collect(),
+    };
+    let found = sources.into_iter().find_map(|s| {
+        candidates
+            .iter()
+            .find_map(|c| user.classify(s, c))
+            .map(|c| (s, c))
+    });
+    match found {
+        Some((source, c)) => Explanation {
+            rule: c.rule,
+            severity: c.severity,
+            summary: sanitize::line(&c.summary).into_owned(),
+            next_step: sanitize::line(&c.next_step).into_owned(),
+            source,
+            guessed: e.guessed,
+        },
+        None => e,
     }
 }
 
@@ -402,7 +435,16 @@ pub const MAX_JSONL_LINE: usize = 4 << 20;
 
 /// `explain --jsonl`: one answer per input line, in order, flushed as it goes. Lines are bytes
 /// (invalid UTF-8 is read lossily) and bounded in memory.
-pub fn answer_jsonl(mut input: impl BufRead, mut out: impl Write) -> io::Result<()> {
+pub fn answer_jsonl(input: impl BufRead, out: impl Write) -> io::Result<()> {
+    answer_jsonl_with(&UserRules::default(), input, out)
+}
+
+/// Like [`answer_jsonl`], with the config file's rules.
+pub fn answer_jsonl_with(
+    user: &UserRules,
+    mut input: impl BufRead,
+    mut out: impl Write,
+) -> io::Result<()> {
     let mut line = Vec::new();
     let mut n = 0;
     loop {
@@ -419,7 +461,7 @@ pub fn answer_jsonl(mut input: impl BufRead, mut out: impl Write) -> io::Result<
             .to_string()
         } else {
             let text = String::from_utf8_lossy(&line);
-            answer_jsonl_line(text.trim_end_matches(['\n', '\r']), n)
+            answer_jsonl_line_with(user, text.trim_end_matches(['\n', '\r']), n)
         };
         writeln!(out, "{answer}")?;
     }
@@ -487,7 +529,12 @@ struct JsonAnswer<'a> {
 /// one JSON object: the explanation, or `{"error": …}` for a line that is not such an object.
 /// `n` is the line's number, for the error.
 pub fn answer_jsonl_line(line: &str, n: usize) -> String {
-    match explain_json_line(line) {
+    answer_jsonl_line_with(&UserRules::default(), line, n)
+}
+
+/// Like [`answer_jsonl_line`], with the config file's rules.
+pub fn answer_jsonl_line_with(user: &UserRules, line: &str, n: usize) -> String {
+    match explain_json_line(user, line) {
         Ok(e) => serde_json::to_string(&JsonAnswer {
             rule: e.rule,
             severity: e.severity.as_str(),
@@ -502,7 +549,7 @@ pub fn answer_jsonl_line(line: &str, n: usize) -> String {
     .unwrap_or_else(|_| r#"{"error":"unprintable answer"}"#.to_string())
 }
 
-fn explain_json_line(line: &str) -> Result<Explanation, String> {
+fn explain_json_line(user: &UserRules, line: &str) -> Result<Explanation, String> {
     let line = line.trim();
     if line.is_empty() {
         return Err("an empty line, not a JSON object".to_string());
@@ -529,7 +576,7 @@ fn explain_json_line(line: &str) -> Result<Explanation, String> {
         })?),
         Some(_) => return Err("\"source\" is not a string".to_string()),
     };
-    Ok(explain(source, text))
+    Ok(explain_with(user, source, text))
 }
 
 /// `cfn, ecs-task, …`.

@@ -8,6 +8,7 @@ pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod detect;
 pub mod explain;
 pub mod headless;

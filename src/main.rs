@@ -17,6 +17,7 @@ use stackwatch::cli::{
     REPLAY_DASHBOARD_SPEED, StatusArgs, TargetArgs, Until, WatchArgs, playback_speed,
 };
 use stackwatch::clock::Speed;
+use stackwatch::config::Config;
 use stackwatch::headless::Outcome;
 use stackwatch::headless::{Format, Headless};
 use stackwatch::pipeline::Pipeline;
@@ -57,6 +58,8 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    // A bad config file is a bad argument for every command that detects.
+    let config = || stackwatch::config::load(cli.config.as_deref());
     match cli.command {
         Command::Demo(args) => {
             let (header, observations) = demo::scenario();
@@ -71,13 +74,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 return Ok(0);
             }
             let input = ReplayInput::Memory(header, observations.into());
+            let config = config()?;
             let headless = is_headless(&args.output);
             let speed = playback_speed(args.speed, headless, DEMO_DASHBOARD_SPEED);
-            play(input, speed, &args.output, args.caps)
+            play(input, speed, &args.output, args.caps, &config)
         }
-        Command::Watch(args) => watch(args),
-        Command::Status(args) => status(args),
+        Command::Watch(args) => watch(args, &config()?),
+        Command::Status(args) => status(args, &config()?),
         Command::Replay(args) => {
+            let config = config()?;
             let headless = is_headless(&args.output);
             let speed = playback_speed(args.speed, headless, REPLAY_DASHBOARD_SPEED);
             check_readable(&args.file)?;
@@ -86,9 +91,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 speed,
                 &args.output,
                 args.caps,
+                &config,
             )
         }
-        Command::Explain(args) => explain(args),
+        Command::Explain(args) => explain(args, &config()?),
+        Command::Config(args) => {
+            let config = config()?;
+            if args.print {
+                print!("{}", config.to_toml());
+            } else {
+                match (&config.path, stackwatch::config::default_path()) {
+                    (Some(path), _) => println!("config file: {}", path.display()),
+                    (None, Some(path)) => println!(
+                        "config file: {} (not there: the defaults apply)",
+                        path.display()
+                    ),
+                    (None, None) => println!("no config dir on this platform: the defaults apply"),
+                }
+                println!("see the effective config with: stackwatch config --print");
+            }
+            Ok(0)
+        }
         Command::Themes => {
             for info in ui::theme::list() {
                 println!(
@@ -103,11 +126,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// `explain`: one message from TEXT or stdin, or `--jsonl` lines from stdin.
-fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
+fn explain(args: ExplainArgs, config: &Config) -> anyhow::Result<u8> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = if args.jsonl {
-        explain::answer_jsonl(std::io::stdin().lock(), &mut out)
+        explain::answer_jsonl_with(&config.user, std::io::stdin().lock(), &mut out)
     } else {
         let text = match &args.text {
             Some(text) => text.to_string_lossy().into_owned(),
@@ -118,7 +141,7 @@ fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
                 explain::read_message(std::io::stdin().lock()).context("cannot read stdin")?
             }
         };
-        let e = explain::explain(args.source.map(ExplainSource::source), &text);
+        let e = explain::explain_with(&config.user, args.source.map(ExplainSource::source), &text);
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         write!(out, "{}", explain::render_text(&e, color))
     };
@@ -161,7 +184,7 @@ fn plan_of(args: &TargetArgs, wait: bool) -> anyhow::Result<(WatchPlan, AwsTarge
     Ok((plan, target))
 }
 
-fn status(args: StatusArgs) -> anyhow::Result<u8> {
+fn status(args: StatusArgs, config: &Config) -> anyhow::Result<u8> {
     let (plan, target) = plan_of(&args.target, false)?;
     let _log = logging::init();
     let observations = match stackwatch::aws::watch::snapshot(&target, &plan) {
@@ -171,7 +194,8 @@ fn status(args: StatusArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_OWN_ERROR);
         }
     };
-    let mut pipeline = Pipeline::new(stackwatch::model::StoreCaps::default());
+    let mut pipeline =
+        Pipeline::new(stackwatch::model::StoreCaps::default()).with_detector(config.detector());
     let mut changes = Vec::new();
     for obs in &observations {
         pipeline.feed(obs, &mut changes);
@@ -186,7 +210,7 @@ fn status(args: StatusArgs) -> anyhow::Result<u8> {
     Ok(stackwatch::status::outcome(&pipeline).exit_code())
 }
 
-fn watch(args: WatchArgs) -> anyhow::Result<u8> {
+fn watch(args: WatchArgs, config: &Config) -> anyhow::Result<u8> {
     // A bad theme name is a bad argument whether or not the dashboard opens.
     let theme = ui::theme::load(&args.output.theme)?;
     let (plan, target) = plan_of(&args.target, args.wait)?;
@@ -206,7 +230,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<u8> {
     let (record_path, recorder) = open_recording(&args, &plan, &header)?;
     let profile = header.profile.clone();
     let feed = Feed::live(header, observations, recorder);
-    let pipeline = Pipeline::new(args.caps.store_caps());
+    let pipeline = Pipeline::new(args.caps.store_caps()).with_detector(config.detector());
     let code = if is_headless(&args.output) {
         let until = args.until.unwrap_or(if plan.stacks.is_empty() {
             Until::Never
@@ -298,12 +322,13 @@ fn play(
     speed: Speed,
     output: &OutputArgs,
     caps: CapArgs,
+    config: &Config,
 ) -> anyhow::Result<u8> {
     // A bad theme name is a bad argument whether or not the dashboard opens.
     let theme = ui::theme::load(&output.theme)?;
     let replay = Replay::open(input, caps.store_caps())?;
     let profile = replay.header.profile.clone();
-    let pipeline = replay.new_pipeline();
+    let pipeline = replay.new_pipeline().with_detector(config.detector());
     let feed = Feed::replay(replay, speed);
     if !is_headless(output) {
         app::run_dashboard(feed, pipeline, theme, false)?;

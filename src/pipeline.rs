@@ -58,6 +58,12 @@ impl Pipeline {
         }
     }
 
+    /// The same pipeline with this detector (the config file's thresholds and rules).
+    pub fn with_detector(mut self, detector: Detector) -> Self {
+        self.detector = detector;
+        self
+    }
+
     /// The pipeline's clock: the last second the state rules ran at.
     pub fn now(&self) -> Option<DateTime<Utc>> {
         self.last_tick

@@ -12,22 +12,26 @@
 //! typical = "usually 5–15 min"
 //! ```
 //!
-//! A `stall_thresholds` list given in the file replaces the default list.
+//! A `stall_thresholds` list given in the file replaces the default list. In the user's config
+//! file (docs/config.md, read by `crate::config`) these keys sit under `[detect]`.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::state_rules::in_progress_since;
 use crate::model::ResourceState;
 
 /// How long a resource type may stay `*_IN_PROGRESS` before it is flagged.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct StallThreshold {
     /// An exact CloudFormation type, such as `AWS::ECS::Service`.
     pub resource_type: String,
     /// Warn after this many seconds.
+    #[serde(deserialize_with = "seconds")]
     pub warn_s: i64,
     /// Escalate to error after this many seconds.
+    #[serde(deserialize_with = "seconds")]
     pub alarm_s: i64,
     /// What is normal, shown in the summary ("usually 2–10 min").
     #[serde(default)]
@@ -45,7 +49,7 @@ impl StallThreshold {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectConfig {
     /// Per-type stall thresholds; types not listed use `stall_default`.
@@ -56,22 +60,30 @@ pub struct DetectConfig {
     pub signal_error_ratio: f64,
     /// `ecs.crash_loop`: this many stops of started tasks of one service within the window.
     pub crash_loop_stops: usize,
+    #[serde(deserialize_with = "seconds")]
     pub crash_loop_window_s: i64,
     /// `ecs.not_converging`: a deployment's running < desired for this long.
+    #[serde(deserialize_with = "seconds")]
     pub not_converging_s: i64,
     /// A replacement task must stay RUNNING this long before task-start flags resolve: long
     /// enough to outlive a crash at start-up or a first round of failed ELB health checks.
+    #[serde(deserialize_with = "seconds")]
     pub task_stable_s: i64,
     /// `stall.resource`: an `AWS::ECS::Service` in progress this long while its tasks fail is
     /// an error at once, whatever its type's thresholds say.
+    #[serde(deserialize_with = "seconds")]
     pub ecs_failing_stall_s: i64,
     /// Log flags resolve after this long without a new matching line.
+    #[serde(deserialize_with = "seconds")]
     pub log_quiet_s: i64,
     /// API flags (throttling and the like) resolve after this long without a repeat.
+    #[serde(deserialize_with = "seconds")]
     pub api_quiet_s: i64,
     /// `elb.no_healthy_targets`: grace once a target is unhealthy, and a longer one while all
     /// targets are still in their initial health checks (2.5 min is normal with defaults).
+    #[serde(deserialize_with = "seconds")]
     pub no_healthy_grace_s: i64,
+    #[serde(deserialize_with = "seconds")]
     pub no_healthy_initial_grace_s: i64,
     /// Resolved flags kept for the report.
     pub resolved_cap: usize,
@@ -123,6 +135,36 @@ impl Default for DetectConfig {
     }
 }
 
+/// A duration in the config: whole seconds (`600`) or a humantime duration such as `"10m"` or
+/// `"1h 30m"`, as `--timeout` takes. `config --print` writes seconds.
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    struct Seconds;
+    impl serde::de::Visitor<'_> for Seconds {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("seconds (600) or a duration such as \"10m\" or \"1h 30m\"")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            if v < 0 {
+                return Err(E::custom(format!("{v}: a duration cannot be negative")));
+            }
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("{v}: too long a duration")))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<i64, E> {
+            let d = humantime::parse_duration(v.trim()).map_err(|e| {
+                E::custom(format!(
+                    "{v:?} is not a duration ({e}): write \"10m\", \"90s\" or seconds"
+                ))
+            })?;
+            i64::try_from(d.as_secs()).map_err(|_| E::custom(format!("{v:?}: too long a duration")))
+        }
+    }
+    d.deserialize_any(Seconds)
+}
+
 impl DetectConfig {
     /// Reads a TOML config; keys it does not set keep their defaults.
     pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
@@ -163,5 +205,10 @@ mod tests {
         assert_eq!(config.stall_threshold("AWS::ECS::Service").warn_s, 60);
         assert_eq!(config.stall_threshold("AWS::S3::Bucket").warn_s, 300);
         assert!(DetectConfig::from_toml("no_such_key = 1").is_err());
+        let config =
+            DetectConfig::from_toml("log_quiet_s = \"10m\"\napi_quiet_s = \"1h 30m\"\n").unwrap();
+        assert_eq!((config.log_quiet_s, config.api_quiet_s), (600, 5400));
+        assert!(DetectConfig::from_toml("log_quiet_s = \"soon\"").is_err());
+        assert!(DetectConfig::from_toml("log_quiet_s = -1").is_err());
     }
 }

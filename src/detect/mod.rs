@@ -18,6 +18,11 @@
 //! like a failure (or is a failed CFN row) it opens an `unknown` warn flag with the message as
 //! evidence, keyed and counted like any other flag; otherwise nothing.
 //!
+//! The user's config file (`crate::config`, docs/config.md) reaches the detector as values, no
+//! global: its thresholds are the [`DetectConfig`], and its [`UserRules`] are tried after the
+//! built-in table and before the fallback (ranked after every built-in rule); muted rule ids
+//! raise no flags, text and state rules alike (`raise` and `set_state_flag` drop them).
+//!
 //! Resolution (checked in `tick` unless noted): ecs-task flags when a newer task of the service
 //! has stayed RUNNING for `task_stable_s` since the last failure, or the primary deployment runs
 //! all its tasks; elb flags when the target group has a healthy target and no unhealthy one;
@@ -55,11 +60,13 @@ mod subject;
 #[cfg(test)]
 mod tests;
 mod text_rules;
+mod user_rules;
 
 pub use config::{DetectConfig, StallThreshold};
 pub use fallback::{UNKNOWN, fallback, log_marked, reads_as_failure, unknown, unknown_as};
 pub use subject::Subject;
 pub use text_rules::{Classification, TextRuleInfo, classify, rule_ids, rule_of, text_rules};
+pub use user_rules::{UserRule, UserRules};
 
 pub(crate) use text_rules::classify_ranked;
 
@@ -202,6 +209,8 @@ struct CrashStop {
 #[derive(Debug, Clone, Default)]
 pub struct Detector {
     config: DetectConfig,
+    /// The config file's rules (after the built-in table) and muted ids.
+    user: std::sync::Arc<UserRules>,
     open: BTreeMap<FlagKey, Flag>,
     resolved: VecDeque<Flag>,
     changes: Vec<FlagChange>,
@@ -258,6 +267,29 @@ impl Detector {
             config,
             ..Detector::default()
         }
+    }
+
+    /// A detector with the config file's thresholds, rules and muted ids.
+    pub fn with_user_rules(config: DetectConfig, user: UserRules) -> Self {
+        Detector {
+            config,
+            user: std::sync::Arc::new(user),
+            ..Detector::default()
+        }
+    }
+
+    /// A detector with no flags yet and the same thresholds, rules and muted ids (a replay
+    /// that seeks back starts over with it).
+    pub fn fresh(&self) -> Self {
+        Detector {
+            config: self.config.clone(),
+            user: self.user.clone(),
+            ..Detector::default()
+        }
+    }
+
+    pub fn user_rules(&self) -> &UserRules {
+        &self.user
     }
 
     pub fn config(&self) -> &DetectConfig {
@@ -348,7 +380,7 @@ impl Detector {
         }
         // No rule knows the reason: a failed row, or a reason that reads like a failure, is
         // still flagged (`unknown`).
-        let c = match classify_ranked(Source::Cfn, reason) {
+        let c = match self.classify_ranked(Source::Cfn, reason) {
             Some((_, c)) => c,
             None if cfn_status::is_failed(&e.status) => fallback::unknown_as(true, reason),
             None => fallback::unknown(Source::Cfn, reason),
@@ -395,7 +427,7 @@ impl Detector {
         if !(cfn_status::is_failed(&s.status) || cfn_status::is_rollback(&s.status)) {
             return;
         }
-        let Some(c) = classify_or_fallback(Source::Cfn, reason) else {
+        let Some(c) = self.classify_or_fallback(Source::Cfn, reason) else {
             return;
         };
         if c.severity == Severity::Info || CFN_SUMMARY_RULES.contains(&c.rule) {
@@ -462,7 +494,7 @@ impl Detector {
             .chain(t.containers.iter().filter_map(|c| c.reason.as_ref()));
         let best = reasons
             .clone()
-            .filter_map(|r| classify_ranked(Source::EcsTask, r))
+            .filter_map(|r| self.classify_ranked(Source::EcsTask, r))
             .min_by_key(|(rank, _)| *rank)
             .map(|(_, c)| c)
             // No rule knows any of them: the first that reads like a failure (`unknown`).
@@ -538,7 +570,7 @@ impl Detector {
         {
             return;
         }
-        let Some(c) = classify_or_fallback(Source::EcsService, &e.message) else {
+        let Some(c) = self.classify_or_fallback(Source::EcsService, &e.message) else {
             return;
         };
         let scope = format!("svc:{}", e.service);
@@ -607,7 +639,7 @@ impl Detector {
             (None, Some(d)) => d.clone(),
             (None, None) => return,
         };
-        let Some(c) = classify_or_fallback(Source::Elb, &text) else {
+        let Some(c) = self.classify_or_fallback(Source::Elb, &text) else {
             return;
         };
         if c.severity == Severity::Info {
@@ -640,7 +672,7 @@ impl Detector {
         let c = match &self.last_log {
             Some((text, c)) if *text == l.message => c.clone(),
             _ => {
-                let c = classify_or_fallback(Source::Log, &l.message);
+                let c = self.classify_or_fallback(Source::Log, &l.message);
                 // Only matches are remembered: most lines match nothing and differ anyway.
                 if c.is_some() {
                     self.last_log = Some((l.message.clone(), c.clone()));
@@ -676,6 +708,9 @@ impl Detector {
 
     /// Opens a flag, or bumps the open one with the same key (count, last_seen, evidence).
     fn raise(&mut self, spec: FlagSpec, at: DateTime<Utc>, evidence: Evidence, unit: &str) {
+        if self.user.is_muted(spec.rule) {
+            return;
+        }
         let key: FlagKey = (spec.rule, spec.scope.clone());
         match self.open.get_mut(&key) {
             Some(flag) => {
@@ -740,6 +775,9 @@ impl Detector {
         evidence: Option<Vec<Evidence>>,
         count: Option<u64>,
     ) {
+        if self.user.is_muted(spec.rule) {
+            return;
+        }
         let key: FlagKey = (spec.rule, spec.scope.clone());
         match self.open.get_mut(&key) {
             Some(flag) => {
@@ -825,12 +863,24 @@ impl SeenIds {
     }
 }
 
-/// The rule table's classification, else the fallback's `unknown` for a message that reads like
-/// a failure (no silent errors), else `None`.
-fn classify_or_fallback(source: Source, text: &str) -> Option<Classification> {
-    match classify_ranked(source, text) {
-        Some((_, c)) => Some(c),
-        None => fallback(source, text),
+impl Detector {
+    /// The rule table's classification, else the user's rules' (ranked after the whole
+    /// table), else `None`.
+    fn classify_ranked(&self, source: Source, text: &str) -> Option<(usize, Classification)> {
+        classify_ranked(source, text).or_else(|| {
+            self.user
+                .classify(source, text)
+                .map(|c| (text_rules::RULES.len(), c))
+        })
+    }
+
+    /// The rule table's (then the user's rules') classification, else the fallback's
+    /// `unknown` for a message that reads like a failure (no silent errors), else `None`.
+    fn classify_or_fallback(&self, source: Source, text: &str) -> Option<Classification> {
+        match self.classify_ranked(source, text) {
+            Some((_, c)) => Some(c),
+            None => fallback(source, text),
+        }
     }
 }
 

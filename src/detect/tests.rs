@@ -1211,6 +1211,66 @@ fn log_flags_group_by_log_group_and_resolve_after_quiet() {
     assert!(sim.flag("log.node_module_not_found").is_none());
 }
 
+fn with_user_rules(user: UserRules) -> Sim {
+    let mut sim = Sim::new();
+    sim.p.detector = Detector::with_user_rules(DetectConfig::default(), user);
+    sim
+}
+
+#[test]
+fn user_rules_fire_after_the_table_and_before_unknown() {
+    let rule = UserRule::new(
+        "app.gateway_down",
+        Source::Log,
+        Severity::Error,
+        r"(?i)error.*payment gateway (?P<gw>\w+) unreachable",
+        "payment gateway ${gw} unreachable",
+        "check the gateway's status page",
+    )
+    .unwrap();
+    let mut sim = with_user_rules(UserRules::new(vec![rule], []));
+    sim.feed(
+        1,
+        log("/ecs/api", "ERROR payment gateway stripe unreachable", 1),
+    );
+    let f = sim.flag("app.gateway_down").unwrap();
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.summary, "payment gateway stripe unreachable");
+    assert_eq!(f.next_step, "check the gateway's status page");
+    assert!(sim.flag(UNKNOWN).is_none());
+    // A built-in rule still comes first.
+    let line = "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'express' imported from /app/server.js payment gateway x unreachable";
+    sim.feed(2, log("/ecs/api", line, 2));
+    assert!(sim.flag("log.node_module_not_found").is_some());
+}
+
+#[test]
+fn muted_rules_raise_no_flags() {
+    let muted = ["log.node_module_not_found", "ecs.crash_loop", UNKNOWN].map(String::from);
+    let mut sim = with_user_rules(UserRules::new(Vec::new(), muted));
+    let line =
+        "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'express' imported from /app/server.js";
+    sim.feed(1, log("/ecs/payments-api", line, 1));
+    sim.feed(
+        2,
+        log(
+            "/ecs/payments-api",
+            "ERROR: something nobody knows failed",
+            2,
+        ),
+    );
+    sim.feed(3, service("payments-api", 1, 0));
+    for (n, at) in [(1, 60), (2, 180), (3, 300)] {
+        sim.feed(at, crashed(&n.to_string(), "payments-api", at - 30, at));
+    }
+    sim.run(0, 310);
+    assert!(sim.opened("log.node_module_not_found").is_empty());
+    assert!(sim.opened(UNKNOWN).is_empty());
+    assert!(sim.opened("ecs.crash_loop").is_empty());
+    // Not muted: still flagged.
+    assert!(sim.flag("ecs.essential_exited").is_some());
+}
+
 #[test]
 fn unknown_failures_still_flag_deduplicated_and_bounded() {
     let mut sim = Sim::new();

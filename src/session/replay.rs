@@ -143,7 +143,8 @@ impl Replay {
             self.lookahead = self.reader.next_observation()?;
             self.last_seen = None;
             self.finished = self.lookahead.is_none();
-            *pipeline = self.new_pipeline();
+            // Start over with the same config file's thresholds and rules.
+            *pipeline = self.new_pipeline().with_detector(pipeline.detector.fresh());
         }
         self.advance(to, pipeline, &mut Vec::new())?;
         Ok(())

@@ -105,6 +105,13 @@ fn expired_keys_pause_the_sources_until_new_keys_are_written_then_they_resume_lo
     w.expect("every source ok", |l| {
         SOURCES.iter().all(|s| state(l, s) == "ok")
     });
+    // Discovery done: every source has something to read (and so to be refused) once the
+    // keys expire.
+    for what in ["service", "target group", "log group"] {
+        w.expect(&format!("watching a {what}"), |l| {
+            l["type"] == "status" && text(l, "message").starts_with(&format!("watching {what} "))
+        });
+    }
     let before = add_events(&moto, STACK, "Before", 5);
     expect_events(&mut w, &before, watching::LINE_WAIT);
     let signed = calls_by_key(&moto);

@@ -794,58 +794,6 @@ error: Unresolved resource dependencies [Vpc] in the Resources block of the temp
         }
     }
 
-    /// Arbitrary bytes, cut real messages and odd JSON: an answer every time, quickly, with no
-    /// control character in it (a fixed-seed generator: the same cases on every run).
-    #[test]
-    fn arbitrary_input_always_gets_a_clean_answer_in_bounded_time() {
-        let mut seed: u64 = 0x5eed_cafe_f00d_0001;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let real = [
-            "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\" (RequestToken: 0f1e, HandlerErrorCode: GeneralServiceException)",
-            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 5 time(s): RequestCanceled",
-            "Traceback (most recent call last):\n  File \"app.py\", line 1\nKeyError: 'DATABASE_URL'",
-            r#"{"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}"#,
-        ];
-        let start = std::time::Instant::now();
-        for i in 0..400 {
-            let text: String = match i % 4 {
-                0 => {
-                    let bytes: Vec<u8> = (0..next() % 300).map(|_| next() as u8).collect();
-                    String::from_utf8_lossy(&bytes).into_owned()
-                }
-                1 => {
-                    let r = real[(next() % real.len() as u64) as usize];
-                    let cut = (next() as usize) % (r.len() + 1);
-                    let cut = crate::model::byte_prefix(r, cut);
-                    if next() % 2 == 0 {
-                        cut.to_uppercase()
-                    } else {
-                        cut.to_lowercase()
-                    }
-                }
-                2 => "{\"a\":".repeat((next() % 200) as usize),
-                _ => "\"quoted reason with words\" ".repeat((next() % 2000) as usize),
-            };
-            let source = match next() % 3 {
-                0 => None,
-                _ => Some(SOURCE_NAMES[(next() % 6) as usize].1),
-            };
-            let e = explain(source, &text);
-            for s in [&e.summary, &e.next_step] {
-                assert!(!s.chars().any(char::is_control), "{s:?}");
-                assert!(s.len() < 4096);
-            }
-            let line = answer_jsonl_line(&text, i);
-            assert!(serde_json::from_str::<Value>(&line).is_ok(), "{line}");
-        }
-        assert!(start.elapsed() < std::time::Duration::from_secs(20));
-    }
-
     #[test]
     fn jsonl_answers_every_line_in_order_and_bounds_long_ones() {
         let long = format!("{{\"text\":\"{}\"}}", "x".repeat(MAX_JSONL_LINE));

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use moto::Moto;
 use serde_json::Value;
-use watching::{Watching, is, text};
+use watching::{Watching, add_events, expect_events, is, json, state, text};
 
 const SOURCES: [&str; 4] = ["cfn", "ecs", "elb", "logs"];
 const OLD_KEY: &str = "AKIAOLDEXPIREDKEY0001";
@@ -27,43 +27,6 @@ const NEW_KEY: &str = "AKIANEWFRESHKEY000002";
 /// The provider reads the credentials again at most every 10 s, on a failing call; the sources
 /// back off while failing (up to a minute between polls).
 const RENEW_WAIT: Duration = Duration::from_secs(90);
-
-fn json(answer: &str) -> Value {
-    serde_json::from_str(answer).unwrap_or_else(|e| panic!("not JSON ({e}): {answer}"))
-}
-
-fn state(line: &Value, name: &str) -> String {
-    if line["type"] != "status" {
-        return String::new();
-    }
-    line["sources"]
-        .as_array()
-        .and_then(|all| all.iter().find(|s| s["name"] == name))
-        .map_or_else(String::new, |s| text(s, "state"))
-}
-
-fn add_events(moto: &Moto, stack: &str, phase: &str, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            let answer = moto.step(
-                "/cfn/event",
-                &format!(
-                    r#"{{"stack": "{stack}", "logical_id": "{phase}{i:02}",
-                        "type": "AWS::SNS::Topic", "status": "CREATE_IN_PROGRESS"}}"#
-                ),
-            );
-            text(&json(&answer), "event_id")
-        })
-        .collect()
-}
-
-fn expect_events(watching: &mut Watching, ids: &[String], wait: Duration) {
-    for id in ids {
-        watching.expect_within(&format!("cfn event {id}"), wait, |l| {
-            is(l, "event", "cfn") && text(l, "id") == *id
-        });
-    }
-}
 
 fn write_keys(path: &Path, key: &str) {
     let text =

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use moto::Moto;
 use serde_json::Value;
-use watching::{Watching, is, text};
+use watching::{Watching, add_events, expect_events, is, json, source, state, text};
 
 /// The live sources, as `status` lines name them.
 const SOURCES: [&str; 4] = ["cfn", "ecs", "elb", "logs"];
@@ -27,51 +27,15 @@ const SOURCES: [&str; 4] = ["cfn", "ecs", "elb", "logs"];
 /// poll interval (3–12 s) on each failure, so a 15 s fault can leave one waiting about 25 s.
 const RECOVERY_WAIT: Duration = Duration::from_secs(50);
 
-/// A source's entry in a `status` line.
-fn source<'a>(line: &'a Value, name: &str) -> Option<&'a Value> {
-    if line["type"] != "status" {
-        return None;
-    }
-    line["sources"]
-        .as_array()?
-        .iter()
-        .find(|s| s["name"] == name)
-}
-
-/// A source's state in a `status` line, or "".
-fn state(line: &Value, name: &str) -> String {
-    source(line, name).map_or_else(String::new, |s| text(s, "state"))
-}
-
 fn number(line: &Value, name: &str, field: &str) -> u64 {
     source(line, name)
         .and_then(|s| s[field].as_u64())
         .unwrap_or(0)
 }
 
-fn json(answer: &str) -> Value {
-    serde_json::from_str(answer).unwrap_or_else(|e| panic!("not JSON ({e}): {answer}"))
-}
-
 /// The proxy's call counts.
 fn calls(moto: &Moto) -> Value {
     json(&moto.get("/calls").expect("GET /calls"))
-}
-
-/// Adds `n` resource events to the stack; their ids, in order.
-fn add_events(moto: &Moto, stack: &str, phase: &str, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            let answer = moto.step(
-                "/cfn/event",
-                &format!(
-                    r#"{{"stack": "{stack}", "logical_id": "{phase}{i:02}",
-                        "type": "AWS::SNS::Topic", "status": "CREATE_IN_PROGRESS"}}"#
-                ),
-            );
-            text(&json(&answer), "event_id")
-        })
-        .collect()
 }
 
 /// Puts one log line (its text is its identity in the output).
@@ -80,17 +44,6 @@ fn put_log(moto: &Moto, group: &str, line: &str) {
         "/logs/put",
         &format!(r#"{{"group": "{group}", "stream": "web/web/faults", "lines": ["{line}"]}}"#),
     );
-}
-
-fn expect_events(watching: &mut Watching, ids: &[String], wait: Duration) -> Instant {
-    let mut last = Instant::now();
-    for id in ids {
-        let line = watching.expect_within(&format!("cfn event {id}"), wait, |l| {
-            is(l, "event", "cfn") && text(l, "id") == *id
-        });
-        last = line.at;
-    }
-    last
 }
 
 fn expect_logs(watching: &mut Watching, lines: &[String], wait: Duration) {

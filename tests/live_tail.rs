@@ -14,15 +14,11 @@ use std::time::{Duration, Instant};
 
 use moto::Moto;
 use serde_json::Value;
-use watching::{Watching, is, text};
+use watching::{Watching, is, json, text};
 
 const GROUP: &str = "/ecs/tail-app";
 /// The source's least time between two opens of Live Tail (`REOPEN_MIN`).
 const REOPEN_MIN_S: u64 = 5;
-
-fn json(answer: &str) -> Value {
-    serde_json::from_str(answer).unwrap_or_else(|e| panic!("not JSON ({e}): {answer}"))
-}
 
 /// How many calls of `operation` (`logs.StartLiveTail`) the proxy has seen.
 fn calls(moto: &Moto, operation: &str) -> u64 {

@@ -199,3 +199,52 @@ pub fn text(line: &Value, key: &str) -> String {
 pub fn flag(line: &Value, rule: &str) -> bool {
     line["type"] == "flag" && line["rule"] == rule
 }
+
+/// A driver answer (or any text that must be JSON) as JSON.
+pub fn json(answer: &str) -> Value {
+    serde_json::from_str(answer).unwrap_or_else(|e| panic!("not JSON ({e}): {answer}"))
+}
+
+/// A source's entry in a `status` line.
+pub fn source<'a>(line: &'a Value, name: &str) -> Option<&'a Value> {
+    if line["type"] != "status" {
+        return None;
+    }
+    line["sources"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name)
+}
+
+/// A source's state in a `status` line, or "".
+pub fn state(line: &Value, name: &str) -> String {
+    source(line, name).map_or_else(String::new, |s| text(s, "state"))
+}
+
+/// Adds `n` resource events to the stack through the driver; their ids, in order.
+pub fn add_events(moto: &Moto, stack: &str, phase: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let answer = moto.step(
+                "/cfn/event",
+                &format!(
+                    r#"{{"stack": "{stack}", "logical_id": "{phase}{i:02}",
+                        "type": "AWS::SNS::Topic", "status": "CREATE_IN_PROGRESS"}}"#
+                ),
+            );
+            text(&json(&answer), "event_id")
+        })
+        .collect()
+}
+
+/// Waits for each CloudFormation event of `ids`; when the last one arrived.
+pub fn expect_events(watching: &mut Watching, ids: &[String], wait: Duration) -> Instant {
+    let mut last = Instant::now();
+    for id in ids {
+        let line = watching.expect_within(&format!("cfn event {id}"), wait, |l| {
+            is(l, "event", "cfn") && text(l, "id") == *id
+        });
+        last = line.at;
+    }
+    last
+}

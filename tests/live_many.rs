@@ -302,30 +302,23 @@ fn status_of_a_cluster_lists_every_service_with_its_counts() {
 
 #[test]
 fn the_dashboard_opens_on_the_cluster_and_pages_through_all_22_services() {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     const ROWS: u16 = 48;
     const COLS: u16 = 160;
     let moto = Moto::start();
     big_cluster(&moto);
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pty");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stackwatch"));
-    cmd.args(["watch", "--cluster", "big", "--no-record"]);
-    for (key, value) in moto.env() {
-        cmd.env(key, value);
-    }
-    cmd.env("STACKWATCH_STATE_DIR", watching::state_dir());
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pty.slave.spawn_command(cmd).expect("spawn stackwatch");
-    drop(pty.slave);
-    let (screen, reader_thread) = terminal::read_screen(&*pty.master, ROWS, COLS);
-    let mut writer = pty.master.take_writer().unwrap();
+    let mut env = moto.env();
+    env.push((
+        "STACKWATCH_STATE_DIR",
+        watching::state_dir().display().to_string(),
+    ));
+    let (master, mut child) = terminal::spawn_stackwatch(
+        ROWS,
+        COLS,
+        &["watch", "--cluster", "big", "--no-record"],
+        env,
+    );
+    let (screen, reader_thread) = terminal::read_screen(&*master, ROWS, COLS);
+    let mut writer = master.take_writer().unwrap();
     let wait = |what: &str, check: &dyn Fn(&str) -> bool| {
         terminal::wait_for(&screen, watching::LINE_WAIT, check)
             .unwrap_or_else(|s| panic!("{what} never showed:\n{s}"))
@@ -358,7 +351,7 @@ fn the_dashboard_opens_on_the_cluster_and_pages_through_all_22_services() {
     writer.flush().unwrap();
     terminal::expect_clean_exit(&mut child, "q");
     drop(writer);
-    drop(pty.master);
+    drop(master);
     let _ = reader_thread.join();
     terminal::assert_restored(&screen, "q");
 }

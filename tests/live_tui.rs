@@ -12,9 +12,8 @@ mod terminal;
 use std::io::Write;
 use std::time::Duration;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::{Value, json};
-use terminal::{assert_restored, expect_clean_exit, read_screen, wait_for};
+use terminal::{assert_restored, expect_clean_exit, read_screen, spawn_stackwatch, wait_for};
 
 use moto::Moto;
 
@@ -34,31 +33,23 @@ fn the_dashboard_watches_a_live_deploy_shows_its_flag_and_quits_on_q() {
     let field = |key: &str| setup[key].as_str().unwrap().to_string();
     let (cluster, service) = (field("cluster_name"), field("service_name"));
 
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pty");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stackwatch"));
-    cmd.args(["watch", "--stack", "tui-app", "--no-record"]);
-    for (key, value) in moto.env() {
-        cmd.env(key, value);
-    }
-    cmd.env(
+    let mut env = moto.env();
+    env.push((
         "STACKWATCH_STATE_DIR",
-        std::env::temp_dir().join("stackwatch-live-tests"),
+        std::env::temp_dir()
+            .join("stackwatch-live-tests")
+            .display()
+            .to_string(),
+    ));
+    let (master, mut child) = spawn_stackwatch(
+        ROWS,
+        COLS,
+        &["watch", "--stack", "tui-app", "--no-record"],
+        env,
     );
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("NO_COLOR");
-    cmd.env_remove("STACKWATCH_THEME");
-    let mut child = pty.slave.spawn_command(cmd).expect("spawn stackwatch");
-    drop(pty.slave);
 
-    let (screen, reader_thread) = read_screen(&*pty.master, ROWS, COLS);
-    let mut writer = pty.master.take_writer().unwrap();
+    let (screen, reader_thread) = read_screen(&*master, ROWS, COLS);
+    let mut writer = master.take_writer().unwrap();
 
     // Live, with every pane and the stack's first event.
     let panes = ["Resources", "Timeline", "ECS", "Targets", "Logs"];
@@ -100,7 +91,7 @@ fn the_dashboard_watches_a_live_deploy_shows_its_flag_and_quits_on_q() {
     writer.flush().unwrap();
     expect_clean_exit(&mut child, "q");
     drop(writer);
-    drop(pty.master);
+    drop(master);
     let _ = reader_thread.join();
 
     assert_restored(&screen, "q");

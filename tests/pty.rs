@@ -8,8 +8,7 @@ mod terminal;
 use std::io::Write;
 use std::time::Duration;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use terminal::{assert_restored, expect_clean_exit, read_screen, wait_for};
+use terminal::{assert_restored, expect_clean_exit, read_screen, spawn_stackwatch, wait_for};
 
 use stackwatch::detect::FlagChange;
 use stackwatch::model::StoreCaps;
@@ -67,24 +66,11 @@ enum Quit {
 /// Runs `stackwatch demo` in a pty until the panes show, optionally waits for the demo's first
 /// flag, quits as told, and checks the exit status and that the terminal was restored.
 fn run_dashboard(quit: Quit, wait_for_flag: bool) {
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pty");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stackwatch"));
-    cmd.args(["demo", "--speed", "30"]);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("NO_COLOR");
-    cmd.env_remove("STACKWATCH_THEME");
-    let mut child = pty.slave.spawn_command(cmd).expect("spawn stackwatch");
-    drop(pty.slave);
+    let (master, mut child) =
+        spawn_stackwatch(ROWS, COLS, &["demo", "--speed", "30"], std::iter::empty());
 
-    let (screen, reader_thread) = read_screen(&*pty.master, ROWS, COLS);
-    let mut writer = pty.master.take_writer().unwrap();
+    let (screen, reader_thread) = read_screen(&*master, ROWS, COLS);
+    let mut writer = master.take_writer().unwrap();
 
     let panes_shown = wait_for(&screen, Duration::from_secs(20), |s| {
         s.contains("Resources") && s.contains("Timeline") && s.contains("Logs")
@@ -121,7 +107,7 @@ fn run_dashboard(quit: Quit, wait_for_flag: bool) {
     }
     expect_clean_exit(&mut child, &format!("{quit:?}"));
     drop(writer);
-    drop(pty.master);
+    drop(master);
     let _ = reader_thread.join();
 
     assert_restored(&screen, &format!("{quit:?}"));

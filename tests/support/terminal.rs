@@ -6,6 +6,40 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// The stackwatch binary in a `rows` x `cols` pty with `args` and `env`, as a user's terminal
+/// runs it (xterm-256color, colour on, the default theme): the pty's master side and the child.
+pub fn spawn_stackwatch<'a>(
+    rows: u16,
+    cols: u16,
+    args: &[&str],
+    env: impl IntoIterator<Item = (&'a str, String)>,
+) -> (
+    Box<dyn portable_pty::MasterPty + Send>,
+    Box<dyn portable_pty::Child + Send + Sync>,
+) {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("open a pty");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stackwatch"));
+    cmd.args(args);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("NO_COLOR");
+    cmd.env_remove("STACKWATCH_THEME");
+    let child = pty.slave.spawn_command(cmd).expect("spawn stackwatch");
+    // The child holds the slave side: the reader sees the pty close when it exits.
+    drop(pty.slave);
+    (pty.master, child)
+}
+
 /// What the program drew: the parsed screen and every byte it wrote.
 pub struct Screen {
     pub parser: vt100::Parser,

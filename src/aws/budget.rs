@@ -107,37 +107,31 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(pace: Pace) -> Budget {
-        let bucket = |api: Api| {
+        Budget::with(pace, |api| {
             let (per_minute, burst) = api.quota();
-            Mutex::new(Bucket {
+            Bucket {
                 per_call: pace.of(Duration::from_secs(60)) / per_minute,
                 burst,
                 tat: None,
-            })
-        };
-        Budget {
-            buckets: Arc::new([
-                bucket(Api::CloudFormation),
-                bucket(Api::Ecs),
-                bucket(Api::Elb),
-                bucket(Api::Logs),
-            ]),
-            pace,
-        }
+            }
+        })
     }
 
     /// No limit: `status` makes a handful of calls once and must not wait between them.
     pub fn unlimited() -> Budget {
-        let bucket = || {
-            Mutex::new(Bucket {
-                per_call: Duration::ZERO,
-                burst: 1,
-                tat: None,
-            })
-        };
+        Budget::with(Pace::default(), |_| Bucket {
+            per_call: Duration::ZERO,
+            burst: 1,
+            tat: None,
+        })
+    }
+
+    /// One bucket per service, in `Api::index` order.
+    fn with(pace: Pace, bucket: impl Fn(Api) -> Bucket) -> Budget {
+        let apis = [Api::CloudFormation, Api::Ecs, Api::Elb, Api::Logs];
         Budget {
-            buckets: Arc::new([bucket(), bucket(), bucket(), bucket()]),
-            pace: Pace::default(),
+            buckets: Arc::new(apis.map(|api| Mutex::new(bucket(api)))),
+            pace,
         }
     }
 

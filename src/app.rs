@@ -416,13 +416,14 @@ impl<'t> Dashboard<'t> {
             }
             Event::Mouse(mouse) => {
                 self.refresh_counts(session);
-                let flags = session.pipeline.detector.open_flags().len();
+                let open = session.pipeline.detector.open_flags();
+                let problems = crate::detect::problems(&open, &session.pipeline.store).len();
                 let banner = ui::banner::shown(&session.pipeline.store);
                 let stackless = ui::stackless(&session.pipeline.store);
-                let areas = ui::layout::compute(self.screen, &self.ui, flags, banner, stackless);
+                let areas = ui::layout::compute(self.screen, &self.ui, problems, banner, stackless);
                 let mut targets = areas.panes;
                 if let Some(tabs) = areas.tabs {
-                    targets.extend(ui::layout::tab_areas(tabs, flags));
+                    targets.extend(ui::layout::tab_areas(tabs, open.len()));
                 }
                 self.ui.mouse(mouse, &targets);
             }

@@ -8,7 +8,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use crossterm::style::Stylize;
 use serde_json::{Map, Value, json};
 
-use crate::detect::{Flag, FlagChange};
+use crate::detect::{Flag, FlagChange, problems, root_cause_line};
 use crate::model::{
     Profile, Severity, Source, SourceState, Store, TimelineEntry, cfn_status,
     credentials_expired_message,
@@ -259,8 +259,13 @@ impl<W: Write> Headless<W> {
                 let evidence: Vec<Value> = flag
                     .evidence
                     .iter()
-                    .map(|e| Value::from(sanitize::line(&e.text).as_ref()))
+                    .map(|e| Value::from(sanitize::line(&e.counted_text()).as_ref()))
                     .collect();
+                // The root flag's rule and resource (the flag's own when it is the root).
+                let problem = flag.problem.as_ref().map_or_else(
+                    || json!({"rule": flag.rule, "resource": sanitize::line(&flag.resource)}),
+                    |p| json!({"rule": p.rule, "resource": sanitize::line(&p.resource)}),
+                );
                 self.json_line(json!({
                     "type": kind,
                     "at": rfc3339(at),
@@ -273,6 +278,7 @@ impl<W: Write> Headless<W> {
                     "next_step": sanitize::line(&flag.next_step),
                     "count": flag.count,
                     "evidence": evidence,
+                    "problem": problem,
                 }))
             }
             Format::Plain { color } => {
@@ -323,7 +329,7 @@ impl<W: Write> Headless<W> {
         let store = &pipeline.store;
         let stack = store.root_stack();
         let open = pipeline.detector.open_flags();
-        let worst = open.first();
+        let problems = problems(&open, store);
         let mut message = match stack {
             Some(s) => format!("{} {}", s.name, s.status),
             None => "no stack".to_string(),
@@ -333,15 +339,22 @@ impl<W: Write> Headless<W> {
             outcome.as_str(),
             crate::text::count_of(open.len(), "open flag")
         ));
-        // The root cause says more than the newest error (often the rollback itself).
+        if !open.is_empty() {
+            message.push_str(&format!(
+                " in {}",
+                crate::text::count_of(problems.len(), "problem")
+            ));
+        }
         if let Some(note) = note {
             message.push_str(&format!("; {note}"));
         }
-        let root_cause = open.iter().find(|f| f.rule == "cfn.root_cause");
-        if let Some(flag) = root_cause {
-            message.push_str(&format!("; root cause: {}", flag.summary));
-        } else if let Some(flag) = worst {
-            message.push_str(&format!("; worst: {} {}", flag.rule, flag.summary));
+        // The root cause followed down its chain says more than CloudFormation's last words
+        // (often the circuit breaker or the rollback itself).
+        let root_cause = root_cause_line(&problems, at);
+        if let Some(line) = &root_cause {
+            message.push_str(&format!("; root cause: {line}"));
+        } else if let Some(p) = problems.first() {
+            message.push_str(&format!("; worst: {} {}", p.root.rule, p.chain(at)));
         }
         let message = sanitize::line(&message).into_owned();
         match self.format {
@@ -360,7 +373,14 @@ impl<W: Write> Headless<W> {
                     "exit_code": outcome.exit_code(),
                     "observations": store.observations,
                     "open_flags": flags,
-                    "root_cause": root_cause.map(|f| sanitize::line(&f.summary).into_owned()),
+                    "problems": problems.iter().map(|p| json!({
+                        "rule": p.root.rule,
+                        "resource": sanitize::line(&p.root.resource),
+                        "severity": p.severity.as_str(),
+                        "chain": sanitize::line(&p.chain(at)),
+                        "flags": p.symptoms.len() + 1,
+                    })).collect::<Vec<_>>(),
+                    "root_cause": root_cause.as_deref().map(|l| sanitize::line(l).into_owned()),
                 }))?;
             }
             Format::Plain { .. } => writeln!(self.out, "{}  SUMMARY  {}", rfc3339(at), message)?,

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::detect::{Detector, FlagChange};
+use crate::detect::{Detector, Flag, FlagChange, problem_refs};
 use crate::model::{Observation, Store, StoreCaps, TimelineEntry};
 
 /// State rules run once per second of the pipeline's clock, so timers fire at the right time
@@ -137,13 +137,20 @@ impl Pipeline {
 
     /// The detector's changes are handed on at once, so nothing accumulates inside it however
     /// long a session runs.
+    /// Each change names the problem its flag belongs to at this moment.
     fn drain_flags(&mut self, at: DateTime<Utc>, changes: &mut Vec<Change>) {
-        changes.extend(
-            self.detector
-                .take_changes()
-                .into_iter()
-                .map(|change| Change::Flag { at, change }),
-        );
+        let mut taken = self.detector.take_changes();
+        if taken.is_empty() {
+            return;
+        }
+        let refs = {
+            let changed: Vec<&Flag> = taken.iter().map(FlagChange::flag).collect();
+            problem_refs(&changed, &self.detector.open_flags(), &self.store)
+        };
+        for (change, problem) in taken.iter_mut().zip(refs) {
+            change.flag_mut().problem = Some(problem);
+        }
+        changes.extend(taken.into_iter().map(|change| Change::Flag { at, change }));
     }
 }
 

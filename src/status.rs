@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::detect::{Flag, fmt_duration};
+use crate::detect::{Flag, fmt_duration, problems, root_cause_line};
 use crate::headless::Outcome;
 use crate::model::{Severity, SourceState, cfn_status};
 use crate::pipeline::Pipeline;
@@ -92,16 +92,33 @@ struct Snapshot<'a> {
     services: Vec<ServiceRow>,
     /// (group, healthy, unhealthy, registered)
     target_groups: Vec<(String, usize, usize, usize)>,
+    /// Open flags grouped by problem: each problem's root, then its symptoms.
     flags: Vec<&'a Flag>,
-    root_cause: Option<&'a Flag>,
+    /// (root rule, root resource, severity, chain, flags in it), worst first.
+    problems: Vec<(&'static str, String, Severity, String, usize)>,
+    root_cause: Option<String>,
     /// Sources that could not be read: (name, state).
     unread: Vec<(String, &'static str)>,
 }
 
 fn gather(pipeline: &Pipeline, now: DateTime<Utc>) -> Snapshot<'_> {
     let store = &pipeline.store;
-    let flags = pipeline.detector.open_flags();
-    let root_cause = flags.iter().copied().find(|f| f.rule == "cfn.root_cause");
+    let open = pipeline.detector.open_flags();
+    let grouped = problems(&open, store);
+    let root_cause = root_cause_line(&grouped, now);
+    let flags: Vec<&Flag> = grouped.iter().flat_map(|p| p.flags()).collect();
+    let problems = grouped
+        .iter()
+        .map(|p| {
+            (
+                p.root.rule,
+                p.root.resource.clone(),
+                p.severity,
+                p.chain(now),
+                p.symptoms.len() + 1,
+            )
+        })
+        .collect();
     Snapshot {
         now,
         outcome: outcome(pipeline),
@@ -155,6 +172,7 @@ fn gather(pipeline: &Pipeline, now: DateTime<Utc>) -> Snapshot<'_> {
             })
             .collect(),
         flags,
+        problems,
         root_cause,
         unread: unread(pipeline),
     }
@@ -264,10 +282,23 @@ fn text(s: &Snapshot) -> String {
             );
         }
     }
+    if !s.problems.is_empty() {
+        out.push_str("problems, worst first:\n");
+        for (rule, resource, severity, chain, n) in &s.problems {
+            let _ = writeln!(
+                out,
+                "  {:<5} {rule}  {}: {} ({})",
+                severity.as_str().to_ascii_uppercase(),
+                clean(resource),
+                clean(chain),
+                crate::text::count_of(*n, "flag")
+            );
+        }
+    }
     if s.flags.is_empty() {
         out.push_str("no open flags\n");
     } else {
-        out.push_str("flags, worst first:\n");
+        out.push_str("flags, by problem:\n");
         for f in &s.flags {
             let _ = writeln!(
                 out,
@@ -280,8 +311,8 @@ fn text(s: &Snapshot) -> String {
             );
         }
     }
-    if let Some(root) = s.root_cause {
-        let _ = writeln!(out, "root cause: {}", clean(&root.summary));
+    if let Some(root) = &s.root_cause {
+        let _ = writeln!(out, "root cause: {}", clean(root));
     }
     out
 }
@@ -362,6 +393,19 @@ fn markdown(s: &Snapshot) -> String {
         }
         out.push('\n');
     }
+    if !s.problems.is_empty() {
+        out.push_str("| problem | root | chain | flags |\n|---|---|---|---|\n");
+        for (rule, resource, severity, chain, n) in &s.problems {
+            let _ = writeln!(
+                out,
+                "| {} | `{rule}` {} | {} | {n} |",
+                severity.as_str(),
+                cell(resource),
+                cell(chain)
+            );
+        }
+        out.push('\n');
+    }
     if s.flags.is_empty() {
         out.push_str("No open flags.\n");
     } else {
@@ -378,8 +422,8 @@ fn markdown(s: &Snapshot) -> String {
             );
         }
     }
-    if let Some(root) = s.root_cause {
-        let _ = writeln!(out, "\n**Root cause:** {}", cell(&root.summary));
+    if let Some(root) = &s.root_cause {
+        let _ = writeln!(out, "\n**Root cause:** {}", cell(root));
     }
     out
 }
@@ -415,7 +459,14 @@ fn json(s: &Snapshot) -> Value {
             "next_step": clean(&f.next_step),
             "count": f.count,
         })).collect::<Vec<_>>(),
-        "root_cause": s.root_cause.map(|f| clean(&f.summary)),
+        "problems": s.problems.iter().map(|(rule, resource, severity, chain, n)| json!({
+            "rule": rule,
+            "resource": clean(resource),
+            "severity": severity.as_str(),
+            "chain": clean(chain),
+            "flags": n,
+        })).collect::<Vec<_>>(),
+        "root_cause": s.root_cause.as_deref().map(clean),
         "unread": s.unread.iter().map(|(name, state)| json!({
             "source": clean(name), "state": state,
         })).collect::<Vec<_>>(),

@@ -382,12 +382,14 @@ fn sample_flags(now: DateTime<Utc>) -> Vec<Flag> {
                 source: Source::EcsTask,
                 resource: "payments-api".into(),
                 text: "ResourceInitializationError: mount.nfs4: Connection timed out".into(),
+                repeats: 1,
             }]
             .into(),
             count: 6,
             first_seen: now - TimeDelta::seconds(200),
             last_seen: now,
             resolved_at: None,
+            problem: None,
         };
     vec![
         flag(
@@ -581,7 +583,7 @@ fn fixture_frames() {
         &theme,
         (80, 24),
     ));
-    assert!(small.contains("+2 more flags"), "{small}");
+    assert!(small.contains("+2 more problems"), "{small}");
     assert!(
         !screen.contains('\u{1b}') && !screen.contains('\u{7}'),
         "raw control characters reached the screen"

@@ -47,6 +47,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::{DateTime, Utc};
 
+use log_blocks::Block;
+
 use crate::model::{
     CfnEvent, CfnStack, EcsServiceEvent, EcsTask, LogEvent, Observation, ObservationKind,
     ResourceKey, Severity, Source, Store, TargetHealth, TargetKey, cfn_status,
@@ -55,6 +57,8 @@ use crate::model::{
 mod config;
 mod fallback;
 mod gone;
+mod log_blocks;
+mod problems;
 mod state_rules;
 mod subject;
 #[cfg(test)]
@@ -64,6 +68,7 @@ mod user_rules;
 
 pub use config::{DetectConfig, StallThreshold};
 pub use fallback::{UNKNOWN, fallback, log_marked, reads_as_failure, unknown, unknown_as};
+pub use problems::{Problem, ProblemRef, problem_refs, problems, root_cause_line};
 pub use subject::Subject;
 pub use text_rules::{Classification, TextRuleInfo, classify, rule_ids, rule_of, text_rules};
 pub use user_rules::{UserRule, UserRules};
@@ -144,13 +149,37 @@ const EVIDENCE_TEXT_MAX: usize = 500;
 /// Dedup sets are pruned past this size.
 const SEEN_CAP: usize = 10_000;
 
-/// One piece of evidence a flag rests on.
+/// One piece of evidence a flag rests on. The same text seen again (twelve tasks stopped
+/// with one reason) is one item with a count: `at` and `resource` are the newest sighting's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
     pub at: DateTime<Utc>,
     pub source: Source,
     pub resource: String,
     pub text: String,
+    /// How many times this text was seen (1 for a single sighting).
+    pub repeats: u32,
+}
+
+impl Evidence {
+    pub fn new(at: DateTime<Utc>, source: Source, resource: String, text: String) -> Self {
+        Evidence {
+            at,
+            source,
+            resource,
+            text,
+            repeats: 1,
+        }
+    }
+
+    /// The text with its count when it was seen more than once: `… ×12`.
+    pub fn counted_text(&self) -> std::borrow::Cow<'_, str> {
+        if self.repeats > 1 {
+            format!("{} ×{}", self.text, self.repeats).into()
+        } else {
+            self.text.as_str().into()
+        }
+    }
 }
 
 /// An open or resolved problem.
@@ -173,6 +202,9 @@ pub struct Flag {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The problem this flag belonged to when the change was handed on (set by the pipeline
+    /// on `FlagChange`s only: the grouping moves as other flags open and resolve).
+    pub problem: Option<ProblemRef>,
 }
 
 /// A change the outputs report: `flag` and `resolved` lines, the flags strip.
@@ -180,6 +212,20 @@ pub struct Flag {
 pub enum FlagChange {
     Opened(Flag),
     Resolved(Flag),
+}
+
+impl FlagChange {
+    pub fn flag(&self) -> &Flag {
+        match self {
+            FlagChange::Opened(f) | FlagChange::Resolved(f) => f,
+        }
+    }
+
+    pub fn flag_mut(&mut self) -> &mut Flag {
+        match self {
+            FlagChange::Opened(f) | FlagChange::Resolved(f) => f,
+        }
+    }
 }
 
 /// Among flags of one severity, those that explain the most come first: on a small screen
@@ -240,6 +286,8 @@ pub struct Detector {
     behind_since: HashMap<String, DateTime<Utc>>,
     /// Per service, the last failed ECS deployment (`deploy.rolled_back`).
     ecs_rollbacks: HashMap<String, state_rules::RollbackEpisode>,
+    /// Per log stream, the multi-line error being read (a traceback, a stack), bounded.
+    log_blocks: log_blocks::Blocks,
     /// The last log line classified and its result: crash loops and retry loops print the
     /// same line again and again, and this skips the captures and summary for the repeats.
     last_log: Option<(String, Option<Classification>)>,
@@ -325,6 +373,7 @@ impl Detector {
 
     /// Runs the state rules and resolution at `now`.
     pub fn tick(&mut self, now: DateTime<Utc>, store: &Store) {
+        self.close_quiet_blocks(now);
         self.resolve_on_new_operation(now, store);
         self.stall_rules(now, store);
         self.crash_loop(now, store);
@@ -402,6 +451,7 @@ impl Detector {
             source: Source::Cfn,
             resource: path.clone(),
             text: evidence_text(&format!("{}: {reason}", e.status)),
+            repeats: 1,
         };
         let spec = FlagSpec {
             rule: c.rule,
@@ -438,6 +488,7 @@ impl Detector {
             source: Source::Cfn,
             resource: s.stack.clone(),
             text: evidence_text(&format!("{}: {reason}", s.status)),
+            repeats: 1,
         };
         let spec = FlagSpec {
             rule: c.rule,
@@ -528,6 +579,7 @@ impl Detector {
             source: Source::EcsTask,
             resource: t.task_id().to_string(),
             text: evidence_text(&text),
+            repeats: 1,
         };
 
         let started = t.started_at.is_some() || !exits.is_empty();
@@ -604,6 +656,7 @@ impl Detector {
             source: Source::EcsService,
             resource: e.service.clone(),
             text: evidence_text(&e.message),
+            repeats: 1,
         };
         let spec = FlagSpec {
             rule: c.rule,
@@ -654,6 +707,7 @@ impl Detector {
             source: Source::Elb,
             resource: target,
             text: evidence_text(&format!("{} ({text})", t.state)),
+            repeats: 1,
         };
         let spec = FlagSpec {
             rule: c.rule,
@@ -668,6 +722,18 @@ impl Detector {
     }
 
     fn observe_log(&mut self, at: DateTime<Utc>, l: &LogEvent) {
+        // A line that continues its stream's open block (a frame, a `Caused by:`, the
+        // traceback's exception line) joins it instead of being judged alone.
+        if let Some(mut block) = self.log_blocks.take(&l.group, &l.stream) {
+            if block.continues(&l.message)
+                && at.signed_duration_since(block.last_at) < log_blocks::QUIET
+            {
+                block.push(&l.message, at);
+                self.keep_block(block);
+                return;
+            }
+            self.close_block(block);
+        }
         // The common case, a line that matches nothing, costs one RegexSet scan.
         let c = match &self.last_log {
             Some((text, c)) if *text == l.message => c.clone(),
@@ -686,22 +752,136 @@ impl Detector {
         if c.severity == Severity::Info {
             return;
         }
+        let mut block = Block::open(&l.group, &l.stream, &l.message, at, l.timestamp);
+        if !block.held {
+            // The line decides itself: flag it now; the lines after it only add evidence.
+            let text = evidence_text(&l.message);
+            block.flag = self.raise_log(c, at, l.timestamp, &l.group, &l.stream, text);
+        }
+        self.keep_block(block);
+    }
+
+    fn keep_block(&mut self, block: Block) {
+        if let Some(oldest) = self.log_blocks.keep(block) {
+            self.close_block(oldest);
+        }
+    }
+
+    /// Closes blocks quiet for a while (a crash is usually the stream's last words).
+    fn close_quiet_blocks(&mut self, now: DateTime<Utc>) {
+        for block in self.log_blocks.quiet(now) {
+            self.close_block(block);
+        }
+    }
+
+    /// A closed block is one evidence item, classified by the lines that can decide it (not
+    /// its frames): a held block raises its flag now; a block whose first line raised one
+    /// gives that flag its whole text, and a more specific cause found further down (a
+    /// `Caused by:`) raises that too.
+    fn close_block(&mut self, block: Block) {
+        if block.lines.len() == 1 && !block.held {
+            return;
+        }
+        // The block as a whole first: some rules read a traceback's frames (`os.environ[…]`
+        // then `KeyError`). When that only says "a traceback", the newest line with a
+        // specific meaning decides (the deepest `Caused by:`).
+        let whole = block.lines.join("\n");
+        let Some(mut c) = self
+            .classify_or_fallback(Source::Log, &whole)
+            .filter(|c| c.severity != Severity::Info)
+        else {
+            return;
+        };
+        if problems::is_summary_rule(c.rule)
+            && let Some(specific) = block.decisive_candidates().find_map(|line| {
+                self.classify_ranked(Source::Log, line)
+                    .map(|(_, c)| c)
+                    .filter(|c| c.severity != Severity::Info && !problems::is_summary_rule(c.rule))
+            })
+        {
+            c = specific;
+        }
+        // The line shown first: the newest that says the same alone, else the newest that can
+        // decide (a traceback's exception line).
+        let decisive = block
+            .decisive_candidates()
+            .find(|l| {
+                self.classify_ranked(Source::Log, l)
+                    .is_some_and(|(_, x)| x.rule == c.rule)
+            })
+            .or_else(|| block.decisive_candidates().next())
+            .or_else(|| block.lines.first().map(String::as_str))
+            .unwrap_or_default()
+            .to_string();
+        let text = evidence_text(&block.evidence(&decisive));
+        let first = evidence_text(block.lines.first().map_or("", String::as_str));
+        match &block.flag {
+            Some(key) if key.0 == c.rule => {
+                // The first line's sighting becomes the whole block's (other streams may
+                // have counted the same first line meanwhile).
+                if let Some(flag) = self.open.get_mut(key)
+                    && let Some(i) = flag.evidence.iter().rposition(|e| e.text == first)
+                {
+                    let mut whole = flag.evidence[i].clone();
+                    whole.text = text;
+                    whole.repeats = 1;
+                    if flag.evidence[i].repeats > 1 {
+                        flag.evidence[i].repeats -= 1;
+                    } else {
+                        flag.evidence.remove(i);
+                    }
+                    push_evidence(&mut flag.evidence, whole);
+                    // The whole block says more than its first line (the package's name).
+                    flag.summary = if flag.count > 1 {
+                        let last_at = flag.evidence.back().map_or(flag.last_seen, |e| e.at);
+                        tallied(&c.summary, flag.count, "lines", last_at)
+                    } else {
+                        c.summary
+                    };
+                }
+            }
+            _ => {
+                self.raise_log(
+                    c,
+                    block.last_at,
+                    block.timestamp,
+                    &block.group,
+                    &block.stream,
+                    text,
+                );
+            }
+        }
+    }
+
+    /// Raises a log flag on `group` with one evidence item; its key, unless muted.
+    fn raise_log(
+        &mut self,
+        c: Classification,
+        at: DateTime<Utc>,
+        timestamp: DateTime<Utc>,
+        group: &str,
+        stream: &str,
+        text: String,
+    ) -> Option<FlagKey> {
         let evidence = Evidence {
-            at: l.timestamp,
+            at: timestamp,
             source: Source::Log,
-            resource: l.stream.clone(),
-            text: evidence_text(&l.message),
+            resource: stream.to_string(),
+            text,
+            repeats: 1,
         };
         let spec = FlagSpec {
             rule: c.rule,
             severity: c.severity,
             source: Source::Log,
-            scope: format!("log:{}", l.group),
-            subject: Subject::LogGroup(l.group.clone()),
+            scope: format!("log:{group}"),
+            subject: Subject::LogGroup(group.to_string()),
             summary: c.summary,
             next_step: c.next_step,
         };
+        let key = (spec.rule, spec.scope.clone());
         self.raise(spec, at, evidence, "lines");
+        self.open.contains_key(&key).then_some(key)
     }
 
     // ------------------------------------------------------------ flag bookkeeping
@@ -720,12 +900,7 @@ impl Detector {
                 }
                 let last_at = evidence.at;
                 push_evidence(&mut flag.evidence, evidence);
-                flag.summary = format!(
-                    "{} ({} {unit}, last at {})",
-                    spec.summary,
-                    flag.count,
-                    last_at.format("%H:%M:%S")
-                );
+                flag.summary = tallied(&spec.summary, flag.count, unit, last_at);
                 flag.next_step = spec.next_step;
                 if spec.severity > flag.severity {
                     flag.severity = spec.severity;
@@ -761,6 +936,7 @@ impl Detector {
             first_seen: at,
             last_seen: at,
             resolved_at: None,
+            problem: None,
         };
         self.changes.push(FlagChange::Opened(flag.clone()));
         self.open.insert(key, flag);
@@ -789,7 +965,8 @@ impl Detector {
                 }
                 flag.next_step = spec.next_step;
                 if let Some(ev) = evidence {
-                    let changed = ev.last() != flag.evidence.back();
+                    let newest = |e: &Evidence| (e.at, e.text.clone());
+                    let changed = ev.last().map(newest) != flag.evidence.back().map(newest);
                     if changed {
                         flag.last_seen = now;
                     }
@@ -884,11 +1061,27 @@ impl Detector {
     }
 }
 
-fn push_evidence(evidence: &mut VecDeque<Evidence>, e: Evidence) {
+/// Adds the newest evidence; the same text seen before moves to the end with its count.
+fn push_evidence(evidence: &mut VecDeque<Evidence>, mut e: Evidence) {
+    if let Some(i) = evidence
+        .iter()
+        .position(|old| old.text == e.text && old.source == e.source)
+        && let Some(old) = evidence.remove(i)
+    {
+        e.repeats = e.repeats.saturating_add(old.repeats);
+    }
     if evidence.len() >= EVIDENCE_CAP {
         evidence.pop_front();
     }
     evidence.push_back(e);
+}
+
+/// A repeated flag's summary: `… (8 lines, last at 09:11:57)`.
+fn tallied(summary: &str, count: u64, unit: &str, last_at: DateTime<Utc>) -> String {
+    format!(
+        "{summary} ({count} {unit}, last at {})",
+        last_at.format("%H:%M:%S")
+    )
 }
 
 fn evidence_text(text: &str) -> String {

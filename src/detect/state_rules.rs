@@ -101,6 +101,7 @@ impl Detector {
             source: Source::Cfn,
             resource: path.clone(),
             text: super::evidence_text(&started),
+            repeats: 1,
         }];
         if let Some(policy) = res.signal {
             let kind = if res.resource_type == "AWS::CloudFormation::WaitCondition" {
@@ -119,6 +120,7 @@ impl Detector {
                     fmt_duration(i64::try_from(policy.timeout_s).unwrap_or(i64::MAX)),
                     res.signals_received
                 ),
+                repeats: 1,
             });
         } else if let Some(failure) = self.ecs_failure_of(res)
             && let Some(last) = failure.evidence.back()
@@ -375,6 +377,7 @@ impl Detector {
             source: Source::Cfn,
             resource: path.clone(),
             text: super::evidence_text(&format!("{}: {}", cause.status, cause.reason)),
+            repeats: 1,
         };
         let spec = FlagSpec {
             rule: "cfn.root_cause",
@@ -440,6 +443,7 @@ impl Detector {
                     "0 healthy of {} registered ({} unhealthy, {} listed)",
                     health.registered, health.unhealthy, health.present
                 ),
+                repeats: 1,
             }];
             let mut reasons: Vec<Evidence> = self
                 .open
@@ -486,6 +490,7 @@ impl Detector {
                             Some(reason) if !reason.is_empty() => format!("{status}: {reason}"),
                             _ => status.to_string(),
                         }),
+                        repeats: 1,
                     };
                     let spec = FlagSpec {
                         rule: "deploy.rolled_back",
@@ -556,6 +561,7 @@ impl Detector {
                         d.rollout_state.as_deref().unwrap_or("?"),
                         d.failed_tasks
                     )),
+                    repeats: 1,
                 };
                 self.set_state_flag(spec, now, Some(vec![evidence]), None);
                 continue;
@@ -621,6 +627,7 @@ impl Detector {
                     "deployment {} ({}): {} desired, {} running, {} pending, {} failed tasks",
                     p.id, p.task_definition, p.desired, p.running, p.pending, p.failed_tasks
                 )),
+                repeats: 1,
             };
             self.set_state_flag(spec, now, Some(vec![evidence]), None);
         }
@@ -636,6 +643,9 @@ impl Detector {
             } else {
                 match flag.source {
                     Source::Log => quiet >= self.config.log_quiet_s,
+                    // A rollback brings the old tasks back, which hides the failure without
+                    // fixing it: the cause stays open while the failed deploy is on record.
+                    Source::EcsTask if self.failed_deploy_holds(&key.1, store) => false,
                     Source::EcsTask if key.0 != "ecs.crash_loop" => {
                         let last = flag.evidence.back().map_or(flag.last_seen, |e| e.at);
                         if POST_START_FAILURES.contains(&key.0) {
@@ -679,6 +689,31 @@ impl Detector {
         for key in over {
             self.resolve(&key, now);
         }
+    }
+
+    /// The service of `scope` (`svc:NAME`) has a failed deploy on record: its own rollback
+    /// flag, or the failed operation's root cause is the service's CloudFormation resource.
+    fn failed_deploy_holds(&self, scope: &str, store: &Store) -> bool {
+        let Some(name) = scope.strip_prefix("svc:") else {
+            return false;
+        };
+        if self
+            .open
+            .contains_key(&("deploy.rolled_back", scope.to_string()))
+        {
+            return true;
+        }
+        let root_cause = self.open.get(&("cfn.root_cause", "cfn:root".to_string()));
+        root_cause.is_some_and(|f| {
+            let service = Subject::Service(name.to_string());
+            match &f.subject {
+                Subject::Resource(key) => store
+                    .resources
+                    .get(key)
+                    .is_some_and(|r| service.names_resource(r)),
+                _ => false,
+            }
+        })
     }
 
     /// A newer task of the scope reached RUNNING after the last failure and stayed up, or the

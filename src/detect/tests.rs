@@ -325,7 +325,9 @@ fn fifty_tasks_with_one_cause_make_one_flag() {
     assert_eq!(f.count, 50);
     assert_eq!(f.subject, Subject::Service("payments-api".into()));
     assert_eq!(f.resource, "service payments-api");
-    assert_eq!(f.evidence.len(), EVIDENCE_CAP);
+    // One reason fifty times is one evidence item with its count.
+    assert_eq!(f.evidence.len(), 1);
+    assert_eq!(f.evidence[0].repeats, 50);
     assert_eq!(f.evidence.back().unwrap().resource, "task49");
     assert!(
         f.summary.contains("50 tasks, last at 12:08:10"),
@@ -753,7 +755,9 @@ fn crash_loop_fires_on_third_stop_in_window_and_resolves() {
     assert_eq!(f.severity, Severity::Error);
     assert_eq!(f.subject, Subject::Service("payments-api".into()));
     assert_eq!(f.count, 3);
-    assert_eq!(f.evidence.len(), 3);
+    // Three stops with one reason: one evidence item, counted.
+    assert_eq!(f.evidence.len(), 1);
+    assert_eq!(f.evidence[0].repeats, 3);
     assert!(
         f.evidence[0].text.contains("app exit 1"),
         "{:?}",
@@ -2803,4 +2807,367 @@ fn every_corpus_line_keeps_its_source_link() {
         let link = v["ref"].as_str().unwrap_or_default();
         assert!(!link.is_empty(), "no ref: {line}");
     }
+}
+
+// ---------------------------------------------------------------- problems
+
+/// A service whose tasks crash on start: a task at 10.0.1.5 logs the error to its stream,
+/// exits 1, and its target fails the health checks.
+fn crashing_service(sim: &mut Sim, service: &str, ip: &str, id: &str, at: i64) {
+    let group = format!("/ecs/{service}");
+    sim.feed(
+        at,
+        EcsTask {
+            private_ip: Some(ip.into()),
+            ..running(id, service, at)
+        },
+    );
+    sim.feed(
+        at + 1,
+        LogEvent {
+            group: group.clone(),
+            stream: format!("ecs/app/{id}"),
+            timestamp: t(at + 1),
+            message: "Error: Cannot find module 'express'".into(),
+            event_id: None,
+        },
+    );
+    sim.feed(
+        at + 2,
+        target(
+            &format!("arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/{service}-tg/1"),
+            ip,
+            "unhealthy",
+            Some("Target.FailedHealthChecks"),
+            Some("Health checks failed"),
+        ),
+    );
+    sim.feed(
+        at + 3,
+        EcsTask {
+            private_ip: Some(ip.into()),
+            ..crashed(id, service, at, at + 3)
+        },
+    );
+    sim.tick(at + 6);
+}
+
+fn problem_roots(sim: &Sim) -> Vec<(&'static str, String, usize)> {
+    let open = sim.p.detector.open_flags();
+    problems(&open, &sim.p.store)
+        .iter()
+        .map(|p| (p.root.rule, p.root.resource.clone(), p.symptoms.len() + 1))
+        .collect()
+}
+
+#[test]
+fn unhealthy_targets_of_crashing_tasks_are_one_problem_with_the_whole_chain() {
+    let mut sim = Sim::new();
+    crashing_service(&mut sim, "payments-api", "10.0.1.5", "aaa111", 0);
+    let open = sim.p.detector.open_flags();
+    assert!(open.len() >= 3, "log, task and target flags: {open:#?}");
+    let grouped = problems(&open, &sim.p.store);
+    assert_eq!(grouped.len(), 1, "{grouped:#?}");
+    let p = &grouped[0];
+    assert_eq!(p.root.rule, "log.node_module_not_found");
+    let evidence: Vec<(Source, &str)> = p
+        .flags()
+        .flat_map(|f| f.evidence.iter().map(|e| (e.source, e.resource.as_str())))
+        .collect();
+    for (source, resource) in [
+        (Source::Log, "ecs/app/aaa111"),
+        (Source::EcsTask, "aaa111"),
+        (Source::Elb, "10.0.1.5:8080"),
+    ] {
+        assert!(
+            evidence.contains(&(source, resource)),
+            "{source:?} {resource} in {evidence:?}"
+        );
+    }
+    let stopped = p
+        .flags()
+        .flat_map(|f| f.evidence.iter())
+        .find(|e| e.source == Source::EcsTask)
+        .unwrap();
+    assert!(stopped.text.contains("Essential container in task exited"));
+    assert!(stopped.text.contains("app exit 1"), "{}", stopped.text);
+    let chain = p.chain(t(10));
+    assert!(
+        chain.starts_with("Node cannot find module 'express' → 1 task exited 1"),
+        "{chain}"
+    );
+    assert!(chain.contains("targets unhealthy"), "{chain}");
+}
+
+#[test]
+fn two_unrelated_failures_stay_two_problems() {
+    let mut sim = Sim::new();
+    crashing_service(&mut sim, "payments-api", "10.0.1.5", "aaa111", 0);
+    crashing_service(&mut sim, "orders", "10.0.2.9", "bbb222", 20);
+    let roots = problem_roots(&sim);
+    assert_eq!(roots.len(), 2, "{roots:?}");
+    assert!(
+        roots
+            .iter()
+            .all(|(rule, ..)| *rule == "log.node_module_not_found")
+    );
+    let groups: Vec<&str> = roots.iter().map(|(_, r, _)| r.as_str()).collect();
+    assert!(groups.contains(&"/ecs/payments-api") && groups.contains(&"/ecs/orders"));
+}
+
+#[test]
+fn flag_changes_name_their_problem() {
+    let mut sim = Sim::new();
+    crashing_service(&mut sim, "payments-api", "10.0.1.5", "aaa111", 0);
+    let crash = sim.opened("ecs.essential_exited");
+    let problem = crash[0].problem.as_ref().unwrap();
+    assert_eq!(problem.rule, "log.node_module_not_found");
+    assert_eq!(problem.resource, "/ecs/payments-api");
+    // The root names itself.
+    let root = sim.opened("log.node_module_not_found");
+    assert_eq!(
+        root[0].problem.as_ref().unwrap().rule,
+        "log.node_module_not_found"
+    );
+}
+
+#[test]
+fn identical_evidence_collapses_into_one_item_with_a_count() {
+    let mut sim = Sim::new();
+    for i in 0..12 {
+        sim.feed(i, stopped(&format!("t{i}"), "payments-api", EFS_TIMEOUT, i));
+    }
+    let f = sim.flag("ecs.efs_mount_network").unwrap();
+    assert_eq!(f.count, 12);
+    assert_eq!(f.evidence.len(), 1, "{:#?}", f.evidence);
+    let item = &f.evidence[0];
+    assert_eq!(item.repeats, 12);
+    assert_eq!(item.resource, "t11", "the newest sighting");
+    assert!(item.counted_text().ends_with(" ×12"));
+}
+
+/// An update whose new tasks cannot pull their image: the circuit breaker rolls the service
+/// back, the service is steady again on the old revision, CloudFormation fails the service
+/// and rolls back.
+fn image_update_rolled_back(sim: &mut Sim) {
+    const IMAGE: &str = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 1.dkr.ecr.eu-west-1.amazonaws.com/orders:2.1.0-rc1: 1.dkr.ecr.eu-west-1.amazonaws.com/orders:2.1.0-rc1: not found";
+    sim.feed(
+        0,
+        stack_row("orders", "UPDATE_IN_PROGRESS", Some("User Initiated"), 0),
+    );
+    sim.feed(
+        1,
+        CfnResource {
+            stack: "orders".into(),
+            logical_id: "Service".into(),
+            physical_id: Some("arn:aws:ecs:eu-west-1:1:service/prod/orders".into()),
+            resource_type: "AWS::ECS::Service".into(),
+            status: Some("UPDATE_IN_PROGRESS".into()),
+            signal: None,
+        },
+    );
+    let service_event = |status: &str, reason: Option<&str>, ts: i64| CfnEvent {
+        physical_id: Some("arn:aws:ecs:eu-west-1:1:service/prod/orders".into()),
+        ..cfn_event("orders", "Service", "AWS::ECS::Service", status, reason, ts)
+    };
+    sim.feed(2, service_event("UPDATE_IN_PROGRESS", None, 2));
+    let old = EcsDeployment {
+        id: "ecs-svc/1".into(),
+        status: "ACTIVE".into(),
+        task_definition: "orders:7".into(),
+        desired: 2,
+        running: 2,
+        pending: 0,
+        failed_tasks: 0,
+        rollout_state: Some("COMPLETED".into()),
+        rollout_state_reason: None,
+        created_at: t(-1000),
+        updated_at: None,
+    };
+    for i in 0..3 {
+        sim.feed(
+            10 + i * 10,
+            stopped(&format!("new{i}"), "orders", IMAGE, 10 + i * 10),
+        );
+    }
+    let mut svc = service("orders", 2, 2);
+    svc.deployments = vec![
+        EcsDeployment {
+            id: "ecs-svc/2".into(),
+            status: "PRIMARY".into(),
+            task_definition: "orders:8".into(),
+            desired: 2,
+            running: 0,
+            pending: 0,
+            failed_tasks: 3,
+            rollout_state: Some("FAILED".into()),
+            rollout_state_reason: Some(
+                "ECS deployment circuit breaker: tasks failed to start.".into(),
+            ),
+            created_at: t(2),
+            updated_at: Some(t(40)),
+        },
+        old.clone(),
+    ];
+    sim.feed(40, svc.clone());
+    sim.feed(
+        45,
+        service_event(
+            "UPDATE_FAILED",
+            Some("Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'."),
+            45,
+        ),
+    );
+    sim.feed(
+        46,
+        stack_row(
+            "orders",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            Some("The following resource(s) failed to update: [Service]."),
+            46,
+        ),
+    );
+    // The rollback: the old revision runs again, steady.
+    svc.deployments = vec![EcsDeployment {
+        id: "ecs-svc/3".into(),
+        status: "PRIMARY".into(),
+        created_at: t(50),
+        ..old
+    }];
+    sim.feed(60, svc);
+    sim.feed(
+        61,
+        EcsServiceEvent {
+            cluster: "prod".into(),
+            service: "orders".into(),
+            id: "steady".into(),
+            created_at: t(61),
+            message: "(service orders) has reached a steady state.".into(),
+        },
+    );
+    sim.feed(
+        90,
+        stack_row("orders", "UPDATE_ROLLBACK_COMPLETE", None, 90),
+    );
+    sim.run(0, 400);
+}
+
+#[test]
+fn a_rolled_back_image_failure_names_the_image_as_the_root_cause() {
+    let mut sim = Sim::new();
+    image_update_rolled_back(&mut sim);
+    // The rollback hid the symptom; the cause stays open.
+    let image = sim
+        .flag("ecs.image_not_found")
+        .expect("the image flag stays open");
+    assert_eq!(image.count, 3);
+    let open = sim.p.detector.open_flags();
+    let grouped = problems(&open, &sim.p.store);
+    assert_eq!(grouped.len(), 1, "{grouped:#?}");
+    assert_eq!(grouped[0].root.rule, "ecs.image_not_found");
+    let line = root_cause_line(&grouped, t(400)).unwrap();
+    assert!(line.contains("orders:2.1.0-rc1"), "{line}");
+    assert!(line.contains("(3 tasks)"), "{line}");
+    assert!(line.contains("Service failed"), "{line}");
+    // CloudFormation's words are the evidence of a symptom.
+    let cfn = grouped[0]
+        .flags()
+        .find(|f| f.rule == "cfn.root_cause")
+        .unwrap();
+    assert!(
+        cfn.evidence
+            .iter()
+            .any(|e| e.text.contains("Circuit Breaker"))
+    );
+}
+
+// ---------------------------------------------------------------- multi-line log errors
+
+fn lines_of(sim: &mut Sim, stream: &str, from: i64, lines: &[&str]) {
+    for (i, line) in lines.iter().enumerate() {
+        sim.feed(
+            from,
+            LogEvent {
+                group: "/ecs/app".into(),
+                stream: stream.into(),
+                timestamp: t(from),
+                message: (*line).into(),
+                event_id: Some(format!("{stream}-{from}-{i}")),
+            },
+        );
+    }
+}
+
+#[test]
+fn a_traceback_split_over_log_events_is_one_evidence_item_classified_by_its_last_line() {
+    let mut sim = Sim::new();
+    lines_of(
+        &mut sim,
+        "app/web/1",
+        0,
+        &[
+            "Traceback (most recent call last):",
+            "  File \"/app/main.py\", line 12, in <module>",
+            "    main()",
+            "  File \"/app/main.py\", line 8, in main",
+            "    bucket = os.environ[\"S3_BUCKET_NAME\"]",
+            "  File \"<frozen os>\", line 679, in __getitem__",
+            "KeyError: 'S3_BUCKET_NAME'",
+        ],
+    );
+    // Held until its stream moves on or goes quiet.
+    sim.tick(3);
+    let open = sim.p.detector.open_flags();
+    assert_eq!(open.len(), 1, "one error, one flag: {open:#?}");
+    let f = open[0];
+    assert_eq!(f.rule, "log.missing_env_var", "{}", f.summary);
+    assert_eq!(f.count, 1);
+    assert_eq!(f.evidence.len(), 1);
+    let text = &f.evidence[0].text;
+    assert!(
+        text.starts_with("KeyError: 'S3_BUCKET_NAME' [7 lines from: Traceback"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_java_cause_chain_is_decided_by_its_cause_and_a_node_stack_grows_its_flag() {
+    let mut sim = Sim::new();
+    lines_of(
+        &mut sim,
+        "app/api/1",
+        0,
+        &[
+            "Exception in thread \"main\" java.lang.IllegalStateException: Failed to start",
+            "\tat com.example.App.main(App.java:10)",
+            "Caused by: java.net.UnknownHostException: db.internal: Name or service not known",
+            "\t... 1 more",
+        ],
+    );
+    // The next ordinary line closes the block at once.
+    lines_of(&mut sim, "app/api/1", 1, &["INFO shutting down"]);
+    assert!(sim.flag("log.dns_not_found").is_some());
+    assert!(sim.flag("log.java_exception").is_none());
+
+    lines_of(
+        &mut sim,
+        "app/web/2",
+        10,
+        &[
+            "Error: Cannot find module 'express'",
+            "Require stack:",
+            "- /app/server.js",
+            "    at Module._resolveFilename (node:internal/modules/cjs/loader:1077:15)",
+        ],
+    );
+    // The decisive first line flags at once.
+    let f = sim.flag("log.node_module_not_found").unwrap();
+    assert_eq!(f.first_seen, t(10));
+    sim.tick(13);
+    let f = sim.flag("log.node_module_not_found").unwrap();
+    assert_eq!(f.count, 1, "frames are no new lines of the error");
+    assert_eq!(
+        f.evidence.back().unwrap().text,
+        "Error: Cannot find module 'express' [+3 more lines]"
+    );
 }

@@ -31,15 +31,15 @@ pub fn is_grid(area: Rect) -> bool {
     area.width >= GRID_MIN_WIDTH && area.height >= GRID_MIN_HEIGHT
 }
 
-/// How many lines the flags strip takes for `flags` open flags.
-pub fn strip_height(area: Rect, flags: usize) -> u16 {
+/// How many lines the flags strip takes for `problems` open problems (one line each).
+pub fn strip_height(area: Rect, problems: usize) -> u16 {
     let most = if is_grid(area) { 5 } else { 3 };
-    flags.min(most) as u16
+    problems.min(most) as u16
 }
 
-/// The layout for `flags` open flags, with the credentials banner when `banner` is true;
-/// `stackless`: nothing of CloudFormation to show (no stack, no resource).
-pub fn compute(area: Rect, ui: &UiState, flags: usize, banner: bool, stackless: bool) -> Areas {
+/// The layout for `problems` open problems, with the credentials banner when `banner` is
+/// true; `stackless`: nothing of CloudFormation to show (no stack, no resource).
+pub fn compute(area: Rect, ui: &UiState, problems: usize, banner: bool, stackless: bool) -> Areas {
     let grid = is_grid(area);
     let header_height = if area.height >= 12 { 2 } else { 1 };
     // Two lines: the profile's fix is long (it wraps on 80 columns).
@@ -52,7 +52,7 @@ pub fn compute(area: Rect, ui: &UiState, flags: usize, banner: bool, stackless: 
     let [header, banner, strip, tabs, body, status] = Layout::vertical([
         Constraint::Length(header_height),
         Constraint::Length(banner_height),
-        Constraint::Length(strip_height(area, flags)),
+        Constraint::Length(strip_height(area, problems)),
         Constraint::Length(tabs_height),
         Constraint::Min(0),
         Constraint::Length(1),

@@ -78,7 +78,7 @@ pub fn render(frame: &mut Frame, view: &View) {
     let areas = layout::compute(
         area,
         view.ui,
-        view.flags.len(),
+        flags::problems(view).len(),
         banner::shown(view.store),
         stackless(view.store),
     );
@@ -120,7 +120,7 @@ pub fn row_counts(view: &View, screen: Rect) -> RowCounts {
     let areas = layout::compute(
         screen,
         view.ui,
-        view.flags.len(),
+        flags::problems(view).len(),
         banner::shown(view.store),
         stackless(view.store),
     );

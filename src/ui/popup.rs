@@ -128,7 +128,8 @@ fn details_of<'a>(view: &View<'a>) -> (String, Vec<Line<'a>>) {
                 .map(|l| logs::details(view, l))
         }
         Pane::Flags => {
-            selected_row(view, pane, view.flags.len()).map(|i| flags::details(view, view.flags[i]))
+            let rows = flags::ordered(view);
+            selected_row(view, pane, rows.len()).map(|i| flags::details(view, rows[i]))
         }
     };
     (
@@ -184,7 +185,11 @@ pub fn selected_task_id(view: &View) -> Option<String> {
                 _ => return None,
             }
         }
-        Pane::Resources | Pane::Flags => return None,
+        Pane::Flags => {
+            let rows = flags::ordered(view);
+            flags::task_of_problem(view, rows.get(selected_row(view, pane, rows.len())?)?)?
+        }
+        Pane::Resources => return None,
     };
     (!id.is_empty()).then_some(id)
 }

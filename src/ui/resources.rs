@@ -581,6 +581,7 @@ mod tests {
             first_seen: t(0),
             last_seen: t(0),
             resolved_at: None,
+            problem: None,
         };
         let flags = [&flag];
         let view = screen.view(&flags, &detect, t(60));

@@ -322,3 +322,48 @@ fn discovery_rows_are_status_lines_with_the_sources() {
     );
     assert_eq!(line["sources"][0]["stale_s"], 100);
 }
+
+/// Headless flag lines name their problem (the root flag's rule and resource), evidence
+/// collapses with counts, and the summary counts the problems.
+#[test]
+fn demo_json_flag_lines_name_their_problem() {
+    let out = stackwatch().args(["demo", "--json"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let flags: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "flag").collect();
+    assert!(!flags.is_empty());
+    for f in &flags {
+        assert!(
+            f["problem"]["rule"].is_string() && f["problem"]["resource"].is_string(),
+            "{f}"
+        );
+    }
+    let crash = flags
+        .iter()
+        .find(|f| f["rule"] == "ecs.crash_loop")
+        .unwrap();
+    assert_eq!(
+        crash["problem"]["rule"], "log.node_module_not_found",
+        "{crash}"
+    );
+    assert!(
+        crash["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().ends_with(" ×3")),
+        "{crash}"
+    );
+    let summary = lines.last().unwrap();
+    assert!(
+        summary["message"]
+            .as_str()
+            .unwrap()
+            .contains("10 open flags in 2 problems"),
+        "{summary}"
+    );
+    assert_eq!(summary["problems"].as_array().unwrap().len(), 2);
+}

@@ -277,3 +277,77 @@ fn every_demo_flag_has_evidence() {
         assert!(rules_checked.contains(rule), "the demo never raised {rule}");
     }
 }
+
+/// At 12 minutes the demo has nine open flags but two problems: the app cannot find a
+/// module (so its tasks exit 1, its targets fail, the service cannot start tasks, and
+/// CloudFormation waits on ApiService), and MigrationHost's signal countdown.
+#[test]
+fn at_twelve_minutes_the_demo_shows_two_problems_with_their_roots() {
+    let (header, observations) = demo::scenario();
+    let mut replay = Replay::open(
+        ReplayInput::Memory(header, observations.into()),
+        StoreCaps::default(),
+    )
+    .unwrap();
+    let mut pipeline = replay.new_pipeline();
+    let mut changes = Vec::new();
+    replay
+        .advance(
+            DEMO_START + TimeDelta::minutes(12),
+            &mut pipeline,
+            &mut changes,
+        )
+        .unwrap();
+    let open = pipeline.detector.open_flags();
+    assert!(open.len() >= 8, "{} flags", open.len());
+    let problems = stackwatch::detect::problems(&open, &pipeline.store);
+    let roots: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p.root.rule, p.root.resource.as_str()))
+        .collect();
+    assert_eq!(
+        roots,
+        [
+            ("log.node_module_not_found", "/ecs/payments-api"),
+            ("stall.signal_countdown", "payments-prod/MigrationHost"),
+        ]
+    );
+    let module = &problems[0];
+    let symptoms: Vec<&str> = module.symptoms.iter().map(|f| f.rule).collect();
+    for rule in [
+        "ecs.essential_exited",
+        "ecs.crash_loop",
+        "elb.failed_health_checks",
+        "ecs.svc_task_start_impaired",
+        "stall.resource",
+    ] {
+        assert!(
+            symptoms.contains(&rule),
+            "{rule} under the module problem: {symptoms:?}"
+        );
+    }
+    let now = pipeline.now().unwrap();
+    let chain = module.chain(now);
+    assert!(
+        chain.starts_with("Node cannot find package 'express'")
+            && chain.contains("ApiService waiting"),
+        "{chain}"
+    );
+    // Flag lines name their problem: every change of the module chain points at its root.
+    let named: Vec<(&str, &str)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Flag {
+                change: FlagChange::Opened(f),
+                at,
+            } if *at >= DEMO_START + TimeDelta::minutes(11) && f.rule == "ecs.crash_loop" => {
+                f.problem.as_ref().map(|p| (p.rule, p.resource.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        named.contains(&("log.node_module_not_found", "/ecs/payments-api")),
+        "{named:?}"
+    );
+}

@@ -317,7 +317,8 @@ fn symptom_phrase(flag: &Flag, now: DateTime<Utc>) -> String {
             let waited = fmt_duration(now.signed_duration_since(since).num_seconds());
             format!("{} waiting {waited}", logical_id(&flag.subject))
         }
-        (_, "cfn.root_cause") => format!("{} failed", logical_id(&flag.subject)),
+        // The full path: in nested stacks, Parent/Child/Resource.
+        (_, "cfn.root_cause") => format!("{} failed", flag.resource),
         (Source::Cfn, rule) => format!("{}: {}", logical_id(&flag.subject), rule_words(rule)),
         (Source::EcsTask, rule) => format!(
             "{}: {}",

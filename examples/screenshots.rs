@@ -155,5 +155,53 @@ fn main() -> anyhow::Result<()> {
             svg.len().div_ceil(1024)
         );
     }
+    report_png(&dir)
+}
+
+/// The demo's HTML report as a PNG, rendered by headless chromium (Debian's `chromium`;
+/// `scripts/chromium.sh` installs it). Without it, says so and leaves the old PNG.
+fn report_png(dir: &Path) -> anyhow::Result<()> {
+    let browser = Path::new("/usr/bin/chromium");
+    if !browser.exists() {
+        println!("skipped report.png: chromium is not installed (scripts/chromium.sh)");
+        return Ok(());
+    }
+    let tmp = tempfile::tempdir()?;
+    let (header, observations) = stackwatch::session::demo::scenario();
+    let recording = tmp.path().join("demo.jsonl");
+    stackwatch::session::recording::write_all(&recording, &header, &observations)?;
+    let report =
+        stackwatch::report::from_path(&recording, stackwatch::detect::Detector::new(), &|_| {})?;
+    let html = tmp.path().join("report.html");
+    std::fs::write(
+        &html,
+        stackwatch::report::render(&report, stackwatch::report::ReportFormat::Html),
+    )?;
+    let png = dir.join("report.png");
+    let status = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1100,1500",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            tmp.path().join("profile").display()
+        ))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()?;
+    anyhow::ensure!(status.status.success(), "chromium failed: {status:?}");
+    println!(
+        "wrote {} (the demo's HTML report, 1100x1500)",
+        png.display()
+    );
     Ok(())
 }

@@ -35,6 +35,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Play a recording in the dashboard, or headless with --plain/--json
     Replay(ReplayArgs),
+    /// Write the handoff report of a recording, in Markdown or self-contained HTML
+    Report(ReportArgs),
     /// What a pasted message means: its rule id, severity, summary and next step
     Explain(ExplainArgs),
     /// The config file: where it is read from, and the effective config
@@ -164,6 +166,36 @@ pub struct ReplayArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub caps: CapArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "From any recording: a live watch's (the path is printed when it ends), a replay's, or \
+the demo's (stackwatch demo --export demo.jsonl). The report holds the outcome and the root cause in \
+one sentence, how long before CloudFormation gave up stackwatch flagged it, what was tried (stack \
+operations, ECS deployments, notes), every flag with its evidence, the resources with their \
+durations and a Gantt chart, the ECS story, target health changes, log lines around each flag and \
+a condensed timeline.\n\nExamples:\n  stackwatch report session.jsonl > handoff.md\n  \
+stackwatch report session.jsonl --format html -o handoff.html"
+)]
+pub struct ReportArgs {
+    /// The recording (JSON Lines)
+    pub file: PathBuf,
+    /// md (GitHub-flavoured Markdown) or html (one self-contained file)
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormatArg,
+    /// Write to FILE instead of standard output ("-" is standard output)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Mask AWS keys, secrets, tokens, passwords in URLs and JWTs in everything the report shows
+    #[arg(long)]
+    pub redact: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormatArg {
+    Md,
+    Html,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,8 @@ use stackwatch::aws::AwsTarget;
 use stackwatch::aws::watch::{Watch, WatchPlan, session_stamp};
 use stackwatch::cli::{
     CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, ExplainArgs, ExplainSource, OutputArgs,
-    REPLAY_DASHBOARD_SPEED, StatusArgs, TargetArgs, Until, WatchArgs, playback_speed,
+    REPLAY_DASHBOARD_SPEED, ReportArgs, ReportFormatArg, StatusArgs, TargetArgs, Until, WatchArgs,
+    playback_speed,
 };
 use stackwatch::clock::Speed;
 use stackwatch::config::Config;
@@ -94,6 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 &config,
             )
         }
+        Command::Report(args) => report(args, &config()?),
         Command::Explain(args) => explain(args, &config()?),
         Command::Config(args) => {
             let config = config()?;
@@ -122,6 +124,44 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+    }
+}
+
+/// `report`: the recording played through the pipeline (the config file's rules and
+/// thresholds, as the dashboard would), written as Markdown or HTML.
+fn report(args: ReportArgs, config: &Config) -> anyhow::Result<u8> {
+    check_readable(&args.file)?;
+    let transform: &dyn Fn(&mut stackwatch::model::Observation) = if args.redact {
+        &|_| {} // REDACT-MERGE
+    } else {
+        &|_| {}
+    };
+    let report = stackwatch::report::from_path(&args.file, config.detector(), transform)?;
+    let format = match args.format {
+        ReportFormatArg::Md => stackwatch::report::ReportFormat::Markdown,
+        ReportFormatArg::Html => stackwatch::report::ReportFormat::Html,
+    };
+    let text = stackwatch::report::render(&report, format);
+    match args.output.as_deref() {
+        None => write_stdout(text.as_bytes()),
+        Some(path) if path == Path::new("-") => write_stdout(text.as_bytes()),
+        Some(path) => {
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("stackwatch: wrote {}", path.display());
+            Ok(0)
+        }
+    }
+}
+
+/// Writes to standard output; a closed pipe (`| head`) is a normal way to stop reading.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::headless::Outcome;
 use crate::model::{Severity, SourceState, cfn_status};
 use crate::pipeline::Pipeline;
 use crate::sanitize;
+use crate::text::md_cell as cell;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StatusFormat {
@@ -313,22 +314,6 @@ fn text(s: &Snapshot) -> String {
     }
     if let Some(root) = &s.root_cause {
         let _ = writeln!(out, "root cause: {}", clean(root));
-    }
-    out
-}
-
-/// Text for a Markdown table cell: one line, pipes escaped, no markup from AWS text.
-fn cell(text: &str) -> String {
-    let clean = sanitize::line(text);
-    let mut out = String::with_capacity(clean.len());
-    for c in clean.chars() {
-        if matches!(
-            c,
-            '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '\\' | '#'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
     }
     out
 }

@@ -32,6 +32,40 @@ pub fn fit(text: &str, width: usize) -> String {
     }
 }
 
+/// Text for a Markdown table cell: one line, control characters gone, and every character
+/// that could open markup or end the cell (`|`, backticks, emphasis, links, HTML) escaped.
+pub fn md_cell(text: &str) -> String {
+    let clean = crate::sanitize::line(text);
+    let mut out = String::with_capacity(clean.len());
+    for c in clean.chars() {
+        if matches!(
+            c,
+            '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '\\' | '#'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Text for HTML: control characters gone, `& < > " '` escaped.
+pub fn html_escape(text: &str) -> String {
+    let clean = crate::sanitize::line(text);
+    let mut out = String::with_capacity(clean.len() + 16);
+    for c in clean.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,7 +132,7 @@ pub struct RedactArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Install:\n  stackwatch completions bash > ~/.local/share/bash-completion/completions/stackwatch\n  \
-stackwatch completions zsh > ~/.zfunc/_stackwatch   # with fpath+=~/.zfunc before compinit\n  \
+stackwatch completions zsh > ~/.zfunc/_stackwatch   # with fpath+=(~/.zfunc) before compinit\n  \
 stackwatch completions fish > ~/.config/fish/completions/stackwatch.fish"
 )]
 pub struct CompletionsArgs {

@@ -458,4 +458,9 @@ fn redact_refuses_to_overwrite_its_input_and_names_bad_files() {
             "cannot read recording /nonexistent/rec.jsonl",
         ));
     assert!(!dir.path().join("out.jsonl").exists());
+    // Nothing to redact when nothing is recorded.
+    stackwatch()
+        .args(["watch", "--stack", "app", "--redact", "--no-record"])
+        .assert()
+        .code(3);
 }

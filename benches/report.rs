@@ -43,7 +43,7 @@ fn main() {
     let size_mb = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
     let before = peak_rss_mb().unwrap_or(0.0);
     let started = Instant::now();
-    let gathered = report::from_path(&path, Detector::new(), &|_| {}).unwrap();
+    let gathered = report::from_path(&path, Detector::new(), false).unwrap();
     let gather_s = started.elapsed().as_secs_f64();
     assert_eq!(gathered.observations, n);
     let written = Instant::now();

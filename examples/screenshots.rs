@@ -171,7 +171,7 @@ fn report_png(dir: &Path) -> anyhow::Result<()> {
     let recording = tmp.path().join("demo.jsonl");
     stackwatch::session::recording::write_all(&recording, &header, &observations)?;
     let report =
-        stackwatch::report::from_path(&recording, stackwatch::detect::Detector::new(), &|_| {})?;
+        stackwatch::report::from_path(&recording, stackwatch::detect::Detector::new(), false)?;
     let html = tmp.path().join("report.html");
     std::fs::write(
         &html,

@@ -43,6 +43,12 @@ pub enum Command {
     Config(ConfigArgs),
     /// List the built-in and user themes
     Themes,
+    /// Copy a recording with its secrets masked (keys, tokens, passwords), to share it
+    Redact(RedactArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): stackwatch man > stackwatch.1; man ./stackwatch.1
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +91,10 @@ pub struct WatchArgs {
     /// Do not record this session
     #[arg(long)]
     pub no_record: bool,
+    /// Mask secrets (access keys, secret keys, session tokens, passwords, bearer tokens, JWTs)
+    /// in the recording as it is written; the live screen still shows them as they are
+    #[arg(long, conflicts_with = "no_record")]
+    pub redact: bool,
     /// When a headless watch ends [default: complete with a stack, else never]
     #[arg(long, value_enum)]
     pub until: Option<Until>,
@@ -101,6 +111,36 @@ pub struct WatchArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub caps: CapArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Masked, in every reason, message, log line and description (ids, ARNs and names are \
+kept): AWS access key ids (AKIA[redacted]), values named as secret keys, session tokens, \
+passwords, API keys or tokens (password=[redacted], \"SecretAccessKey\": \"[redacted]\"), \
+passwords in URLs (postgres://app:[redacted]@db), bearer tokens and JWTs (eyJ[redacted]). The \
+header is kept, its command line masked too. Observations of kinds this version does not know \
+are left out. The count of masked values goes to stderr. Exit code 3 on any error."
+)]
+pub struct RedactArgs {
+    /// The recording to read
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// Where to write the redacted copy (not IN; replaced if it exists)
+    #[arg(value_name = "OUT")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Install:\n  stackwatch completions bash > ~/.local/share/bash-completion/completions/stackwatch\n  \
+stackwatch completions zsh > ~/.zfunc/_stackwatch   # with fpath+=(~/.zfunc) before compinit\n  \
+stackwatch completions fish > ~/.config/fish/completions/stackwatch.fish"
+)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// What to look at, and where: shared by `watch` and `status`.

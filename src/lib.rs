@@ -15,6 +15,7 @@ pub mod headless;
 pub mod logging;
 pub mod model;
 pub mod pipeline;
+pub mod redact;
 pub mod report;
 pub mod sanitize;
 pub mod session;

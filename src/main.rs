@@ -14,8 +14,8 @@ use stackwatch::aws::AwsTarget;
 use stackwatch::aws::watch::{Watch, WatchPlan, session_stamp};
 use stackwatch::cli::{
     CapArgs, Cli, Command, DEMO_DASHBOARD_SPEED, ExplainArgs, ExplainSource, OutputArgs,
-    REPLAY_DASHBOARD_SPEED, ReportArgs, ReportFormatArg, StatusArgs, TargetArgs, Until, WatchArgs,
-    playback_speed,
+    REPLAY_DASHBOARD_SPEED, RedactArgs, ReportArgs, ReportFormatArg, StatusArgs, TargetArgs, Until,
+    WatchArgs, playback_speed,
 };
 use stackwatch::clock::Speed;
 use stackwatch::config::Config;
@@ -124,6 +124,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        Command::Redact(args) => redact(&args),
+        // Both from the same clap definitions as --help, so they never drift. Written to memory
+        // first: clap_complete panics on a write error such as a closed pipe.
+        Command::Completions(args) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "stackwatch", &mut script);
+            print_bytes(&script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+            print_bytes(&page)
+        }
     }
 }
 
@@ -131,20 +145,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 /// thresholds, as the dashboard would), written as Markdown or HTML.
 fn report(args: ReportArgs, config: &Config) -> anyhow::Result<u8> {
     check_readable(&args.file)?;
-    let transform: &dyn Fn(&mut stackwatch::model::Observation) = if args.redact {
-        &|_| {} // REDACT-MERGE
-    } else {
-        &|_| {}
-    };
-    let report = stackwatch::report::from_path(&args.file, config.detector(), transform)?;
+    let report = stackwatch::report::from_path(&args.file, config.detector(), args.redact)?;
     let format = match args.format {
         ReportFormatArg::Md => stackwatch::report::ReportFormat::Markdown,
         ReportFormatArg::Html => stackwatch::report::ReportFormat::Html,
     };
     let text = stackwatch::report::render(&report, format);
     match args.output.as_deref() {
-        None => write_stdout(text.as_bytes()),
-        Some(path) if path == Path::new("-") => write_stdout(text.as_bytes()),
+        None => print_bytes(text.as_bytes()),
+        Some(path) if path == Path::new("-") => print_bytes(text.as_bytes()),
         Some(path) => {
             std::fs::write(path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
@@ -154,8 +163,8 @@ fn report(args: ReportArgs, config: &Config) -> anyhow::Result<u8> {
     }
 }
 
-/// Writes to standard output; a closed pipe (`| head`) is a normal way to stop reading.
-fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
+/// Writes to stdout; a closed pipe (`| head`) is a normal way to stop reading.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<u8> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
@@ -163,6 +172,71 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `redact IN OUT`: the recording copied with every observation's secrets masked.
+fn redact(args: &RedactArgs) -> anyhow::Result<u8> {
+    let (input, output) = (&args.input, &args.output);
+    let same = input == output
+        || std::fs::canonicalize(input)
+            .ok()
+            .is_some_and(|i| std::fs::canonicalize(output).ok() == Some(i));
+    if same {
+        anyhow::bail!(
+            "redact: IN and OUT are the same file ({}): write the redacted copy elsewhere",
+            output.display()
+        );
+    }
+    // A RecordingError names its file and line already.
+    let mut reader = recording::RecordingReader::open(input)
+        .map_err(|e| anyhow::anyhow!("cannot read recording {e}"))?;
+    let mut writer = recorder::create_redacted(output, &reader.header)
+        .map_err(|e| anyhow::anyhow!("cannot write {e}"))?;
+    let copied = (|| -> anyhow::Result<u64> {
+        let mut batch = Vec::with_capacity(1024);
+        let mut count = 0;
+        loop {
+            let obs = reader
+                .next_observation()
+                .map_err(|e| anyhow::anyhow!("cannot read recording {e}"))?;
+            let end = obs.is_none();
+            batch.extend(obs);
+            if end || batch.len() == batch.capacity() {
+                writer
+                    .write_batch(&batch)
+                    .with_context(|| format!("cannot write {}", output.display()))?;
+                count += batch.len() as u64;
+                batch.clear();
+            }
+            if end {
+                return Ok(count);
+            }
+        }
+    })();
+    let count = match copied {
+        Ok(count) => count,
+        Err(e) => {
+            // No half-redacted copy left behind.
+            drop(writer);
+            let _ = std::fs::remove_file(output);
+            return Err(e);
+        }
+    };
+    eprintln!(
+        "stackwatch: masked {} value(s) in {count} observation(s); wrote {}",
+        writer.masked(),
+        output.display()
+    );
+    if reader.truncated_tail {
+        eprintln!("stackwatch: note: the recording's last line was cut short and was left out");
+    }
+    if reader.skipped_unknown_kinds > 0 {
+        eprintln!(
+            "stackwatch: note: {} observation(s) of kinds this version does not know were left out (they could not be redacted)",
+            reader.skipped_unknown_kinds
+        );
+    }
+    Ok(0)
 }
 
 /// `explain`: one message from TEXT or stdin, or `--jsonl` lines from stdin.
@@ -341,7 +415,11 @@ fn open_recording(
         );
         return Ok((None, None));
     };
-    let writer = recorder::create(&path, header)?;
+    let writer = if args.redact {
+        recorder::create_redacted(&path, header)?
+    } else {
+        recorder::create(&path, header)?
+    };
     if in_state_dir && let Some(dir) = path.parent() {
         let _ = recorder::prune(dir, recorder::KEEP_RECORDINGS);
     }

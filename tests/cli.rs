@@ -367,3 +367,100 @@ fn demo_json_flag_lines_name_their_problem() {
     );
     assert_eq!(summary["problems"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn completions_for_each_shell_name_the_commands_and_flags() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = stackwatch().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains("watch"), "{shell}: {script}");
+        assert!(script.contains("stack"), "{shell}: {script}");
+        // bash and zsh spell the flag out; fish names it `-l stack`.
+        assert!(
+            script.contains("--stack") || script.contains("-l stack"),
+            "{shell}: {script}"
+        );
+    }
+    stackwatch().args(["completions", "tcsh"]).assert().code(3);
+}
+
+#[test]
+fn the_man_page_is_roff_from_the_same_definitions() {
+    stackwatch().arg("man").assert().success().stdout(
+        predicate::str::starts_with(".ie")
+            .and(predicate::str::contains(".TH stackwatch 1"))
+            .and(predicate::str::contains("watch"))
+            .and(predicate::str::contains("completions")),
+    );
+}
+
+#[test]
+fn redact_writes_a_copy_without_secrets_and_counts_them() {
+    let input = recording(&[
+        r#"{"at":"2026-11-23T09:01:00Z","kind":"log_event","data":{"group":"/ecs/api","stream":"ecs/app/0f6c0b3e9d8e4f0b9c1a2b3c4d5e6f70","timestamp":"2026-11-23T09:01:00Z","message":"env AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}"#,
+        r#"{"at":"2026-11-23T09:02:00Z","kind":"ecs_task","data":{"cluster":"prod","task_arn":"arn:aws:ecs:eu-west-1:123456789012:task/prod/0f6c0b3e9d8e4f0b9c1a2b3c4d5e6f70","task_definition":"api:7","last_status":"STOPPED","desired_status":"STOPPED","stopped_reason":"Essential container exited: postgres://app:hunter2@db:5432 refused","containers":[]}}"#,
+        r#"{"at":"2026-11-23T09:03:00Z","kind":"cfn_event","data":{"stack":"app","stack_id":"arn:aws:cloudformation:eu-west-1:123456789012:stack/app/3f2504e0-4f89-11d3-9a0c-0305e82c3301","event_id":"e1","logical_id":"Api","resource_type":"AWS::ECS::Service","status":"CREATE_FAILED","reason":"Resource handler returned message: \"Service arn:aws:ecs:eu-west-1:123456789012:service/prod/api did not stabilize.\"","timestamp":"2026-11-23T09:03:00Z"}}"#,
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shared.jsonl");
+    stackwatch()
+        .arg("redact")
+        .arg(input.path())
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "masked 3 value(s) in 3 observation(s)",
+        ));
+    let text = std::fs::read_to_string(&out).unwrap();
+    for secret in ["IOSFODNN7EXAMPLE", "wJalrXUtnFEMI", "hunter2"] {
+        assert!(!text.contains(secret), "{secret}: {text}");
+    }
+    assert!(text.contains("AKIA[redacted]"));
+    assert!(text.contains("postgres://app:[redacted]@db:5432"));
+    // The header, ids and ARNs are kept; the unrelated reason is untouched.
+    let original = std::fs::read_to_string(input.path()).unwrap();
+    let json = |line: Option<&str>| -> serde_json::Value {
+        let mut value: serde_json::Value = serde_json::from_str(line.unwrap()).unwrap();
+        // An empty command line is written out as `"args": []`.
+        value.as_object_mut().unwrap().remove("args");
+        value
+    };
+    assert_eq!(json(text.lines().next()), json(original.lines().next()));
+    assert_eq!(json(text.lines().nth(3)), json(original.lines().nth(3)));
+    assert!(text.contains("task/prod/0f6c0b3e9d8e4f0b9c1a2b3c4d5e6f70"));
+    // The copy replays.
+    stackwatch()
+        .args(["replay", "--json"])
+        .arg(&out)
+        .assert()
+        .code(predicate::in_iter([0, 1, 2]));
+}
+
+#[test]
+fn redact_refuses_to_overwrite_its_input_and_names_bad_files() {
+    let input = recording(&[]);
+    stackwatch()
+        .arg("redact")
+        .arg(input.path())
+        .arg(input.path())
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("IN and OUT are the same file"));
+    let dir = tempfile::tempdir().unwrap();
+    stackwatch()
+        .args(["redact", "/nonexistent/rec.jsonl"])
+        .arg(dir.path().join("out.jsonl"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "cannot read recording /nonexistent/rec.jsonl",
+        ));
+    assert!(!dir.path().join("out.jsonl").exists());
+    // Nothing to redact when nothing is recorded.
+    stackwatch()
+        .args(["watch", "--stack", "app", "--redact", "--no-record"])
+        .assert()
+        .code(3);
+}

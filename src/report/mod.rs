@@ -179,30 +179,35 @@ pub struct Milestone {
     pub message: String,
 }
 
-/// Plays the recording at `path` and gathers its report.
+/// Plays the recording at `path` and gathers its report; with `redact`, secrets are masked
+/// out of every text before anything reads it.
 pub fn from_path(
     path: &std::path::Path,
     detector: Detector,
-    transform: &dyn Fn(&mut crate::model::Observation),
+    redact: bool,
 ) -> Result<Report, RecordingError> {
     let reader = RecordingReader::open(path)?;
-    gather(reader, detector, transform)
+    gather(reader, detector, redact)
 }
 
-/// Plays a recording through a pipeline with `detector`, applying `transform` to each
-/// observation first (redaction), and gathers what the report shows.
+/// Plays a recording through a pipeline with `detector` and gathers what the report shows.
 pub fn gather<R: BufRead>(
     mut reader: RecordingReader<R>,
     detector: Detector,
-    transform: &dyn Fn(&mut crate::model::Observation),
+    redact: bool,
 ) -> Result<Report, RecordingError> {
-    let header = reader.header.clone();
+    let mut header = reader.header.clone();
+    if redact {
+        crate::redact::redact_header(&mut header);
+    }
     let mut pipeline = Pipeline::new(StoreCaps::default()).with_detector(detector);
     let mut g = Gatherer::default();
     let mut changes = Vec::new();
     let mut last = None;
     while let Some(mut obs) = reader.next_observation()? {
-        transform(&mut obs);
+        if redact {
+            crate::redact::redact_observation(&mut obs);
+        }
         g.observe(&obs.kind, obs.at);
         pipeline.feed(&obs, &mut changes);
         g.changes(&changes);

@@ -50,6 +50,23 @@ pub fn create(
     path: &Path,
     header: &Header,
 ) -> Result<RecordingWriter<BufWriter<File>>, RecordingError> {
+    let file = create_private(path)?;
+    RecordingWriter::new(BufWriter::new(file), header).map_err(RecordingError::io(path.display()))
+}
+
+/// [`create`], with secrets masked in the header and in every observation written
+/// (`watch --redact`, `stackwatch redact`).
+pub fn create_redacted(
+    path: &Path,
+    header: &Header,
+) -> Result<RecordingWriter<BufWriter<File>>, RecordingError> {
+    let file = create_private(path)?;
+    RecordingWriter::new_redacted(BufWriter::new(file), header)
+        .map_err(RecordingError::io(path.display()))
+}
+
+/// A new (or truncated) file readable by its owner only, its directory created.
+fn create_private(path: &Path) -> Result<File, RecordingError> {
     let io_err = |e| RecordingError::io(path.display())(e);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io_err)?;
@@ -61,8 +78,7 @@ pub fn create(
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let file = options.open(path).map_err(io_err)?;
-    RecordingWriter::new(BufWriter::new(file), header).map_err(io_err)
+    options.open(path).map_err(io_err)
 }
 
 /// Removes the oldest recordings in `dir` beyond the newest `keep`.
@@ -84,6 +100,64 @@ pub fn prune(dir: &Path, keep: usize) -> std::io::Result<usize> {
 mod tests {
     use super::*;
     use chrono::Utc;
+
+    #[test]
+    fn a_redacted_recording_holds_no_secret() {
+        use crate::model::{LogEvent, Observation};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("redacted.jsonl");
+        let at = Utc::now();
+        let header = Header::new(
+            vec![
+                "stackwatch".into(),
+                "--endpoint-url".into(),
+                "http://admin:sup3rs3cret@localhost:5000".into(),
+            ],
+            at,
+        );
+        let line = |message: &str| {
+            Observation::new(
+                at,
+                LogEvent {
+                    group: "/ecs/api".into(),
+                    stream: "ecs/app/0f6c0b3e9d8e4f0b9c1a2b3c4d5e6f70".into(),
+                    timestamp: at,
+                    message: message.into(),
+                    event_id: None,
+                },
+            )
+        };
+        let observations = [
+            line("boot with AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE"),
+            line("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            line("db postgres://app:hunter2@db:5432/app up"),
+            line("listening on :8080"),
+        ];
+        let mut writer = create_redacted(&path, &header).unwrap();
+        writer.write_batch(&observations).unwrap();
+        assert_eq!(writer.masked(), 4);
+        drop(writer);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for secret in [
+            "sup3rs3cret",
+            "IOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI",
+            "hunter2",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let (read_header, read) = super::super::recording::read_all(&path).unwrap();
+        assert_eq!(
+            read_header.args[2],
+            "http://admin:[redacted]@localhost:5000"
+        );
+        assert_eq!(read.len(), 4);
+        assert_eq!(read[3], observations[3]);
+        assert!(text.contains("ecs/app/0f6c0b3e9d8e4f0b9c1a2b3c4d5e6f70"));
+        // What the caller passed in (what the live screen shows) is untouched.
+        assert!(matches!(&observations[2].kind,
+            crate::model::ObservationKind::LogEvent(e) if e.message.contains("hunter2")));
+    }
 
     #[test]
     fn recordings_are_private_and_the_directory_keeps_the_newest() {

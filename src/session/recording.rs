@@ -91,6 +91,10 @@ impl RecordingError {
 pub struct RecordingWriter<W: Write> {
     out: W,
     buf: Vec<u8>,
+    /// Mask secrets in every observation before it is written (`watch --redact`).
+    redact: bool,
+    /// Values masked so far, the header's included.
+    masked: usize,
 }
 
 impl RecordingWriter<BufWriter<File>> {
@@ -112,7 +116,25 @@ impl<W: Write> RecordingWriter<W> {
         Ok(RecordingWriter {
             out,
             buf: Vec::with_capacity(4096),
+            redact: false,
+            masked: 0,
         })
+    }
+
+    /// A writer that masks secrets ([`crate::redact`]) in the header's command line and in
+    /// every observation it writes; the observations passed in are left as they are.
+    pub fn new_redacted(out: W, header: &Header) -> io::Result<Self> {
+        let mut header = header.clone();
+        let masked = crate::redact::redact_header(&mut header);
+        let mut writer = RecordingWriter::new(out, &header)?;
+        writer.redact = true;
+        writer.masked = masked;
+        Ok(writer)
+    }
+
+    /// How many values this writer has masked (0 unless it redacts).
+    pub fn masked(&self) -> usize {
+        self.masked
     }
 
     /// Writes observations and flushes them.
@@ -122,7 +144,13 @@ impl<W: Write> RecordingWriter<W> {
     ) -> io::Result<()> {
         self.buf.clear();
         for obs in batch {
-            serde_json::to_writer(&mut self.buf, obs)?;
+            if self.redact {
+                let mut copy = obs.clone();
+                self.masked += crate::redact::redact_observation(&mut copy);
+                serde_json::to_writer(&mut self.buf, &copy)?;
+            } else {
+                serde_json::to_writer(&mut self.buf, obs)?;
+            }
             self.buf.push(b'\n');
         }
         self.out.write_all(&self.buf)?;

@@ -451,6 +451,21 @@ impl<'t> Dashboard<'t> {
                     self.ui.show_task_logs(&task);
                 }
             }
+            Action::Note(note) => {
+                let mut changes = Vec::new();
+                let recorded = session
+                    .feed
+                    .note(note, &mut session.pipeline, &mut changes)?;
+                self.on_changes(session, &changes);
+                self.ui.notice = Some(
+                    if recorded {
+                        "note saved to the recording"
+                    } else {
+                        "note added"
+                    }
+                    .to_string(),
+                );
+            }
             Action::Faster | Action::Slower => {
                 let faster = action == Action::Faster;
                 session

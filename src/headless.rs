@@ -137,6 +137,7 @@ impl<W: Write> Headless<W> {
                 id: None,
                 message: format!("sources: {}", health.join(", ")).into(),
                 level: Severity::Info,
+                note: false,
             };
             self.write_entry(&entry, store)?;
         }
@@ -164,7 +165,8 @@ impl<W: Write> Headless<W> {
     }
 
     fn write_entry(&mut self, entry: &TimelineEntry, store: &Store) -> io::Result<()> {
-        let kind = if entry.source == Source::Stackwatch {
+        // A note is stackwatch's, but it is the user's event, not the sources' status.
+        let kind = if entry.source == Source::Stackwatch && !entry.note {
             self.last_status = Some(entry.at);
             "status"
         } else {

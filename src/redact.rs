@@ -102,6 +102,8 @@ pub fn redact_observation(obs: &mut Observation) -> usize {
         ObservationKind::LogEvent(e) => text(&mut e.message),
         ObservationKind::LogGap(g) => text(&mut g.reason),
         ObservationKind::Watching(w) => w.via.iter_mut().for_each(&mut text),
+        // People paste secrets into notes too.
+        ObservationKind::Note(note) => text(&mut note.text),
         ObservationKind::SourceStatus(_)
         | ObservationKind::EcsTaskGone(_)
         | ObservationKind::EcsServiceGone(_)

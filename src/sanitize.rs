@@ -79,7 +79,7 @@ pub fn clean(text: &str, max_chars: usize, keep_newlines: bool) -> Cow<'_, str> 
 
 /// Bidirectional formatting characters: not controls to Unicode, but they reorder what
 /// follows on screen, so a log line could make other text read differently ("Trojan Source").
-fn is_bidi_control(c: char) -> bool {
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 

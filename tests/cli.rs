@@ -464,3 +464,41 @@ fn redact_refuses_to_overwrite_its_input_and_names_bad_files() {
         .assert()
         .code(3);
 }
+
+/// A note in a recording replays headless as an event line from stackwatch, resource `note`,
+/// sanitised like any other text; the rules ignore it (the exit status says no problem).
+#[test]
+fn a_recorded_note_replays_headless_as_an_event_line() {
+    let file = recording(&[
+        r#"{"at":"2026-11-23T09:00:10Z","kind":"log_event","data":{"group":"/ecs/app","stream":"app/web/1","timestamp":"2026-11-23T09:00:10Z","message":"listening on :8080"}}"#,
+        r#"{"at":"2026-11-23T09:00:20Z","kind":"note","data":{"text":"restarted the service \u001b[2Jnow","author":"ana"}}"#,
+    ]);
+    let out = stackwatch()
+        .args(["replay", "--json"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let notes: Vec<&serde_json::Value> = lines.iter().filter(|l| l["resource"] == "note").collect();
+    assert_eq!(notes.len(), 1, "{lines:?}");
+    let note = notes[0];
+    assert_eq!(note["type"], "event");
+    assert_eq!(note["source"], "stackwatch");
+    assert_eq!(note["at"], "2026-11-23T09:00:20Z");
+    assert_eq!(note["message"], "restarted the service now");
+
+    stackwatch()
+        .args(["replay", "--plain"])
+        .arg(file.path())
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("restarted the service now")
+                .and(predicate::str::contains("\x1b").not()),
+        );
+}

@@ -138,3 +138,58 @@ fn sighup_quits_and_restores_the_terminal() {
 fn sigquit_quits_and_restores_the_terminal() {
     run_dashboard(Quit::Signal("QUIT"), false);
 }
+
+/// Notes while watching: `n` opens the note line, the typed text shows there, Enter saves it
+/// as a timeline row (the demo is paused first so newer rows do not push it out of view), and
+/// `q` still quits cleanly afterwards.
+#[test]
+fn a_typed_note_shows_on_the_timeline() {
+    let (master, mut child) =
+        spawn_stackwatch(ROWS, COLS, &["demo", "--speed", "16"], std::iter::empty());
+    let (screen, reader_thread) = read_screen(&*master, ROWS, COLS);
+    let mut writer = master.take_writer().unwrap();
+    let mut send = |bytes: &[u8]| {
+        writer.write_all(bytes).unwrap();
+        writer.flush().unwrap();
+    };
+    if let Err(contents) = wait_for(&screen, Duration::from_secs(20), |s| {
+        s.contains("Timeline") && s.contains("Logs")
+    }) {
+        panic!("the panes never appeared:\n{contents}");
+    }
+    // The timeline pane, paused.
+    send(b"2p");
+    send(b"n");
+    if let Err(contents) = wait_for(&screen, Duration::from_secs(10), |s| s.contains("note: ")) {
+        panic!("the note line never opened:\n{contents}");
+    }
+    send(b"restarted the service");
+    if let Err(contents) = wait_for(&screen, Duration::from_secs(10), |s| {
+        s.contains("note: restarted the service")
+    }) {
+        panic!("the typed note never showed on the note line:\n{contents}");
+    }
+    send(b"\r");
+    let shown = wait_for(&screen, Duration::from_secs(10), |s| {
+        !s.contains("note: restarted")
+            && s.contains("note added")
+            && s.lines()
+                .any(|l| l.contains("restarted the service") && !l.contains("note added"))
+    });
+    let contents = match shown {
+        Ok(contents) => contents,
+        Err(contents) => panic!("the note never showed on the timeline:\n{contents}"),
+    };
+    let row = contents
+        .lines()
+        .find(|l| l.contains("restarted the service"))
+        .unwrap();
+    assert!(row.contains("note"), "the row names the note: {row}");
+
+    send(b"q");
+    expect_clean_exit(&mut child, "q after a note");
+    drop(writer);
+    drop(master);
+    let _ = reader_thread.join();
+    assert_restored(&screen, "q after a note");
+}

@@ -4,8 +4,9 @@ use std::io::Write;
 
 use chrono::{TimeZone, Utc};
 use stackwatch::model::{
-    CfnEvent, EcsContainer, EcsServiceGone, EcsTask, EcsTaskGone, LogEvent, LogGap, Observation,
-    ObservationKind, SourceState, SourceStatus, StoreCaps, TargetGone, Watching,
+    CfnEvent, EcsContainer, EcsServiceGone, EcsTask, EcsTaskGone, LogEvent, LogGap, Note,
+    Observation, ObservationKind, Source, SourceState, SourceStatus, StoreCaps, TargetGone,
+    Watching,
 };
 use stackwatch::pipeline::Pipeline;
 use stackwatch::session::recording::{
@@ -243,7 +244,7 @@ fn the_new_kinds_and_fields_of_1_1_round_trip() {
     let file = write(&observations);
     let text = std::fs::read_to_string(file.path()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].contains(r#""version":"1.2""#), "{}", lines[0]);
+    assert!(lines[0].contains(r#""version":"1.3""#), "{}", lines[0]);
     // The documented shapes.
     assert_eq!(
         lines[1],
@@ -288,6 +289,155 @@ fn the_log_gap_of_1_2_round_trips_in_its_documented_shape() {
     );
     let (_, back) = recording::read_all(file.path()).unwrap();
     assert_eq!(back, observations);
+}
+
+#[test]
+fn the_note_of_1_3_round_trips_in_its_documented_shape() {
+    let observations = vec![
+        Observation::new(
+            t(90),
+            Note {
+                text: "restarted the service".into(),
+                author: None,
+            },
+        ),
+        Observation::new(
+            t(91),
+            Note {
+                text: "rolled back by hand".into(),
+                author: Some("ana".into()),
+            },
+        ),
+    ];
+    let file = write(&observations);
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains(r#""version":"1.3""#), "{}", lines[0]);
+    assert_eq!(
+        lines[1],
+        r#"{"at":"2026-11-23T09:01:30Z","kind":"note","data":{"text":"restarted the service"}}"#
+    );
+    assert_eq!(
+        lines[2],
+        r#"{"at":"2026-11-23T09:01:31Z","kind":"note","data":{"text":"rolled back by hand","author":"ana"}}"#
+    );
+    let (_, back) = recording::read_all(file.path()).unwrap();
+    assert_eq!(back, observations);
+    assert_eq!(back[0].source(), Source::Stackwatch);
+}
+
+#[test]
+fn a_replayed_note_is_on_the_timeline_and_in_the_notes_and_raises_nothing() {
+    let mut observations = sample();
+    observations.push(Observation::new(
+        t(7),
+        Note {
+            text: "restarted the service".into(),
+            author: None,
+        },
+    ));
+    let file = write(&observations);
+    let mut replay = Replay::from_path(file.path(), StoreCaps::default()).unwrap();
+    let pipeline = replay.run_to_end().unwrap();
+    let store = &pipeline.store;
+    assert_eq!(store.notes.len(), 1);
+    assert_eq!(&*store.notes[0].text, "restarted the service");
+    assert_eq!(store.notes[0].at, t(7));
+    let row = store
+        .timeline
+        .iter()
+        .find(|r| r.note)
+        .expect("a timeline row for the note");
+    assert_eq!(
+        (row.at, row.source, &*row.resource, &*row.message),
+        (t(7), Source::Stackwatch, "note", "restarted the service")
+    );
+    // The rules never read a note: the same recording without it raises the same flags.
+    let without = write(&sample());
+    let plain = Replay::from_path(without.path(), StoreCaps::default())
+        .unwrap()
+        .run_to_end()
+        .unwrap();
+    let rules = |p: &Pipeline| {
+        let mut rules: Vec<_> = p.detector.open_flags().iter().map(|f| f.rule).collect();
+        rules.sort();
+        rules
+    };
+    assert_eq!(rules(&pipeline), rules(&plain));
+}
+
+#[test]
+fn a_1_2_recording_without_notes_still_reads_and_replays() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let event = serde_json::to_string(&sample()[0]).unwrap();
+    let log = serde_json::to_string(&sample()[2]).unwrap();
+    std::fs::write(
+        file.path(),
+        format!(
+            "{{\"format\":\"stackwatch-recording\",\"version\":\"1.2\",\"stackwatch\":\"0.1.0\",\"args\":[\"watch\"],\"started_at\":\"2026-11-23T09:00:00Z\"}}\n{event}\n{log}\n"
+        ),
+    )
+    .unwrap();
+    let (header, back) = recording::read_all(file.path()).unwrap();
+    assert_eq!(header.version, "1.2");
+    assert_eq!(back, vec![sample()[0].clone(), sample()[2].clone()]);
+    let pipeline = Replay::from_path(file.path(), StoreCaps::default())
+        .unwrap()
+        .run_to_end()
+        .unwrap();
+    assert!(pipeline.store.notes.is_empty());
+    assert_eq!(pipeline.store.timeline.len(), 2);
+}
+
+#[test]
+fn a_note_typed_live_is_written_to_the_recording_and_shown() {
+    use stackwatch::session::feed::Feed;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.jsonl");
+    let header = Header::new(vec!["watch".into()], t(0));
+    let writer = stackwatch::session::recorder::create(&path, &header).unwrap();
+    let (_tx, rx) = tokio::sync::mpsc::channel(8);
+    let mut feed = Feed::live(header, rx, Some(writer));
+    let mut pipeline = Pipeline::new(StoreCaps::default());
+    let mut changes = Vec::new();
+    let note = Note::typed("restarted the service").unwrap();
+    assert!(feed.note(note, &mut pipeline, &mut changes).unwrap());
+    // Shown at once: the pipeline's change is the note's timeline row.
+    assert!(
+        matches!(changes.as_slice(), [stackwatch::pipeline::Change::Row(r)] if r.note && &*r.message == "restarted the service"),
+        "{changes:?}"
+    );
+    // And on disk before the session ends (the writer flushes every batch).
+    let (_, back) = recording::read_all(&path).unwrap();
+    assert!(
+        matches!(back.as_slice(), [Observation { kind: ObservationKind::Note(n), .. }] if n.text == "restarted the service"),
+        "{back:?}"
+    );
+    // A replay of it shows the note again.
+    let replayed = Replay::from_path(&path, StoreCaps::default())
+        .unwrap()
+        .run_to_end()
+        .unwrap();
+    assert_eq!(&*replayed.store.notes[0].text, "restarted the service");
+}
+
+#[test]
+fn a_note_typed_in_a_replay_is_shown_at_the_replay_position_and_not_written() {
+    use stackwatch::clock::Speed;
+    use stackwatch::session::feed::Feed;
+    let file = write(&sample());
+    let replay = Replay::from_path(file.path(), StoreCaps::default()).unwrap();
+    let mut pipeline = replay.new_pipeline();
+    let mut feed = Feed::replay(replay, Speed::Max);
+    let mut changes = Vec::new();
+    feed.seek(5, &mut pipeline).unwrap();
+    let position = pipeline.now().unwrap();
+    let note = Note::typed("looks like the health check").unwrap();
+    assert!(!feed.note(note, &mut pipeline, &mut changes).unwrap());
+    let kept = pipeline.store.notes.back().unwrap();
+    assert_eq!(kept.at, position);
+    let (_, on_disk) = recording::read_all(file.path()).unwrap();
+    assert_eq!(on_disk, sample(), "the replayed file is untouched");
 }
 
 #[test]

@@ -262,3 +262,103 @@ fn empty_cut_short_and_one_event_recordings_give_a_report() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a stackwatch recording"));
 }
+
+/// Notes taken while watching are listed under "what was tried" and on the timeline, in both
+/// formats, escaped like any other text.
+#[test]
+fn notes_are_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (header, mut observations) = demo::scenario();
+    let at = observations[40].at;
+    observations.insert(
+        41,
+        Observation::new(
+            at,
+            stackwatch::model::Note {
+                text: "opened 2049 on the EFS security group <b>by hand</b>".into(),
+                author: None,
+            },
+        ),
+    );
+    let path = dir.path().join("noted.jsonl");
+    recording::write_all(&path, &header, &observations).unwrap();
+    let md = report(&path, &[]);
+    let tried = &md[md.find("## What was tried").unwrap()..md.find("## Flags").unwrap()];
+    assert!(
+        tried.contains("note: opened 2049 on the EFS security group \\<b\\>by hand\\</b\\>"),
+        "{tried}"
+    );
+    let html = report(&path, &["--format", "html"]);
+    assert!(
+        html.contains("note: opened 2049 on the EFS security group &lt;b&gt;by hand&lt;/b&gt;")
+    );
+}
+
+/// `--redact` masks keys, tokens and passwords wherever they were recorded: log lines, reasons,
+/// the command line, in both formats.
+#[test]
+fn redacted_reports_hold_no_secret() {
+    let secrets = [
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "hunter2pass",
+        "s3cr3tT0ken42xyz",
+    ];
+    let line = format!(
+        "ERROR boto failed with aws_access_key_id={} aws_secret_access_key={} jwt {} db postgres://app:{}@db:5432/x Authorization: Bearer {}",
+        secrets[0], secrets[1], secrets[2], secrets[3], secrets[4]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let observations = vec![
+        Observation::new(
+            t(0),
+            CfnEvent {
+                stack: "app".into(),
+                stack_id: "arn:aws:cloudformation:eu-west-1:1:stack/app/1".into(),
+                event_id: "e1".into(),
+                logical_id: "Fn".into(),
+                physical_id: None,
+                resource_type: "AWS::Lambda::Function".into(),
+                status: "CREATE_FAILED".into(),
+                reason: Some(line.clone()),
+                timestamp: t(0),
+            },
+        ),
+        Observation::new(
+            t(1),
+            LogEvent {
+                group: "/ecs/app".into(),
+                stream: "app/web/abc".into(),
+                timestamp: t(1),
+                message: line.clone(),
+                event_id: Some("l1".into()),
+            },
+        ),
+    ];
+    let path = dir.path().join("secrets.jsonl");
+    let header = Header::new(
+        vec![
+            "watch".into(),
+            "--endpoint-url".into(),
+            format!("http://u:{}@proxy", secrets[3]),
+        ],
+        t(0),
+    );
+    recording::write_all(&path, &header, &observations).unwrap();
+    let plain = report(&path, &[]);
+    assert!(
+        secrets.iter().any(|s| plain.contains(s)),
+        "the control: unredacted"
+    );
+    for format in ["md", "html"] {
+        let text = report(&path, &["--format", format, "--redact"]);
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "{secret} in the {format} report:\n{text}"
+            );
+        }
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+}

@@ -367,7 +367,9 @@ impl Detector {
             | ObservationKind::SourceStatus(_)
             | ObservationKind::EcsTaskGone(_)
             | ObservationKind::Watching(_)
-            | ObservationKind::LogGap(_) => {}
+            | ObservationKind::LogGap(_)
+            // Notes are the user's words, never evidence.
+            | ObservationKind::Note(_) => {}
         }
     }
 

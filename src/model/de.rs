@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::{
     CfnEvent, CfnResource, CfnStack, EcsService, EcsServiceEvent, EcsServiceGone, EcsTask,
-    EcsTaskGone, LogEvent, LogGap, Observation, ObservationKind, SourceStatus, TargetGone,
+    EcsTaskGone, LogEvent, LogGap, Note, Observation, ObservationKind, SourceStatus, TargetGone,
     TargetHealth, Watching,
 };
 
@@ -74,6 +74,7 @@ kinds!(
     TargetGone => TargetGone,
     Watching => Watching,
     LogGap => LogGap,
+    Note => Note,
 );
 
 /// One observation line of a recording, as a reader of this version sees it.
@@ -295,6 +296,16 @@ mod tests {
             .unwrap()
             .to_utc();
         let kinds: Vec<ObservationKind> = vec![
+            Note {
+                text: "restarted the service".into(),
+                author: Some("ana".into()),
+            }
+            .into(),
+            Note {
+                text: "no author".into(),
+                author: None,
+            }
+            .into(),
             EcsTaskGone {
                 cluster: "c".into(),
                 task_arn: "arn:task/c/1".into(),

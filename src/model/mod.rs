@@ -14,9 +14,9 @@ pub mod store;
 
 pub use de::ObservationLine;
 pub use store::{
-    Applied, FailureRecord, LogLine, ResourceKey, ResourceState, ServiceEventRow, ServiceKey,
-    ServiceState, StackState, Store, StoreCaps, TargetGroupHealth, TargetKey, TargetState,
-    TaskState, TimelineEntry, WatchKey, Watched,
+    Applied, FailureRecord, LogLine, NoteEntry, ResourceKey, ResourceState, ServiceEventRow,
+    ServiceKey, ServiceState, StackState, Store, StoreCaps, TargetGroupHealth, TargetKey,
+    TargetState, TaskState, TimelineEntry, WatchKey, Watched,
 };
 
 /// Where an observation or timeline row came from. The names are the `source` field of the
@@ -101,7 +101,9 @@ impl Observation {
             ObservationKind::EcsTask(_) | ObservationKind::EcsTaskGone(_) => Source::EcsTask,
             ObservationKind::TargetHealth(_) | ObservationKind::TargetGone(_) => Source::Elb,
             ObservationKind::LogEvent(_) | ObservationKind::LogGap(_) => Source::Log,
-            ObservationKind::SourceStatus(_) | ObservationKind::Watching(_) => Source::Stackwatch,
+            ObservationKind::SourceStatus(_)
+            | ObservationKind::Watching(_)
+            | ObservationKind::Note(_) => Source::Stackwatch,
         }
     }
 }
@@ -109,7 +111,7 @@ impl Observation {
 /// The payload of an observation. Serialised as `"kind": "<snake_case>", "data": {…}`.
 ///
 /// Format 1.1 added `ecs_task_gone`, `ecs_service_gone`, `target_gone` and `watching`; 1.2
-/// added `log_gap`. Each
+/// added `log_gap`; 1.3 added `note`. Each
 /// thing that can vanish is a kind of its own rather than one `gone` kind with a `what` field:
 /// a reader skips kinds it does not know, so a later version can add a new kind of
 /// disappearance without breaking this one, and each payload's identifying fields are required.
@@ -130,6 +132,7 @@ pub enum ObservationKind {
     TargetGone(TargetGone),
     Watching(Watching),
     LogGap(LogGap),
+    Note(Note),
 }
 
 mod de;
@@ -158,7 +161,8 @@ into_kind!(
     EcsServiceGone,
     TargetGone,
     Watching,
-    LogGap
+    LogGap,
+    Note
 );
 
 /// A stack's status as DescribeStacks reports it.
@@ -418,6 +422,33 @@ pub struct LogGap {
     pub to: DateTime<Utc>,
     /// Why, for people: the error, or that there were too many lines.
     pub reason: String,
+}
+
+/// The most characters a note keeps: typed notes are cut here, and the store cuts longer ones
+/// read from a recording.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// A note the user typed while watching (format 1.3): `at` is when it was typed, on the
+/// session's clock (the wall clock live, virtual time in a replay). Rules never read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub text: String,
+    /// Who wrote it, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+}
+
+impl Note {
+    /// A note from typed text: control characters and escape sequences stripped, surrounding
+    /// space trimmed, cut at [`MAX_NOTE_CHARS`]. `None` when nothing is left.
+    pub fn typed(text: &str) -> Option<Note> {
+        let clean = crate::sanitize::clean(text, MAX_NOTE_CHARS, false);
+        let text = clean.trim();
+        (!text.is_empty()).then(|| Note {
+            text: text.to_string(),
+            author: None,
+        })
+    }
 }
 
 /// The health of one source (a poller or stream), reported when it changes and once a minute.

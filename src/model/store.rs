@@ -21,8 +21,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
     CfnEvent, CfnResource, CfnStack, EcsDeployment, EcsService, EcsServiceEvent, EcsServiceGone,
-    EcsTask, EcsTaskGone, LogEvent, LogGap, Observation, ObservationKind, Severity, SignalPolicy,
-    Source, SourceStatus, TargetGone, TargetHealth, Watching, cfn_status, task_id_of,
+    EcsTask, EcsTaskGone, LogEvent, LogGap, Note, Observation, ObservationKind, Severity,
+    SignalPolicy, Source, SourceStatus, TargetGone, TargetHealth, Watching, cfn_status, task_id_of,
 };
 
 /// How far back among the newest timeline rows a late row is placed by its time.
@@ -41,6 +41,8 @@ pub struct StoreCaps {
     pub seen_ids: usize,
     /// Things the sources watch ([`Store::watched`]); the oldest are forgotten past it.
     pub watched: usize,
+    /// Notes kept for reports ([`Store::notes`]); the oldest are dropped past it.
+    pub notes: usize,
 }
 
 impl Default for StoreCaps {
@@ -53,6 +55,7 @@ impl Default for StoreCaps {
             failures: 500,
             seen_ids: 20_000,
             watched: 1_000,
+            notes: 200,
         }
     }
 }
@@ -391,6 +394,18 @@ pub struct TimelineEntry {
     /// A quick status-based level for colouring and the faults-only filter; flags come from
     /// the detector.
     pub level: Severity,
+    /// A note the user typed (source `stackwatch`, resource `note`): an event, not a status.
+    pub note: bool,
+}
+
+/// A note the user typed (a `note` observation), kept for reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteEntry {
+    /// When it was typed, on the session's clock.
+    pub at: DateTime<Utc>,
+    /// At most [`super::MAX_NOTE_CHARS`] characters, not yet sanitised for a terminal.
+    pub text: Text,
+    pub author: Option<Text>,
 }
 
 /// A timeline row before its names are interned.
@@ -420,6 +435,8 @@ pub struct Store {
     pub sources: BTreeMap<String, SourceStatus>,
     /// What the sources watch (`watching` observations), the newest [`StoreCaps::watched`].
     pub watched: BTreeMap<WatchKey, Watched>,
+    /// The notes typed while watching, oldest first: the newest [`StoreCaps::notes`].
+    pub notes: VecDeque<NoteEntry>,
     /// CloudFormation failures of the current operation, oldest first.
     pub failures: VecDeque<FailureRecord>,
     /// How many observations were applied, repeats included.
@@ -487,6 +504,7 @@ impl Store {
             ObservationKind::TargetGone(g) => self.apply_target_gone(obs.at, g),
             ObservationKind::Watching(w) => self.apply_watching(obs.at, w),
             ObservationKind::LogGap(g) => self.apply_log_gap(g),
+            ObservationKind::Note(n) => self.apply_note(obs.at, n),
         }
         if repeat {
             self.repeats += 1;
@@ -526,6 +544,7 @@ impl Store {
             id: row.id,
             message: row.message,
             level: row.level,
+            note: false,
         };
         self.push_entry(entry);
     }
@@ -1116,6 +1135,7 @@ impl Store {
             id: event_id,
             level: keyword_level(&l.message),
             message,
+            note: false,
         });
         true
     }
@@ -1151,6 +1171,35 @@ impl Store {
             id: None,
             level: Severity::Warn,
             message,
+            note: false,
+        });
+    }
+
+    /// A note: a timeline row of its own and an entry in the bounded list of notes.
+    fn apply_note(&mut self, at: DateTime<Utc>, n: &Note) {
+        let text = note_text(&n.text);
+        if self.notes.len() >= self.caps.notes.max(1) {
+            self.notes.pop_front();
+        }
+        self.notes.push_back(NoteEntry {
+            at,
+            text: text.clone(),
+            author: n
+                .author
+                .as_deref()
+                .map(|a| Text::from(super::byte_prefix(a, 200))),
+        });
+        let resource = self.intern("note");
+        self.push_entry(TimelineEntry {
+            seq: 0,
+            at,
+            source: Source::Stackwatch,
+            resource,
+            stack: None,
+            id: None,
+            message: text,
+            level: Severity::Info,
+            note: true,
         });
     }
 
@@ -1192,6 +1241,14 @@ fn bounded(text: &str) -> Text {
         Text::from(text)
     } else {
         Text::from(format!("{kept}…"))
+    }
+}
+
+/// A note's text cut to [`super::MAX_NOTE_CHARS`] characters (a recording may hold more).
+fn note_text(text: &str) -> Text {
+    match text.char_indices().nth(super::MAX_NOTE_CHARS) {
+        Some((end, _)) => Text::from(format!("{}…", &text[..end])),
+        None => Text::from(text),
     }
 }
 
@@ -1345,6 +1402,55 @@ mod tests {
         // The next poll lists "a" again: no new task, no new row.
         assert!(!store.apply(&stopped("a")).rows_added);
         assert_eq!((store.tasks.len(), store.timeline.len()), (2, rows));
+    }
+
+    #[test]
+    fn notes_are_timeline_rows_and_a_bounded_list() {
+        let caps = StoreCaps {
+            notes: 3,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        for i in 0..5 {
+            let applied = store.apply(&Observation::new(
+                at + chrono::TimeDelta::seconds(i),
+                Note {
+                    text: format!("note {i}"),
+                    author: None,
+                },
+            ));
+            assert!(applied.rows_added && !applied.repeat);
+        }
+        let texts: Vec<&str> = store.notes.iter().map(|n| &*n.text).collect();
+        assert_eq!(
+            texts,
+            ["note 2", "note 3", "note 4"],
+            "the newest, oldest first"
+        );
+        let row = store.timeline.back().unwrap();
+        assert_eq!(
+            (
+                row.source,
+                &*row.resource,
+                &*row.message,
+                row.level,
+                row.note
+            ),
+            (Source::Stackwatch, "note", "note 4", Severity::Info, true)
+        );
+        assert_eq!(store.timeline.len(), 5);
+        // A recording may hold a longer note than one typed: the store cuts it.
+        store.apply(&Observation::new(
+            at,
+            Note {
+                text: "x".repeat(10 * super::super::MAX_NOTE_CHARS),
+                author: Some("ana".into()),
+            },
+        ));
+        let kept = store.notes.back().unwrap();
+        assert_eq!(kept.text.chars().count(), super::super::MAX_NOTE_CHARS + 1);
+        assert_eq!(kept.author.as_deref(), Some("ana"));
     }
 
     #[test]

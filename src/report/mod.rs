@@ -31,6 +31,7 @@ const MOST_FLAGS: usize = 200;
 const MOST_STOP_REASONS: usize = 50;
 const MOST_TARGET_CHANGES: usize = 100;
 const MOST_TIMELINE: usize = 120;
+const MOST_NOTES: usize = 200;
 const MOST_RESOURCES: usize = 5_000;
 /// Log lines kept to cut excerpts from, and lines per excerpt.
 const LOG_RING: usize = 2_000;
@@ -264,6 +265,16 @@ impl Gatherer {
             ObservationKind::EcsTask(t) => self.task(t, at),
             ObservationKind::TargetHealth(t) => self.target(t, at),
             ObservationKind::LogEvent(l) => self.log(l),
+            ObservationKind::Note(n) => {
+                push_bounded(&mut self.notes, (at, n.text.clone()), MOST_NOTES);
+                self.milestone(Milestone {
+                    at,
+                    source: Source::Stackwatch,
+                    level: Severity::Info,
+                    resource: "note".to_string(),
+                    message: n.text.clone(),
+                });
+            }
             _ => {}
         }
     }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::recording::{Header, RecordingError, RecordingWriter};
 use super::replay::{Replay, SLICE};
 use crate::clock::{Mode, Speed, VirtualClock};
-use crate::model::Observation;
+use crate::model::{Note, Observation};
 use crate::pipeline::{Change, Pipeline};
 
 /// How often a replay catches up with its virtual clock, and live time moves on.
@@ -193,6 +193,37 @@ impl Feed {
             }
         }
         Ok(())
+    }
+
+    /// A note the user typed, stamped with the session's clock (the wall clock live, the
+    /// replay's position in virtual time). Live, it is written to the recording first, like
+    /// every observation; a replay (or the demo) shows it without writing anything. Returns
+    /// whether it was recorded.
+    pub fn note(
+        &mut self,
+        note: Note,
+        pipeline: &mut Pipeline,
+        changes: &mut Vec<Change>,
+    ) -> Result<bool, FeedError> {
+        match self {
+            Feed::Replay(f) => {
+                let at = pipeline.now().unwrap_or(f.replay.start);
+                pipeline.feed(&Observation::new(at, note), changes);
+                Ok(false)
+            }
+            Feed::Live(f) => {
+                let obs = Observation::new(Utc::now(), note);
+                let recorded = match &mut f.recorder {
+                    Some(recorder) => {
+                        recorder.write_batch([&obs]).map_err(FeedError::Recorder)?;
+                        true
+                    }
+                    None => false,
+                };
+                pipeline.feed(&obs, changes);
+                Ok(recorded)
+            }
+        }
     }
 
     /// Pause or resume. A replay's clock stops; live, the screen freezes and the watch goes on.

@@ -16,7 +16,7 @@ pub const FORMAT_NAME: &str = "stackwatch-recording";
 /// The major version this build reads and writes. Minor versions add optional fields and
 /// kinds; a reader skips the kinds it does not know and ignores the fields.
 pub const FORMAT_MAJOR: u32 = 1;
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// The first line of a recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -168,7 +168,14 @@ pub fn render_tabs(frame: &mut Frame, area: Rect, view: &View) {
 pub fn render_status_line(frame: &mut Frame, area: Rect, view: &View) {
     let theme = view.theme;
     let ui = view.ui;
-    let line = if let Some(input) = &ui.filter_input {
+    let line = if let Some(input) = &ui.note_input {
+        Line::from(vec![
+            Span::styled("note: ", theme.accent()),
+            Span::styled(clean(input).into_owned(), theme.text()),
+            Span::styled("█", theme.muted()),
+            Span::styled("  Enter save · Esc cancel", theme.muted()),
+        ])
+    } else if let Some(input) = &ui.filter_input {
         let mut spans = vec![
             Span::styled("/", theme.accent()),
             Span::styled(clean(input).into_owned(), theme.text()),
@@ -185,6 +192,9 @@ pub fn render_status_line(frame: &mut Frame, area: Rect, view: &View) {
         Line::from(spans)
     } else {
         let mut spans = Vec::new();
+        if let Some(notice) = &ui.notice {
+            spans.push(Span::styled(format!("{notice}  "), theme.accent()));
+        }
         // `l` in details makes a filter from a task id: AWS text.
         if let Some(filter) = &ui.filter {
             spans.push(Span::styled(

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use super::{Pane, View, ecs, flags, logs, resources, selected_row, targets, timeline};
 
 /// Every key, for the help popup (and the README).
-pub const KEYS: [(&str, &str); 21] = [
+pub const KEYS: [(&str, &str); 22] = [
     ("Tab / Shift-Tab", "next / previous pane"),
     ("1-6", "Resources Timeline ECS Targets Logs Flags"),
     ("j k / ↓ ↑", "move the selection"),
@@ -18,6 +18,7 @@ pub const KEYS: [(&str, &str); 21] = [
     ("Esc", "close popup, clear filter, unzoom"),
     ("/", "regex filter on every pane"),
     ("f", "faults only (warn and worse)"),
+    ("n", "a note on the timeline (recorded live)"),
     ("z", "zoom the focused pane"),
     ("p / Space", "pause / resume"),
     ("[ / ]", "seek 30 s back / forward (virtual time)"),

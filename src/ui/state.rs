@@ -72,7 +72,7 @@ pub struct Filter {
 }
 
 /// What the loop must do after a key; everything else is a change of this state.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     None,
     Quit,
@@ -83,6 +83,8 @@ pub enum Action {
     Slower,
     /// From a details popup: show the logs of the selected row's task.
     TaskLogs,
+    /// The user typed a note: record it and show it on the timeline.
+    Note(crate::model::Note),
 }
 
 /// Per-pane row counts and page height, refreshed by the loop before input is handled, so
@@ -112,6 +114,10 @@ pub struct UiState {
     pub filter_input: Option<String>,
     /// Why the typed pattern is not a valid regex.
     pub filter_error: Option<String>,
+    /// The note being typed on the bottom line, if any (`n`).
+    pub note_input: Option<String>,
+    /// A short word on the status line (a note was saved) until the next key.
+    pub notice: Option<String>,
     /// Show only rows at warn level or worse.
     pub faults_only: bool,
     pub zoom: bool,
@@ -130,6 +136,8 @@ impl Default for UiState {
             filter: None,
             filter_input: None,
             filter_error: None,
+            note_input: None,
+            notice: None,
             faults_only: false,
             zoom: false,
             popup: None,
@@ -161,6 +169,10 @@ impl UiState {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && matches!(key.code, KeyCode::Char('c')) {
             return Action::Quit;
+        }
+        self.notice = None;
+        if self.note_input.is_some() {
+            return self.edit_note(key);
         }
         if self.filter_input.is_some() {
             self.edit_filter(key);
@@ -202,6 +214,7 @@ impl UiState {
                 self.filter_input = Some(current.unwrap_or_default());
                 self.filter_error = None;
             }
+            KeyCode::Char('n') => self.note_input = Some(String::new()),
             KeyCode::Char('f') => {
                 self.faults_only = !self.faults_only;
                 self.reset_filtered_selection();
@@ -265,6 +278,36 @@ impl UiState {
             }
             _ => {}
         }
+    }
+
+    /// Typing a note on the bottom line: Enter saves it (an empty one is dropped), Esc
+    /// cancels. Control characters are never kept, and the line stops at
+    /// [`MAX_NOTE_CHARS`](crate::model::MAX_NOTE_CHARS).
+    fn edit_note(&mut self, key: KeyEvent) -> Action {
+        let Some(input) = self.note_input.as_mut() else {
+            return Action::None;
+        };
+        match key.code {
+            KeyCode::Esc => self.note_input = None,
+            KeyCode::Enter => {
+                let typed = self.note_input.take().unwrap_or_default();
+                if let Some(note) = crate::model::Note::typed(&typed) {
+                    return Action::Note(note);
+                }
+            }
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Char(c)
+                if !c.is_control()
+                    && !crate::sanitize::is_bidi_control(c)
+                    && input.chars().count() < crate::model::MAX_NOTE_CHARS =>
+            {
+                input.push(c);
+            }
+            _ => {}
+        }
+        Action::None
     }
 
     fn apply_typed_filter(&mut self) {
@@ -529,6 +572,67 @@ mod tests {
         assert!(ui.regex().unwrap().is_match("Task FAILED"));
         ui.update(key(KeyCode::Esc));
         assert!(ui.filter.is_none());
+    }
+
+    #[test]
+    fn a_note_is_typed_and_saved_with_enter() {
+        let mut ui = UiState::default();
+        assert_eq!(ui.update(key(KeyCode::Char('n'))), Action::None);
+        assert_eq!(ui.note_input.as_deref(), Some(""));
+        // While typing, keys are text: q does not quit, / does not filter.
+        typed(&mut ui, "restarted the svc/q");
+        assert!(ui.filter_input.is_none());
+        for _ in 0..5 {
+            ui.update(key(KeyCode::Backspace));
+        }
+        typed(&mut ui, "service");
+        let action = ui.update(key(KeyCode::Enter));
+        let Action::Note(note) = action else {
+            panic!("Enter saves the note: {action:?}");
+        };
+        assert_eq!(note.text, "restarted the service");
+        assert_eq!(note.author, None);
+        assert!(ui.note_input.is_none());
+        // Back to normal keys.
+        assert_eq!(ui.update(key(KeyCode::Char('q'))), Action::Quit);
+    }
+
+    #[test]
+    fn esc_cancels_a_note_and_an_empty_one_is_not_saved() {
+        let mut ui = UiState::default();
+        ui.update(key(KeyCode::Char('n')));
+        typed(&mut ui, "never mind");
+        assert_eq!(ui.update(key(KeyCode::Esc)), Action::None);
+        assert!(ui.note_input.is_none());
+        ui.update(key(KeyCode::Char('n')));
+        typed(&mut ui, "   ");
+        assert_eq!(ui.update(key(KeyCode::Enter)), Action::None);
+        assert!(ui.note_input.is_none());
+        // Ctrl-C still quits from the note line.
+        ui.update(key(KeyCode::Char('n')));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(ui.update(ctrl_c), Action::Quit);
+    }
+
+    #[test]
+    fn a_note_keeps_no_control_characters_and_is_capped() {
+        let mut ui = UiState::default();
+        ui.update(key(KeyCode::Char('n')));
+        typed(&mut ui, "a\u{1b}[2Jb\u{7}c\u{202e}d\u{9b}e");
+        ui.update(key(KeyCode::Tab));
+        assert_eq!(ui.note_input.as_deref(), Some("a[2Jbcde"));
+        typed(&mut ui, &"x".repeat(2 * crate::model::MAX_NOTE_CHARS));
+        assert_eq!(
+            ui.note_input.as_ref().unwrap().chars().count(),
+            crate::model::MAX_NOTE_CHARS
+        );
+        let Action::Note(note) = ui.update(key(KeyCode::Enter)) else {
+            panic!("saved");
+        };
+        assert_eq!(note.text.chars().count(), crate::model::MAX_NOTE_CHARS);
+        // Text that reaches a note another way (a paste, a test) is cleaned the same way.
+        let note = crate::model::Note::typed("  ok\u{1b}]52;c;eA==\u{7} go\t ").unwrap();
+        assert_eq!(note.text, "ok go");
     }
 
     #[test]

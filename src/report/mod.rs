@@ -575,7 +575,12 @@ impl Gatherer {
         let until = flag.first_seen + TimeDelta::seconds(5);
         let mut lines: Vec<(String, u32)> = Vec::new();
         for (at, g, text) in self.logs.iter().rev() {
-            if g != group || *at > until {
+            // Stack frames and blank lines say little on their own: the messages do.
+            if g != group
+                || *at > until
+                || text.trim().is_empty()
+                || text.starts_with(char::is_whitespace)
+            {
                 continue;
             }
             if let Some((_, n)) = lines.iter_mut().find(|(t, _)| t == text) {

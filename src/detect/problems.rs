@@ -14,7 +14,7 @@
 //! Computed from the open flags and the store whenever an output needs it (a frame, a headless
 //! line, a snapshot): nothing here is kept, so nothing grows.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -86,7 +86,7 @@ impl<'a> Problem<'a> {
 pub fn problems<'a>(flags: &[&'a Flag], store: &Store) -> Vec<Problem<'a>> {
     let links = Links::of(store);
     let mut sets = DisjointSets::new(flags.len());
-    let mut owner: HashMap<Anchor, usize> = HashMap::new();
+    let mut owner: HashMap<Anchor, usize> = HashMap::default();
     for (i, flag) in flags.iter().enumerate() {
         for anchor in anchors(flag, store, &links) {
             match owner.get(&anchor) {
@@ -97,7 +97,7 @@ pub fn problems<'a>(flags: &[&'a Flag], store: &Store) -> Vec<Problem<'a>> {
             }
         }
     }
-    let mut groups: HashMap<usize, Vec<&'a Flag>> = HashMap::new();
+    let mut groups: HashMap<usize, Vec<&'a Flag>> = HashMap::default();
     let mut order = Vec::new();
     for (i, flag) in flags.iter().enumerate() {
         let set = sets.find(i);
@@ -371,43 +371,39 @@ enum Anchor {
     Stack(String),
 }
 
-/// What the store says about how things connect: tasks by id and by IP, to their service.
+/// What the store says about how things connect: a task (by id or IP) to its service.
 struct Links<'s> {
-    by_ip: HashMap<&'s str, Anchor>,
-    by_task_id: HashMap<&'s str, Anchor>,
+    owners: &'s crate::model::TaskOwners,
 }
 
 impl<'s> Links<'s> {
     fn of(store: &'s Store) -> Self {
-        let mut by_ip = HashMap::new();
-        let mut by_task_id = HashMap::new();
-        for t in store.tasks.values() {
-            let task = &t.task;
-            let owner = match task.service_name() {
-                Some(s) => Anchor::Service(s.to_string()),
-                None => {
-                    let def = task_id_of(&task.task_definition);
-                    Anchor::TaskFamily(def.split(':').next().unwrap_or(def).to_string())
-                }
-            };
-            if let Some(ip) = task.private_ip.as_deref() {
-                by_ip.insert(ip, owner.clone());
-            }
-            by_task_id.insert(task.task_id(), owner);
+        Links {
+            owners: &store.task_owners,
         }
-        Links { by_ip, by_task_id }
+    }
+
+    fn anchor(owner: &str) -> Option<Anchor> {
+        match owner.split_once(':') {
+            Some(("svc", name)) => Some(Anchor::Service(name.to_string())),
+            Some(("family", name)) => Some(Anchor::TaskFamily(name.to_string())),
+            _ => None,
+        }
     }
 
     /// A target (`10.0.1.5:3000` or `10.0.1.5`) → the task at that IP → its service.
     fn of_target(&self, target: &str) -> Option<Anchor> {
         let ip = target.split(':').next().unwrap_or(target);
-        self.by_ip.get(ip).cloned()
+        self.owners.of_ip(ip).and_then(Self::anchor)
     }
 
     /// An awslogs stream (`prefix/container/TASK_ID`) → the task → its service.
     fn of_stream(&self, stream: &str) -> Option<Anchor> {
-        let id = stream.rsplit('/').next().unwrap_or(stream);
-        self.by_task_id.get(id).cloned()
+        self.of_task(stream.rsplit('/').next().unwrap_or(stream))
+    }
+
+    fn of_task(&self, task_id: &str) -> Option<Anchor> {
+        self.owners.of_task(task_id).and_then(Self::anchor)
     }
 }
 
@@ -418,11 +414,17 @@ fn anchors(flag: &Flag, store: &Store, links: &Links) -> Vec<Anchor> {
         Subject::TaskFamily(family) => out.push(Anchor::TaskFamily(family.clone())),
         Subject::TargetGroup(arn) => {
             out.push(Anchor::TargetGroup(arn.clone()));
+            // Targets are keyed by group first: only this group's are visited.
+            let from = crate::model::TargetKey {
+                target_group: arn.clone(),
+                target_id: String::new(),
+                port: None,
+            };
             let targets = store
                 .targets
-                .keys()
-                .filter(|k| k.target_group == *arn)
-                .filter_map(|k| links.of_target(&k.target_id));
+                .range(from..)
+                .take_while(|(k, _)| k.target_group == *arn)
+                .filter_map(|(k, _)| links.of_target(&k.target_id));
             out.extend(targets);
         }
         Subject::LogGroup(group) => out.push(Anchor::LogGroup(group.clone())),
@@ -451,7 +453,7 @@ fn anchors(flag: &Flag, store: &Store, links: &Links) -> Vec<Anchor> {
         let linked = match e.source {
             Source::Elb => links.of_target(&e.resource),
             Source::Log => links.of_stream(&e.resource),
-            Source::EcsTask => links.by_task_id.get(e.resource.as_str()).cloned(),
+            Source::EcsTask => links.of_task(&e.resource),
             _ => None,
         };
         out.extend(linked);

@@ -16,7 +16,7 @@ pub use de::ObservationLine;
 pub use store::{
     Applied, FailureRecord, LogLine, NoteEntry, ResourceKey, ResourceState, ServiceEventRow,
     ServiceKey, ServiceState, StackState, Store, StoreCaps, TargetGroupHealth, TargetKey,
-    TargetState, TaskState, TimelineEntry, WatchKey, Watched,
+    TargetState, TaskOwners, TaskState, TimelineEntry, WatchKey, Watched,
 };
 
 /// Where an observation or timeline row came from. The names are the `source` field of the

@@ -28,6 +28,80 @@ use super::{
 /// How far back among the newest timeline rows a late row is placed by its time.
 pub const REORDER_WINDOW: usize = 500;
 
+/// Who owns each recent task: `svc:NAME` for a service's task, `family:NAME` for the others,
+/// by task id and by private IP (a newer task at an IP takes it over). The oldest tasks are
+/// forgotten past the cap.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskOwners {
+    by_id: HashMap<String, String>,
+    /// IP → (task id, owner).
+    by_ip: HashMap<String, (String, String)>,
+    /// Task ids in the order they were learnt, with their IP.
+    order: VecDeque<(String, Option<String>)>,
+}
+
+impl TaskOwners {
+    fn learn(&mut self, t: &super::EcsTask, cap: usize) {
+        let id = t.task_id();
+        let known = self.by_id.contains_key(id);
+        let ip_known = t.private_ip.as_deref().is_none_or(|ip| {
+            self.by_ip
+                .get(ip)
+                .is_some_and(|(owner_id, _)| owner_id == id)
+        });
+        if known && ip_known {
+            return;
+        }
+        let owner = match t.service_name() {
+            Some(s) => format!("svc:{s}"),
+            None => {
+                let def = super::task_id_of(&t.task_definition);
+                format!("family:{}", def.split(':').next().unwrap_or(def))
+            }
+        };
+        if let Some(ip) = &t.private_ip {
+            self.by_ip
+                .insert(ip.clone(), (id.to_string(), owner.clone()));
+        }
+        if !known {
+            self.by_id.insert(id.to_string(), owner);
+            self.order.push_back((id.to_string(), t.private_ip.clone()));
+        }
+        while self.order.len() > cap {
+            let Some((old, ip)) = self.order.pop_front() else {
+                break;
+            };
+            self.by_id.remove(&old);
+            if let Some(ip) = ip
+                && self
+                    .by_ip
+                    .get(&ip)
+                    .is_some_and(|(owner_id, _)| *owner_id == old)
+            {
+                self.by_ip.remove(&ip);
+            }
+        }
+    }
+
+    /// The owner (`svc:NAME`, `family:NAME`) of the task with this id.
+    pub fn of_task(&self, task_id: &str) -> Option<&str> {
+        self.by_id.get(task_id).map(String::as_str)
+    }
+
+    /// The owner of the newest task seen at this private IP.
+    pub fn of_ip(&self, ip: &str) -> Option<&str> {
+        self.by_ip.get(ip).map(|(_, owner)| owner.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
 /// Caps that bound the store's memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreCaps {
@@ -427,6 +501,9 @@ pub struct Store {
     pub resources: BTreeMap<ResourceKey, ResourceState>,
     pub services: BTreeMap<ServiceKey, ServiceState>,
     pub tasks: HashMap<String, TaskState>,
+    /// The service (or task family) of recent tasks by task id and private IP: how a flag on
+    /// a target or a log stream finds its service, after the task itself is gone.
+    pub task_owners: TaskOwners,
     pub targets: BTreeMap<TargetKey, TargetState>,
     /// Per target group ARN; a group stays (all zero) once its targets are gone.
     pub target_groups: BTreeMap<String, TargetGroupHealth>,
@@ -821,6 +898,8 @@ impl Store {
         if t.last_status != "STOPPED" && self.gone_tasks.contains(&t.task_arn) {
             return;
         }
+        self.task_owners
+            .learn(t, self.caps.stopped_tasks.max(1) * 4);
         let status_changed = match self.tasks.get_mut(&t.task_arn) {
             Some(existing) => {
                 let changed = existing.task.last_status != t.last_status;
@@ -1574,6 +1653,41 @@ mod tests {
                 private_ip: None,
             },
         )
+    }
+
+    #[test]
+    fn task_owners_follow_ids_and_ips_and_are_bounded() {
+        let caps = StoreCaps {
+            stopped_tasks: 2,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        let at_ip = |id: &str, ip: &str, group: &str| {
+            let mut obs = task(id, "RUNNING");
+            if let ObservationKind::EcsTask(t) = &mut obs.kind {
+                t.private_ip = Some(ip.into());
+                t.group = Some(group.into());
+            }
+            obs
+        };
+        store.apply(&at_ip("t1", "10.0.0.1", "service:api"));
+        assert_eq!(store.task_owners.of_task("t1"), Some("svc:api"));
+        assert_eq!(store.task_owners.of_ip("10.0.0.1"), Some("svc:api"));
+        // A newer task at the same IP takes it over.
+        store.apply(&at_ip("t2", "10.0.0.1", "family:migrate"));
+        assert_eq!(store.task_owners.of_ip("10.0.0.1"), Some("family:api"));
+        // Bounded: 4 × the stopped-task cap; forgetting t2 frees its IP, t1's never held it.
+        for i in 0..20 {
+            store.apply(&at_ip(
+                &format!("n{i}"),
+                &format!("10.1.0.{i}"),
+                "service:api",
+            ));
+        }
+        assert_eq!(store.task_owners.len(), 8);
+        assert_eq!(store.task_owners.of_task("t1"), None);
+        assert_eq!(store.task_owners.of_ip("10.0.0.1"), None);
+        assert_eq!(store.task_owners.of_ip("10.1.0.19"), Some("svc:api"));
     }
 
     #[test]

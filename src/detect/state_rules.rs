@@ -756,8 +756,11 @@ impl Detector {
             }
             None => svc.desired > 0 && svc.running >= svc.desired && svc.pending == 0,
         };
+        if !counts_ok {
+            return false;
+        }
         // Counts can read "2/2 running" for a moment inside a crash loop: the running tasks
-        // must also have stayed up for a while.
+        // must also have stayed up for a while (a scan of the tasks, so only when it matters).
         let stable_since = chrono::TimeDelta::try_seconds(self.config.task_stable_s)
             .and_then(|d| now.checked_sub_signed(d))
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
@@ -768,7 +771,7 @@ impl Detector {
                     && t.task.started_at.is_some_and(|s| s <= stable_since)
             })
             .count();
-        counts_ok && stable as u32 >= svc.desired
+        stable as u32 >= svc.desired
     }
 }
 

@@ -6,7 +6,8 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use crossterm::style::Stylize;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::detect::{Flag, FlagChange, problems, root_cause_line};
 use crate::model::{
@@ -85,6 +86,46 @@ pub struct Headless<W: Write> {
 
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// An `event` or `status` line, serialised straight from borrowed text: most lines of a
+/// replay are these, and a map of `Value`s per line cost more than the rest of the output.
+/// Fields are in alphabetical order, the order the `Value` maps wrote them in.
+#[derive(Serialize)]
+struct EventLine<'a> {
+    at: Rfc3339,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    message: &'a str,
+    resource: &'a str,
+    source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sources: Option<Vec<SourceLine<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stack: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// A source's health in a `status` line.
+#[derive(Serialize)]
+struct SourceLine<'a> {
+    calls_per_min: f64,
+    name: Cow<'a, str>,
+    paced: bool,
+    stale_s: u64,
+    state: &'static str,
+    throttled: u64,
+}
+
+/// A time written as RFC 3339 UTC to the second (`2026-11-23T09:00:00Z`) without an
+/// intermediate string.
+struct Rfc3339(DateTime<Utc>);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0.format("%Y-%m-%dT%H:%M:%SZ"))
+    }
 }
 
 impl<W: Write> Headless<W> {
@@ -194,37 +235,36 @@ impl<W: Write> Headless<W> {
         };
         match self.format {
             Format::Json => {
-                let mut obj = Map::new();
-                obj.insert("type".into(), kind.into());
-                obj.insert("at".into(), rfc3339(entry.at).into());
-                obj.insert("source".into(), entry.source.as_str().into());
-                obj.insert("resource".into(), resource.as_ref().into());
-                obj.insert("message".into(), message.as_ref().into());
-                if let Some(id) = &entry.id {
-                    obj.insert("id".into(), sanitize::line(id).as_ref().into());
-                }
-                if let Some(stack) = &entry.stack {
-                    obj.insert("stack".into(), sanitize::line(stack).as_ref().into());
-                }
-                if kind == "status" {
-                    let sources: Vec<Value> = store
+                let id = entry.id.as_deref().map(sanitize::line);
+                let stack = entry.stack.as_deref().map(sanitize::line);
+                let sources = (kind == "status").then(|| {
+                    store
                         .sources
                         .values()
-                        .map(|s| {
-                            json!({
-                                "name": sanitize::line(&s.name),
-                                "state": s.state.as_str(),
-                                "calls_per_min": s.calls_per_min,
-                                "throttled": s.throttled,
-                                "paced": s.paced,
-                                // At the line's time: the same in a replay as live.
-                                "stale_s": s.stale_s_at(entry.at),
-                            })
+                        .map(|s| SourceLine {
+                            // As a JSON number of the f64 it widens to, as before.
+                            calls_per_min: f64::from(s.calls_per_min),
+                            name: sanitize::line(&s.name),
+                            paced: s.paced,
+                            // At the line's time: the same in a replay as live.
+                            stale_s: s.stale_s_at(entry.at),
+                            state: s.state.as_str(),
+                            throttled: s.throttled,
                         })
-                        .collect();
-                    obj.insert("sources".into(), sources.into());
-                }
-                self.json_line(Value::Object(obj))
+                        .collect()
+                });
+                let line = EventLine {
+                    at: Rfc3339(entry.at),
+                    id: id.as_deref(),
+                    message: &message,
+                    resource: &resource,
+                    source: entry.source.as_str(),
+                    sources,
+                    stack: stack.as_deref(),
+                    kind,
+                };
+                serde_json::to_writer(&mut self.out, &line)?;
+                self.out.write_all(b"\n")
             }
             Format::Plain { color } => {
                 let level = match entry.level {
@@ -404,6 +444,26 @@ impl<W: Write> Headless<W> {
 #[cfg(test)]
 mod status_tests {
     use super::*;
+
+    #[test]
+    fn times_are_written_as_before_even_at_the_edges_of_the_calendar() {
+        for secs in [
+            0,
+            1_795_424_400,
+            -62_135_596_800,
+            253_402_300_799,
+            253_402_300_800,
+        ] {
+            let at = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            let written = serde_json::to_string(&Rfc3339(at)).unwrap();
+            assert_eq!(written, format!("\"{}\"", rfc3339(at)), "{secs}");
+        }
+        for at in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+            let at = chrono::Timelike::with_nanosecond(&at, 0).unwrap();
+            let written = serde_json::to_string(&Rfc3339(at)).unwrap();
+            assert_eq!(written, format!("\"{}\"", rfc3339(at)));
+        }
+    }
     use crate::model::{Login, Observation, SourceState, SourceStatus, StoreCaps};
 
     #[test]

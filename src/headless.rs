@@ -124,7 +124,30 @@ struct Rfc3339(DateTime<Utc>);
 
 impl Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0.format("%Y-%m-%dT%H:%M:%SZ"))
+        use chrono::{Datelike, Timelike};
+        let t = self.0;
+        if !(0..=9999).contains(&t.year()) {
+            return serializer.serialize_str(&rfc3339(t));
+        }
+        // Written by hand: chrono's formatter parses its pattern on every call.
+        let mut buf = [0u8; 20];
+        let mut put = |at: usize, value: u32, width: usize| {
+            let mut v = value;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, t.year() as u32, 4);
+        put(5, t.month(), 2);
+        put(8, t.day(), 2);
+        put(11, t.hour(), 2);
+        put(14, t.minute(), 2);
+        put(17, t.second().min(59), 2);
+        for (i, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'Z')] {
+            buf[i] = c;
+        }
+        serializer.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())
     }
 }
 

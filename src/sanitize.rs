@@ -23,7 +23,8 @@ pub fn line(text: &str) -> Cow<'_, str> {
 
 /// Cleans text, keeping `\n` when `keep_newlines` is true, capped at `max_chars` characters.
 pub fn clean(text: &str, max_chars: usize, keep_newlines: bool) -> Cow<'_, str> {
-    let needs_work = text.chars().nth(max_chars).is_some()
+    // A text of no more bytes than the cap has no more characters either: no need to count.
+    let needs_work = (text.len() > max_chars && text.chars().nth(max_chars).is_some())
         || text
             .chars()
             .any(|c| (c.is_control() || is_bidi_control(c)) && !(keep_newlines && c == '\n'));

@@ -144,7 +144,14 @@ impl Serialize for Rfc3339 {
         put(11, t.hour(), 2);
         put(14, t.minute(), 2);
         put(17, t.second().min(59), 2);
-        for (i, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'Z')] {
+        for (i, c) in [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'Z'),
+        ] {
             buf[i] = c;
         }
         serializer.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())

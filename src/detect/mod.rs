@@ -270,6 +270,8 @@ pub struct Detector {
     targets_seen: HashMap<TargetKey, (String, Option<String>)>,
     /// Resources currently `*_IN_PROGRESS`: the stall rules look only at these.
     in_progress: BTreeSet<ResourceKey>,
+    /// Per waiting resource, what its stall flag's evidence was last built from.
+    stall_facts: HashMap<ResourceKey, state_rules::WaitFacts>,
     /// Per task scope, the newest task seen RUNNING: (started_at, task ARN).
     latest_running: HashMap<String, (DateTime<Utc>, String)>,
     /// Per service scope, recent stops of started tasks, and how many were seen in total.

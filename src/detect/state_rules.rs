@@ -48,7 +48,8 @@ impl Detector {
 
     /// `stall.resource` and `stall.signal_countdown` over the in-progress resources.
     pub(super) fn stall_rules(&mut self, now: DateTime<Utc>, store: &Store) {
-        let mut wanted: Vec<(FlagSpec, Vec<Evidence>)> = Vec::new();
+        let mut wanted: Vec<(FlagSpec, Option<Vec<Evidence>>)> = Vec::new();
+        let mut moved: Vec<(ResourceKey, WaitFacts)> = Vec::new();
         let mut gone: Vec<ResourceKey> = Vec::new();
         for key in &self.in_progress {
             let Some(res) = store.resources.get(key).filter(|r| r.is_in_progress()) else {
@@ -65,7 +66,16 @@ impl Detector {
                 None => self.stall(res, elapsed),
             };
             if let Some(spec) = spec {
-                let evidence = self.wait_evidence(res, since);
+                // The evidence is rebuilt only when what it says moved (a signal, a new task
+                // failure), not on every tick.
+                let facts = self.wait_facts(res, since);
+                let open = self.open.contains_key(&(spec.rule, spec.scope.clone()));
+                let evidence = if open && self.stall_facts.get(key) == Some(&facts) {
+                    None
+                } else {
+                    moved.push((key.clone(), facts));
+                    Some(self.wait_evidence(res, since))
+                };
                 wanted.push((spec, evidence));
             }
         }
@@ -77,14 +87,27 @@ impl Detector {
             .map(|(s, _)| (s.rule, s.scope.clone()))
             .collect();
         for (spec, evidence) in wanted {
-            self.set_state_flag(spec, now, Some(evidence), None);
+            self.set_state_flag(spec, now, evidence, None);
         }
+        self.stall_facts.extend(moved);
+        let in_progress = &self.in_progress;
+        self.stall_facts.retain(|key, _| in_progress.contains(key));
         let over = self.open_keys(|k, _| {
             matches!(k.0, "stall.resource" | "stall.signal_countdown") && !keep.contains(k)
         });
         for key in over {
             self.resolve(&key, now);
         }
+    }
+
+    /// What a stall's or a countdown's evidence is made of: when the wait began, the signals
+    /// received, and the newest failure of the service's tasks.
+    fn wait_facts(&self, res: &ResourceState, since: DateTime<Utc>) -> WaitFacts {
+        let failure = self
+            .ecs_failure_of(res)
+            .and_then(|f| f.evidence.back())
+            .map(|e| (e.at, e.repeats, e.text.len()));
+        (since, res.signals_received, res.reason.clone(), failure)
     }
 
     /// What a stall or a signal countdown rests on: the event that started the wait, the
@@ -643,9 +666,6 @@ impl Detector {
             } else {
                 match flag.source {
                     Source::Log => quiet >= self.config.log_quiet_s,
-                    // A rollback brings the old tasks back, which hides the failure without
-                    // fixing it: the cause stays open while the failed deploy is on record.
-                    Source::EcsTask if self.failed_deploy_holds(&key.1, store) => false,
                     Source::EcsTask if key.0 != "ecs.crash_loop" => {
                         let last = flag.evidence.back().map_or(flag.last_seen, |e| e.at);
                         if POST_START_FAILURES.contains(&key.0) {
@@ -682,7 +702,13 @@ impl Detector {
                     _ => false,
                 }
             };
-            if done {
+            // A rollback brings the old tasks back, which hides the failure without fixing it:
+            // the cause stays open while the failed deploy is on record.
+            if done
+                && !(flag.source == Source::EcsTask
+                    && key.0 != "ecs.crash_loop"
+                    && self.failed_deploy_holds(&key.1, store))
+            {
                 over.push(key.clone());
             }
         }
@@ -794,6 +820,14 @@ fn stall_next_step(resource_type: &str) -> &'static str {
         _ => "open the resource in its console or CloudTrail to see what it waits for",
     }
 }
+
+/// See [`Detector::wait_facts`].
+pub(super) type WaitFacts = (
+    DateTime<Utc>,
+    u32,
+    Option<String>,
+    Option<(DateTime<Utc>, u32, usize)>,
+);
 
 /// A failed ECS deployment, remembered until a new attempt succeeds.
 #[derive(Debug, Clone)]

@@ -33,23 +33,24 @@ pub const REORDER_WINDOW: usize = 500;
 /// forgotten past the cap.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskOwners {
-    by_id: HashMap<String, String>,
-    /// IP → (task id, owner).
+    /// Task id → (owner, the IP recorded for it).
+    by_id: HashMap<String, (String, Option<String>)>,
+    /// IP → (task ARN, owner) of the newest task seen there.
     by_ip: HashMap<String, (String, String)>,
-    /// Task ids in the order they were learnt, with their IP.
-    order: VecDeque<(String, Option<String>)>,
+    /// Task ids in the order they were learnt.
+    order: VecDeque<String>,
 }
 
 impl TaskOwners {
     fn learn(&mut self, t: &super::EcsTask, cap: usize) {
         let id = t.task_id();
-        let known = self.by_id.contains_key(id);
-        let ip_known = t.private_ip.as_deref().is_none_or(|ip| {
-            self.by_ip
-                .get(ip)
-                .is_some_and(|(owner_id, _)| owner_id == id)
-        });
-        if known && ip_known {
+        let recorded_ip = self.by_id.get(id).map(|(_, ip)| ip.as_deref());
+        let new_ip = match (&t.private_ip, recorded_ip) {
+            (Some(ip), Some(known)) => known != Some(ip.as_str()),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if recorded_ip.is_some() && !new_ip {
             return;
         }
         let owner = match t.service_name() {
@@ -59,24 +60,24 @@ impl TaskOwners {
                 format!("family:{}", def.split(':').next().unwrap_or(def))
             }
         };
-        if let Some(ip) = &t.private_ip {
+        if new_ip && let Some(ip) = &t.private_ip {
             self.by_ip
-                .insert(ip.clone(), (id.to_string(), owner.clone()));
+                .insert(ip.clone(), (t.task_arn.clone(), owner.clone()));
         }
-        if !known {
-            self.by_id.insert(id.to_string(), owner);
-            self.order.push_back((id.to_string(), t.private_ip.clone()));
+        if recorded_ip.is_none() {
+            self.order.push_back(id.to_string());
         }
+        self.by_id
+            .insert(id.to_string(), (owner, t.private_ip.clone()));
         while self.order.len() > cap {
-            let Some((old, ip)) = self.order.pop_front() else {
+            let Some(old) = self.order.pop_front() else {
                 break;
             };
-            self.by_id.remove(&old);
-            if let Some(ip) = ip
+            if let Some((_, Some(ip))) = self.by_id.remove(&old)
                 && self
                     .by_ip
                     .get(&ip)
-                    .is_some_and(|(owner_id, _)| *owner_id == old)
+                    .is_some_and(|(arn, _)| super::task_id_of(arn) == old)
             {
                 self.by_ip.remove(&ip);
             }
@@ -85,12 +86,17 @@ impl TaskOwners {
 
     /// The owner (`svc:NAME`, `family:NAME`) of the task with this id.
     pub fn of_task(&self, task_id: &str) -> Option<&str> {
-        self.by_id.get(task_id).map(String::as_str)
+        self.by_id.get(task_id).map(|(owner, _)| owner.as_str())
     }
 
     /// The owner of the newest task seen at this private IP.
     pub fn of_ip(&self, ip: &str) -> Option<&str> {
         self.by_ip.get(ip).map(|(_, owner)| owner.as_str())
+    }
+
+    /// The ARN of the newest task seen at this private IP.
+    pub fn task_at_ip(&self, ip: &str) -> Option<&str> {
+        self.by_ip.get(ip).map(|(arn, _)| arn.as_str())
     }
 
     pub fn len(&self) -> usize {
@@ -1676,6 +1682,13 @@ mod tests {
         // A newer task at the same IP takes it over.
         store.apply(&at_ip("t2", "10.0.0.1", "family:migrate"));
         assert_eq!(store.task_owners.of_ip("10.0.0.1"), Some("family:api"));
+        // The older task read again (every poll lists it) does not take it back.
+        store.apply(&at_ip("t1", "10.0.0.1", "service:api"));
+        assert_eq!(store.task_owners.of_ip("10.0.0.1"), Some("family:api"));
+        assert_eq!(
+            store.task_owners.task_at_ip("10.0.0.1"),
+            Some("arn:aws:ecs:eu-west-1:1:task/c/t2")
+        );
         // Bounded: 4 × the stopped-task cap; forgetting t2 frees its IP, t1's never held it.
         for i in 0..20 {
             store.apply(&at_ip(

@@ -40,17 +40,17 @@ fn is_fault(t: &TargetState) -> bool {
     !matches!(t.state.as_str(), "healthy" | "initial")
 }
 
-/// The task a target belongs to: by private IP (the newest task with it, running ones first,
-/// since IPs are reused), else by a task ARN that contains the target id.
+/// The task a target belongs to: by private IP (the newest task seen with it, from the
+/// store's index: a frame must not scan every task for every target), else by a task ARN that
+/// contains the target id.
 pub fn linked_task<'a>(store: &'a Store, t: &TargetState) -> Option<&'a TaskState> {
     let id = t.key.target_id.as_str();
-    let by_ip = store
-        .tasks
-        .values()
-        .filter(|task| task.task.private_ip.as_deref() == Some(id))
-        .max_by_key(|task| (!task.is_stopped(), task.first_seen));
-    if by_ip.is_some() || id.len() < 8 {
-        return by_ip;
+    if let Some(arn) = store.task_owners.task_at_ip(id) {
+        return store.tasks.get(arn);
+    }
+    // An IP no task had: nothing to find by name either.
+    if id.len() < 8 || id.parse::<std::net::IpAddr>().is_ok() {
+        return None;
     }
     store
         .tasks

@@ -445,13 +445,16 @@ impl<W: Write> Headless<W> {
                     "exit_code": outcome.exit_code(),
                     "observations": store.observations,
                     "open_flags": flags,
-                    "problems": problems.iter().map(|p| json!({
-                        "rule": p.root.rule,
-                        "resource": sanitize::line(&p.root.resource),
-                        "severity": p.severity.as_str(),
-                        "chain": sanitize::line(&p.chain(at)),
-                        "flags": p.symptoms.len() + 1,
-                    })).collect::<Vec<_>>(),
+                    "problems": problems.iter().map(|p| {
+                        let p = p.summary(at);
+                        json!({
+                            "rule": p.rule,
+                            "resource": sanitize::line(&p.resource),
+                            "severity": p.severity.as_str(),
+                            "chain": sanitize::line(&p.chain),
+                            "flags": p.flags,
+                        })
+                    }).collect::<Vec<_>>(),
                     "root_cause": root_cause.as_deref().map(|l| sanitize::line(l).into_owned()),
                 }))?;
             }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::detect::{Flag, fmt_duration, problems, root_cause_line};
+use crate::detect::{Flag, ProblemSummary, fmt_duration, problems, root_cause_line};
 use crate::headless::Outcome;
 use crate::model::{Severity, SourceState, cfn_status};
 use crate::pipeline::Pipeline;
@@ -95,8 +95,8 @@ struct Snapshot<'a> {
     target_groups: Vec<(String, usize, usize, usize)>,
     /// Open flags grouped by problem: each problem's root, then its symptoms.
     flags: Vec<&'a Flag>,
-    /// (root rule, root resource, severity, chain, flags in it), worst first.
-    problems: Vec<(&'static str, String, Severity, String, usize)>,
+    /// Worst first.
+    problems: Vec<ProblemSummary>,
     root_cause: Option<String>,
     /// Sources that could not be read: (name, state).
     unread: Vec<(String, &'static str)>,
@@ -108,18 +108,7 @@ fn gather(pipeline: &Pipeline, now: DateTime<Utc>) -> Snapshot<'_> {
     let grouped = problems(&open, store);
     let root_cause = root_cause_line(&grouped, now);
     let flags: Vec<&Flag> = grouped.iter().flat_map(|p| p.flags()).collect();
-    let problems = grouped
-        .iter()
-        .map(|p| {
-            (
-                p.root.rule,
-                p.root.resource.clone(),
-                p.severity,
-                p.chain(now),
-                p.symptoms.len() + 1,
-            )
-        })
-        .collect();
+    let problems = grouped.iter().map(|p| p.summary(now)).collect();
     Snapshot {
         now,
         outcome: outcome(pipeline),
@@ -285,14 +274,15 @@ fn text(s: &Snapshot) -> String {
     }
     if !s.problems.is_empty() {
         out.push_str("problems, worst first:\n");
-        for (rule, resource, severity, chain, n) in &s.problems {
+        for p in &s.problems {
             let _ = writeln!(
                 out,
-                "  {:<5} {rule}  {}: {} ({})",
-                severity.as_str().to_ascii_uppercase(),
-                clean(resource),
-                clean(chain),
-                crate::text::count_of(*n, "flag")
+                "  {:<5} {}  {}: {} ({})",
+                p.severity.as_str().to_ascii_uppercase(),
+                p.rule,
+                clean(&p.resource),
+                clean(&p.chain),
+                crate::text::count_of(p.flags, "flag")
             );
         }
     }
@@ -380,13 +370,15 @@ fn markdown(s: &Snapshot) -> String {
     }
     if !s.problems.is_empty() {
         out.push_str("| problem | root | chain | flags |\n|---|---|---|---|\n");
-        for (rule, resource, severity, chain, n) in &s.problems {
+        for p in &s.problems {
             let _ = writeln!(
                 out,
-                "| {} | `{rule}` {} | {} | {n} |",
-                severity.as_str(),
-                cell(resource),
-                cell(chain)
+                "| {} | `{}` {} | {} | {} |",
+                p.severity.as_str(),
+                p.rule,
+                cell(&p.resource),
+                cell(&p.chain),
+                p.flags
             );
         }
         out.push('\n');
@@ -444,12 +436,12 @@ fn json(s: &Snapshot) -> Value {
             "next_step": clean(&f.next_step),
             "count": f.count,
         })).collect::<Vec<_>>(),
-        "problems": s.problems.iter().map(|(rule, resource, severity, chain, n)| json!({
-            "rule": rule,
-            "resource": clean(resource),
-            "severity": severity.as_str(),
-            "chain": clean(chain),
-            "flags": n,
+        "problems": s.problems.iter().map(|p| json!({
+            "rule": p.rule,
+            "resource": clean(&p.resource),
+            "severity": p.severity.as_str(),
+            "chain": clean(&p.chain),
+            "flags": p.flags,
         })).collect::<Vec<_>>(),
         "root_cause": s.root_cause.as_deref().map(clean),
         "unread": s.unread.iter().map(|(name, state)| json!({

@@ -68,7 +68,7 @@ mod user_rules;
 
 pub use config::{DetectConfig, StallThreshold};
 pub use fallback::{UNKNOWN, fallback, log_marked, reads_as_failure, unknown, unknown_as};
-pub use problems::{Problem, ProblemRef, problem_refs, problems, root_cause_line};
+pub use problems::{Problem, ProblemRef, ProblemSummary, problem_refs, problems, root_cause_line};
 pub use subject::Subject;
 pub use text_rules::{Classification, TextRuleInfo, classify, rule_ids, rule_of, text_rules};
 pub use user_rules::{UserRule, UserRules};

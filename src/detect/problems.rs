@@ -41,7 +41,29 @@ pub struct ProblemRef {
     pub resource: String,
 }
 
+/// A problem as the outputs list it (`status`, the summary line, reports), owned and taken at
+/// one `now`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProblemSummary {
+    pub rule: &'static str,
+    pub resource: String,
+    pub severity: Severity,
+    pub chain: String,
+    /// Flags it groups, its root included.
+    pub flags: usize,
+}
+
 impl<'a> Problem<'a> {
+    pub fn summary(&self, now: DateTime<Utc>) -> ProblemSummary {
+        ProblemSummary {
+            rule: self.root.rule,
+            resource: self.root.resource.clone(),
+            severity: self.severity,
+            chain: self.chain(now),
+            flags: self.symptoms.len() + 1,
+        }
+    }
+
     /// The root, then its symptoms.
     pub fn flags(&self) -> impl Iterator<Item = &'a Flag> + '_ {
         std::iter::once(self.root).chain(self.symptoms.iter().copied())

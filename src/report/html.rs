@@ -156,14 +156,16 @@ fn summary(out: &mut String, r: &Report) {
     out.push_str("</ul>\n");
     if !r.problems.is_empty() {
         out.push_str("<table><tr><th>problem</th><th>root</th><th>what follows from it</th><th>flags</th></tr>\n");
-        for (rule, resource, severity, chain, n) in &r.problems {
+        for p in &r.problems {
             let _ = writeln!(
                 out,
-                "<tr><td class=\"{}\">{}</td><td><code>{rule}</code> {}</td><td>{}</td><td>{n}</td></tr>",
-                level(*severity),
-                severity.as_str(),
-                esc(resource),
-                esc(chain)
+                "<tr><td class=\"{}\">{}</td><td><code>{}</code> {}</td><td>{}</td><td>{}</td></tr>",
+                level(p.severity),
+                p.severity.as_str(),
+                p.rule,
+                esc(&p.resource),
+                esc(&p.chain),
+                p.flags
             );
         }
         out.push_str("</table>\n");

@@ -101,13 +101,15 @@ fn summary(out: &mut String, r: &Report) {
     }
     if !r.problems.is_empty() {
         out.push_str("\n| problem | root | what follows from it | flags |\n|---|---|---|---|\n");
-        for (rule, resource, severity, chain, n) in &r.problems {
+        for p in &r.problems {
             let _ = writeln!(
                 out,
-                "| {} | `{rule}` {} | {} | {n} |",
-                severity.as_str(),
-                cell(resource),
-                cell(chain)
+                "| {} | `{}` {} | {} | {} |",
+                p.severity.as_str(),
+                p.rule,
+                cell(&p.resource),
+                cell(&p.chain),
+                p.flags
             );
         }
     }

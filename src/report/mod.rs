@@ -12,7 +12,7 @@ use std::io::BufRead;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::detect::{Detector, Flag, FlagChange, problems, root_cause_line};
+use crate::detect::{Detector, Flag, FlagChange, ProblemSummary, problems, root_cause_line};
 use crate::headless::Outcome;
 use crate::model::{
     CfnEvent, EcsService, EcsTask, LogEvent, ObservationKind, Severity, Source, StoreCaps,
@@ -57,8 +57,8 @@ pub struct Report {
     pub outcome: Outcome,
     /// The root cause in one sentence, followed down its chain.
     pub root_cause: Option<String>,
-    /// (root rule, root resource, severity, chain, flags) per open problem at the end.
-    pub problems: Vec<(&'static str, String, Severity, String, usize)>,
+    /// The problems open at the end, worst first.
+    pub problems: Vec<ProblemSummary>,
     pub lead_time: Option<LeadTime>,
     pub operations: Vec<Operation>,
     pub deployments: Vec<Deployment>,
@@ -630,18 +630,7 @@ impl Gatherer {
                 .first()
                 .map(|p| format!("{}: {}", p.root.resource, p.chain(now)))
         });
-        let problem_rows = grouped
-            .iter()
-            .map(|p| {
-                (
-                    p.root.rule,
-                    p.root.resource.clone(),
-                    p.severity,
-                    p.chain(now),
-                    p.symptoms.len() + 1,
-                )
-            })
-            .collect();
+        let problem_rows = grouped.iter().map(|p| p.summary(now)).collect();
         let mut flags = self.flags;
         flags.sort_by(|a, b| {
             b.flag

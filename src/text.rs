@@ -32,6 +32,11 @@ pub fn fit(text: &str, width: usize) -> String {
     }
 }
 
+/// `HH:MM:SS`, UTC: how every output shows a time of day.
+pub fn clock(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%H:%M:%S").to_string()
+}
+
 /// Text for a Markdown table cell: one line, control characters gone, and every character
 /// that could open markup or end the cell (`|`, backticks, emphasis, links, HTML) escaped.
 pub fn md_cell(text: &str) -> String {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::{Report, ResourceRow, short_td};
+use super::{Report, clock, short_td, when};
 use crate::detect::fmt_duration;
 use crate::model::Severity;
 use crate::text::html_escape as esc;
@@ -40,11 +40,7 @@ svg .bar { fill: var(--bar); } svg .bar.failed { fill: var(--error); } svg .bar.
 
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
-    let title = if r.stacks.is_empty() {
-        "a watch without a stack".to_string()
-    } else {
-        r.stacks.join(", ")
-    };
+    let title = r.title();
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Deploy report: {t}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>Deploy report: {t}</h1>\n",
@@ -65,17 +61,6 @@ pub fn render(r: &Report) -> String {
         r.observations
     );
     out
-}
-
-fn when(at: Option<DateTime<Utc>>) -> String {
-    at.map_or_else(
-        || "-".to_string(),
-        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-    )
-}
-
-fn clock(at: DateTime<Utc>) -> String {
-    at.format("%H:%M:%S").to_string()
 }
 
 fn level(s: Severity) -> &'static str {
@@ -101,22 +86,7 @@ fn summary(out: &mut String, r: &Report) {
         None => out.push_str("<li><b>Root cause:</b> no problem was flagged</li>\n"),
     }
     if let Some(lead) = &r.lead_time {
-        let secs = (lead.cfn_failed_at - lead.flagged_at).num_seconds();
-        let line = if secs >= 0 {
-            format!(
-                "flagged {} before CloudFormation gave up (<code>{}</code> at {}, CloudFormation at {})",
-                fmt_duration(secs),
-                lead.flag_rule,
-                clock(lead.flagged_at),
-                clock(lead.cfn_failed_at)
-            )
-        } else {
-            format!(
-                "CloudFormation reported the failure {} before the first flag (<code>{}</code>)",
-                fmt_duration(-secs),
-                lead.flag_rule
-            )
-        };
+        let line = lead.sentence(|rule| format!("<code>{rule}</code>"));
         let _ = writeln!(out, "<li><b>Lead time:</b> {line}</li>");
     }
     let account = [r.account.as_deref(), r.region.as_deref()]
@@ -286,13 +256,6 @@ fn flags(out: &mut String, r: &Report) {
     }
 }
 
-fn took(r: &ResourceRow, end: Option<DateTime<Utc>>) -> String {
-    match (r.started, r.finished.or(end)) {
-        (Some(s), Some(e)) => fmt_duration((e - s).num_seconds()),
-        _ => "-".to_string(),
-    }
-}
-
 fn resources(out: &mut String, r: &Report) {
     out.push_str("<h2>Resources</h2>\n");
     let rows = r.resources_in_order();
@@ -310,7 +273,7 @@ fn resources(out: &mut String, r: &Report) {
             esc(&row.logical_id),
             esc(row.resource_type.trim_start_matches("AWS::")),
             esc(&row.status_text()),
-            took(row, r.end),
+            row.took(r.end),
             esc(row.reason.as_deref().unwrap_or(""))
         );
     }
@@ -323,11 +286,7 @@ fn gantt(out: &mut String, r: &Report) {
     let (Some(start), Some(end)) = (r.start, r.end) else {
         return;
     };
-    let rows: Vec<&ResourceRow> = r
-        .resources_in_order()
-        .into_iter()
-        .filter(|row| row.started.is_some())
-        .collect();
+    let rows = r.gantt_rows();
     if rows.is_empty() {
         return;
     }
@@ -374,10 +333,10 @@ fn gantt(out: &mut String, r: &Report) {
             row_h - 6.0,
             esc(&row.logical_id),
             esc(&row.status_text()),
-            took(row, Some(end)),
+            row.took(Some(end)),
             x1 + 4.0,
             y + 13.0,
-            took(row, Some(end))
+            row.took(Some(end))
         );
     }
     out.push_str("</svg>\n");

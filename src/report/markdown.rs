@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::{Report, ResourceRow, short_td};
+use super::{Report, clock, short_td, when};
 use crate::detect::fmt_duration;
 use crate::sanitize;
 use crate::text::md_cell as cell;
@@ -16,11 +16,7 @@ const GANTT_WIDTH: usize = 40;
 
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
-    let title = if r.stacks.is_empty() {
-        "a watch without a stack".to_string()
-    } else {
-        r.stacks.join(", ")
-    };
+    let title = r.title();
     let _ = writeln!(out, "# Deploy report: {}\n", cell(&title));
     summary(&mut out, r);
     tried(&mut out, r);
@@ -39,17 +35,6 @@ pub fn render(r: &Report) -> String {
     out
 }
 
-fn when(at: Option<DateTime<Utc>>) -> String {
-    at.map_or_else(
-        || "-".to_string(),
-        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-    )
-}
-
-fn clock(at: DateTime<Utc>) -> String {
-    at.format("%H:%M:%S").to_string()
-}
-
 fn summary(out: &mut String, r: &Report) {
     out.push_str("## Summary\n\n");
     let _ = writeln!(out, "- **Outcome:** {}", r.outcome.as_str());
@@ -59,22 +44,7 @@ fn summary(out: &mut String, r: &Report) {
         out.push_str("- **Root cause:** no problem was flagged\n");
     }
     if let Some(lead) = &r.lead_time {
-        let secs = (lead.cfn_failed_at - lead.flagged_at).num_seconds();
-        let line = if secs >= 0 {
-            format!(
-                "flagged {} before CloudFormation gave up (`{}` at {}, CloudFormation at {})",
-                fmt_duration(secs),
-                lead.flag_rule,
-                clock(lead.flagged_at),
-                clock(lead.cfn_failed_at)
-            )
-        } else {
-            format!(
-                "CloudFormation reported the failure {} before the first flag (`{}`)",
-                fmt_duration(-secs),
-                lead.flag_rule
-            )
-        };
+        let line = lead.sentence(|rule| format!("`{rule}`"));
         let _ = writeln!(out, "- **Lead time:** {line}");
     }
     let account = match (&r.account, &r.region) {
@@ -248,13 +218,6 @@ fn fenced(out: &mut String, lines: &[String]) {
     let _ = writeln!(out, "{fence}");
 }
 
-fn took(r: &ResourceRow, end: Option<DateTime<Utc>>) -> String {
-    match (r.started, r.finished.or(end)) {
-        (Some(s), Some(e)) => fmt_duration((e - s).num_seconds()),
-        _ => "-".to_string(),
-    }
-}
-
 fn resources(out: &mut String, r: &Report) {
     out.push_str("## Resources\n\n");
     let rows = r.resources_in_order();
@@ -271,7 +234,7 @@ fn resources(out: &mut String, r: &Report) {
             cell(&row.logical_id),
             cell(row.resource_type.trim_start_matches("AWS::")),
             cell(&row.status_text()),
-            took(row, r.end),
+            row.took(r.end),
             cell(row.reason.as_deref().unwrap_or(""))
         );
     }
@@ -282,11 +245,7 @@ fn gantt(out: &mut String, r: &Report) {
     let (Some(start), Some(end)) = (r.start, r.end) else {
         return;
     };
-    let rows: Vec<&ResourceRow> = r
-        .resources_in_order()
-        .into_iter()
-        .filter(|row| row.started.is_some())
-        .collect();
+    let rows = r.gantt_rows();
     if rows.is_empty() {
         return;
     }
@@ -322,7 +281,7 @@ fn gantt(out: &mut String, r: &Report) {
             sanitize::line(&row.logical_id)
         );
         let name = crate::text::fit(&name, width);
-        lines.push(format!("{name:<width$} |{bar}| {}", took(row, Some(end))));
+        lines.push(format!("{name:<width$} |{bar}| {}", row.took(Some(end))));
     }
     let _ = writeln!(
         out,

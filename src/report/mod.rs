@@ -12,7 +12,9 @@ use std::io::BufRead;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::detect::{Detector, Flag, FlagChange, ProblemSummary, problems, root_cause_line};
+use crate::detect::{
+    Detector, Flag, FlagChange, ProblemSummary, fmt_duration, problems, root_cause_line,
+};
 use crate::headless::Outcome;
 use crate::model::{
     CfnEvent, EcsService, EcsTask, LogEvent, ObservationKind, Severity, Source, StoreCaps,
@@ -20,6 +22,7 @@ use crate::model::{
 };
 use crate::pipeline::{Change, Pipeline};
 use crate::session::recording::{Header, RecordingError, RecordingReader};
+pub(crate) use crate::text::clock;
 
 pub mod html;
 pub mod markdown;
@@ -83,6 +86,37 @@ pub struct LeadTime {
     pub cfn_failed_at: DateTime<Utc>,
 }
 
+impl LeadTime {
+    /// "flagged 8m 29s before CloudFormation gave up (`rule` at …)", with the rule id marked up
+    /// by `code` for the format.
+    pub fn sentence(&self, code: impl Fn(&str) -> String) -> String {
+        let secs = (self.cfn_failed_at - self.flagged_at).num_seconds();
+        if secs >= 0 {
+            format!(
+                "flagged {} before CloudFormation gave up ({} at {}, CloudFormation at {})",
+                fmt_duration(secs),
+                code(self.flag_rule),
+                clock(self.flagged_at),
+                clock(self.cfn_failed_at)
+            )
+        } else {
+            format!(
+                "CloudFormation reported the failure {} before the first flag ({})",
+                fmt_duration(-secs),
+                code(self.flag_rule)
+            )
+        }
+    }
+}
+
+/// `2026-11-23 09:00:00 UTC`, or `-`.
+pub(crate) fn when(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(
+        || "-".to_string(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
+
 /// One stack operation: CREATE, UPDATE, DELETE… of a stack, and how it ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
@@ -134,6 +168,14 @@ pub struct ResourceRow {
 }
 
 impl ResourceRow {
+    /// How long its first phase took, up to `end` when it has not finished.
+    pub fn took(&self, end: Option<DateTime<Utc>>) -> String {
+        match (self.started, self.finished.or(end)) {
+            (Some(s), Some(e)) => fmt_duration((e - s).num_seconds()),
+            _ => "-".to_string(),
+        }
+    }
+
     /// Its first phase failed (or was cancelled).
     pub fn failed(&self) -> bool {
         self.outcome.as_deref().is_some_and(cfn_status::is_failed)
@@ -518,10 +560,8 @@ impl Gatherer {
             let Change::Flag { at, change } = change else {
                 continue;
             };
-            let (flag, opened) = match change {
-                FlagChange::Opened(f) => (f, true),
-                FlagChange::Resolved(f) => (f, false),
-            };
+            let flag = change.flag();
+            let opened = matches!(change, FlagChange::Opened(_));
             let key = (flag.rule, flag.resource.clone(), flag.first_seen);
             if opened && flag.severity >= Severity::Error && self.first_flag.is_none() {
                 self.first_flag = Some((*at, flag.rule));
@@ -726,6 +766,23 @@ pub(crate) fn short_td(arn: &str) -> &str {
 impl Report {
     pub fn duration(&self) -> Option<TimeDelta> {
         Some(self.end? - self.start?)
+    }
+
+    /// The report's title: its stacks, or what a stackless watch was.
+    pub fn title(&self) -> String {
+        if self.stacks.is_empty() {
+            "a watch without a stack".to_string()
+        } else {
+            self.stacks.join(", ")
+        }
+    }
+
+    /// The Gantt chart's rows: resources in display order that have a start.
+    pub fn gantt_rows(&self) -> Vec<&ResourceRow> {
+        self.resources_in_order()
+            .into_iter()
+            .filter(|row| row.started.is_some())
+            .collect()
     }
 
     /// Resources in display order: by stack path, nested stacks after their parent row.

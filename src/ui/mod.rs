@@ -509,9 +509,7 @@ pub fn short_id(arn_or_stream: &str, chars: usize) -> String {
 }
 
 /// `HH:MM:SS`, UTC.
-pub fn clock(at: DateTime<Utc>) -> String {
-    at.format("%H:%M:%S").to_string()
-}
+pub use crate::text::clock;
 
 /// A compact duration: `42s`, `4m05s`, `1h02m`.
 pub fn duration(d: TimeDelta) -> String {

@@ -13,7 +13,7 @@ use std::io::Write;
 use chrono::TimeDelta;
 use stackwatch::model::{Observation, ObservationKind};
 use stackwatch::session::demo;
-use stackwatch::session::recording::{Header, RecordingWriter};
+use stackwatch::session::recording::RecordingWriter;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,18 +29,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(())
     };
     match kind.as_str() {
-        "synthetic" => {
-            let header = Header::new(vec!["bench".into()], common::start());
-            let mut writer = RecordingWriter::new(file, &header)?;
-            for i in 0..n {
-                batch.push(common::observation(i));
-                if batch.len() == batch.capacity() {
-                    flush(&mut writer, &mut batch)?;
-                }
-            }
-            flush(&mut writer, &mut batch)?;
-            writer.into_inner().flush()?;
-        }
+        "synthetic" => common::write_synthetic(std::path::Path::new(path), n)?,
         "tiled-demo" => {
             let (header, observations) = demo::scenario();
             let mut writer = RecordingWriter::new(file, &header)?;

@@ -138,6 +138,9 @@ fn render(shot: &Shot) -> anyhow::Result<String> {
     Ok(svg::buffer_to_svg(terminal.backend().buffer(), &theme))
 }
 
+#[path = "../tests/support/chromium.rs"]
+mod chromium;
+
 fn main() -> anyhow::Result<()> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
     std::fs::create_dir_all(&dir)?;
@@ -161,11 +164,10 @@ fn main() -> anyhow::Result<()> {
 /// The demo's HTML report as a PNG, rendered by headless chromium (Debian's `chromium`;
 /// `scripts/chromium.sh` installs it). Without it, says so and leaves the old PNG.
 fn report_png(dir: &Path) -> anyhow::Result<()> {
-    let browser = Path::new("/usr/bin/chromium");
-    if !browser.exists() {
+    let Some(browser) = chromium::find() else {
         println!("skipped report.png: chromium is not installed (scripts/chromium.sh)");
         return Ok(());
-    }
+    };
     let tmp = tempfile::tempdir()?;
     let (header, observations) = stackwatch::session::demo::scenario();
     let recording = tmp.path().join("demo.jsonl");
@@ -178,23 +180,8 @@ fn report_png(dir: &Path) -> anyhow::Result<()> {
         stackwatch::report::render(&report, stackwatch::report::ReportFormat::Html),
     )?;
     let png = dir.join("report.png");
-    let status = std::process::Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1100,1500",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            tmp.path().join("profile").display()
-        ))
+    let status = chromium::headless(&browser, &tmp.path().join("profile"))
+        .args(["--hide-scrollbars", "--window-size=1100,1500"])
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", html.display()))
         .output()?;

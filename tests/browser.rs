@@ -3,42 +3,17 @@
 //! is not installed (`scripts/chromium.sh` installs it as root on Debian) the test says so and
 //! passes, except under `CI=true`, where a missing browser fails it.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use stackwatch::session::demo;
 use stackwatch::session::recording;
 
-fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-/// The flags that work on a closed network (DESIGN.md): no background connections, a fresh
-/// profile, no sandbox as root.
-fn headless(browser: &Path, profile: &Path) -> Command {
-    let mut cmd = Command::new(browser);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-logging=stderr",
-        "--v=0",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    cmd
-}
+#[path = "support/chromium.rs"]
+mod chromium;
 
 #[test]
 fn the_html_report_loads_in_chromium_without_console_errors_and_draws_its_chart() {
-    let Some(browser) = chromium() else {
+    let Some(browser) = chromium::find() else {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("chromium is not installed: scripts/chromium.sh installs it (CI=true needs it)");
         }
@@ -60,8 +35,8 @@ fn the_html_report_loads_in_chromium_without_console_errors_and_draws_its_chart(
         .unwrap();
     assert!(status.status.success(), "{status:?}");
 
-    let out = headless(&browser, &dir.path().join("profile"))
-        .arg("--dump-dom")
+    let out = chromium::headless(&browser, &dir.path().join("profile"))
+        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
         .arg(format!("file://{}", html.display()))
         .output()
         .unwrap();

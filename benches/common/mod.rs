@@ -6,6 +6,36 @@ use stackwatch::model::{
     CfnEvent, EcsContainer, EcsServiceEvent, EcsTask, LogEvent, Observation, TargetHealth,
 };
 
+/// Writes a recording of the first `n` observations of the stream to `path`.
+// Each bench binary uses a part of this module.
+#[allow(dead_code)]
+pub fn write_synthetic(path: &std::path::Path, n: u64) -> std::io::Result<()> {
+    use stackwatch::session::recording::{Header, RecordingWriter};
+    use std::io::Write;
+    let header = Header::new(vec!["bench".into()], start());
+    let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut writer = RecordingWriter::new(file, &header)?;
+    let mut batch = Vec::with_capacity(4096);
+    for i in 0..n {
+        batch.push(observation(i));
+        if batch.len() == batch.capacity() {
+            writer.write_batch(&batch)?;
+            batch.clear();
+        }
+    }
+    writer.write_batch(&batch)?;
+    writer.into_inner().flush()
+}
+
+/// This process's peak RSS in MB (`VmHWM`), where /proc has it.
+#[allow(dead_code)]
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
 pub fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
 }

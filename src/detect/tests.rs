@@ -1446,6 +1446,18 @@ fn rule(source: Source, text: &str) -> Option<&'static str> {
     classify(source, text).map(|c| c.rule)
 }
 
+/// Every text gets the rule expected of it (`None`: no rule); all mismatches are listed.
+fn assert_rules<'a>(cases: impl IntoIterator<Item = (Source, &'a str, Option<&'a str>)>) {
+    let wrong: Vec<String> = cases
+        .into_iter()
+        .filter_map(|(source, text, expect)| {
+            let got = rule(source, text);
+            (got != expect).then(|| format!("{expect:?} <- {got:?}: {text}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 #[test]
 fn rules_generalise_beyond_the_corpus() {
     use Source::*;
@@ -1743,14 +1755,11 @@ fn rules_generalise_beyond_the_corpus() {
             "ecs.resource_init_other",
         ),
     ];
-    let mut wrong = Vec::new();
-    for (source, text, expect) in cases {
-        let got = rule(*source, text);
-        if got != Some(*expect) {
-            wrong.push(format!("{expect} <- {got:?}: {text}"));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_rules(
+        cases
+            .iter()
+            .map(|(source, text, expect)| (*source, *text, Some(*expect))),
+    );
 }
 
 /// The five ids of catalogue §9, written in wordings the corpus does not hold: the same meaning
@@ -2174,14 +2183,11 @@ fn new_ids_hold_by_meaning_and_near_misses_stay_out() {
             Some("cfn.stack_rollback_complete_blocked"),
         ),
     ];
-    let mut wrong = Vec::new();
-    for (source, text, expect) in cases {
-        let got = rule(*source, text);
-        if got != *expect {
-            wrong.push(format!("{expect:?} <- {got:?}: {text}"));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_rules(
+        cases
+            .iter()
+            .map(|(source, text, expect)| (*source, *text, *expect)),
+    );
     let c = classify(
         Cfn,
         "failed: ValidationError: Template format error:\nUnresolved resource dependencies [TELEMETRY_DOCS_HOST,\nTELEMETRY_DOCS_PORT] in the Resources block of the template",
@@ -2254,14 +2260,11 @@ fn ordinary_log_lines_with_the_new_rules_words_stay_quiet() {
             Some("log.build_output_missing"),
         ),
     ];
-    let mut wrong = Vec::new();
-    for (text, expect) in cases {
-        let got = rule(Source::Log, text);
-        if got != *expect {
-            wrong.push(format!("{expect:?} <- {got:?}: {text}"));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_rules(
+        cases
+            .iter()
+            .map(|(text, expect)| (Source::Log, *text, *expect)),
+    );
 }
 
 /// Runtimes write their crash headers at a line's start; log pipelines put a timestamp or a
@@ -2291,14 +2294,11 @@ fn crash_headers_behind_a_log_prefix() {
         ),
         ("worker-1  | Killed", "log.process_killed"),
     ];
-    let mut wrong = Vec::new();
-    for (text, expect) in cases {
-        let got = rule(Source::Log, text);
-        if got != Some(*expect) {
-            wrong.push(format!("{expect} <- {got:?}: {text}"));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_rules(
+        cases
+            .iter()
+            .map(|(text, expect)| (Source::Log, *text, Some(*expect))),
+    );
     let c = classify(Source::Log, cases[3].0).unwrap();
     assert_eq!(c.summary, "uncaught ZeroDivisionError: division by zero");
     // Words that only look like a header stay quiet.
@@ -2335,14 +2335,11 @@ fn the_agents_other_error_names() {
             "ecs.resource_init_other",
         ),
     ];
-    let mut wrong = Vec::new();
-    for (text, expect) in cases {
-        let got = rule(EcsTask, text);
-        if got != Some(*expect) {
-            wrong.push(format!("{expect} <- {got:?}: {text}"));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_rules(
+        cases
+            .iter()
+            .map(|(text, expect)| (EcsTask, *text, Some(*expect))),
+    );
 }
 
 /// Real messages found in public issues while widening the rules (not in the known corpus),
@@ -2582,14 +2579,11 @@ fn older_rules_hold_the_wider_family() {
             "ecs.efs_mount_network",
         ),
     ];
-    let mut wrong = Vec::new();
-    for (source, text, expect) in cases {
-        let got = rule(*source, text);
-        if got != Some(*expect) {
-            wrong.push(format!("{expect} <- {got:?}: {text}"));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_rules(
+        cases
+            .iter()
+            .map(|(source, text, expect)| (*source, *text, Some(*expect))),
+    );
     let c = classify(
         Cfn,
         "Hook invocations complete.  Resource creation Initiated",

@@ -69,8 +69,7 @@ fn problem_line<'a>(view: &View, problem: &Problem) -> Line<'a> {
 }
 
 /// The strip shows problems, not flags: one line each, root first.
-pub fn render_strip(frame: &mut Frame, area: Rect, view: &View) {
-    let problems = problems(view);
+pub fn render_strip(frame: &mut Frame, area: Rect, view: &View, problems: &[Problem]) {
     let height = area.height as usize;
     let total = problems.len();
     // When they do not all fit, the last line counts the rest.

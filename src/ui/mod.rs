@@ -75,10 +75,12 @@ pub fn render(frame: &mut Frame, view: &View) {
         frame.render_widget(msg, area);
         return;
     }
+    // Grouped once per frame: the strip's height and its lines.
+    let problems = flags::problems(view);
     let areas = layout::compute(
         area,
         view.ui,
-        flags::problems(view).len(),
+        problems.len(),
         banner::shown(view.store),
         stackless(view.store),
     );
@@ -87,7 +89,7 @@ pub fn render(frame: &mut Frame, view: &View) {
         banner::render(frame, rect, view);
     }
     if let Some(strip) = areas.flags_strip {
-        flags::render_strip(frame, strip, view);
+        flags::render_strip(frame, strip, view, &problems);
     }
     if let Some(tabs) = areas.tabs {
         layout::render_tabs(frame, tabs, view);

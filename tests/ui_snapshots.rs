@@ -377,13 +377,12 @@ fn sample_flags(now: DateTime<Utc>) -> Vec<Flag> {
             summary: summary.into(),
             next_step: "Check the mount target's security group allows NFS (2049) from the tasks."
                 .into(),
-            evidence: [Evidence {
-                at: now,
-                source: Source::EcsTask,
-                resource: "payments-api".into(),
-                text: "ResourceInitializationError: mount.nfs4: Connection timed out".into(),
-                repeats: 1,
-            }]
+            evidence: [Evidence::new(
+                now,
+                Source::EcsTask,
+                "payments-api".into(),
+                "ResourceInitializationError: mount.nfs4: Connection timed out".into(),
+            )]
             .into(),
             count: 6,
             first_seen: now - TimeDelta::seconds(200),

@@ -450,13 +450,12 @@ impl Detector {
             })
         };
         let path = subject.to_string();
-        let evidence = Evidence {
-            at: e.timestamp,
-            source: Source::Cfn,
-            resource: path.clone(),
-            text: evidence_text(&format!("{}: {reason}", e.status)),
-            repeats: 1,
-        };
+        let evidence = Evidence::new(
+            e.timestamp,
+            Source::Cfn,
+            path.clone(),
+            evidence_text(&format!("{}: {reason}", e.status)),
+        );
         let spec = FlagSpec {
             rule: c.rule,
             severity: c.severity,
@@ -487,13 +486,12 @@ impl Detector {
         if c.severity == Severity::Info || CFN_SUMMARY_RULES.contains(&c.rule) {
             return;
         }
-        let evidence = Evidence {
+        let evidence = Evidence::new(
             at,
-            source: Source::Cfn,
-            resource: s.stack.clone(),
-            text: evidence_text(&format!("{}: {reason}", s.status)),
-            repeats: 1,
-        };
+            Source::Cfn,
+            s.stack.clone(),
+            evidence_text(&format!("{}: {reason}", s.status)),
+        );
         let spec = FlagSpec {
             rule: c.rule,
             severity: c.severity,
@@ -578,13 +576,12 @@ impl Detector {
         if !exits.is_empty() {
             text.push_str(&format!(" [{}]", exits.join(", ")));
         }
-        let evidence = Evidence {
-            at: stopped_at,
-            source: Source::EcsTask,
-            resource: t.task_id().to_string(),
-            text: evidence_text(&text),
-            repeats: 1,
-        };
+        let evidence = Evidence::new(
+            stopped_at,
+            Source::EcsTask,
+            t.task_id().to_string(),
+            evidence_text(&text),
+        );
 
         let started = t.started_at.is_some() || !exits.is_empty();
         if started && !expected && !infrastructure && t.service_name().is_some() {
@@ -655,13 +652,12 @@ impl Detector {
         if c.severity == Severity::Info {
             return;
         }
-        let evidence = Evidence {
-            at: e.created_at,
-            source: Source::EcsService,
-            resource: e.service.clone(),
-            text: evidence_text(&e.message),
-            repeats: 1,
-        };
+        let evidence = Evidence::new(
+            e.created_at,
+            Source::EcsService,
+            e.service.clone(),
+            evidence_text(&e.message),
+        );
         let spec = FlagSpec {
             rule: c.rule,
             severity: c.severity,
@@ -706,13 +702,12 @@ impl Detector {
             Some(p) => format!("{}:{p}", t.target_id),
             None => t.target_id.clone(),
         };
-        let evidence = Evidence {
+        let evidence = Evidence::new(
             at,
-            source: Source::Elb,
-            resource: target,
-            text: evidence_text(&format!("{} ({text})", t.state)),
-            repeats: 1,
-        };
+            Source::Elb,
+            target,
+            evidence_text(&format!("{} ({text})", t.state)),
+        );
         let spec = FlagSpec {
             rule: c.rule,
             severity: c.severity,
@@ -867,13 +862,7 @@ impl Detector {
         stream: &str,
         text: String,
     ) -> Option<FlagKey> {
-        let evidence = Evidence {
-            at: timestamp,
-            source: Source::Log,
-            resource: stream.to_string(),
-            text,
-            repeats: 1,
-        };
+        let evidence = Evidence::new(timestamp, Source::Log, stream.to_string(), text);
         let spec = FlagSpec {
             rule: c.rule,
             severity: c.severity,

@@ -119,32 +119,30 @@ impl Detector {
             Some(reason) => format!("{} ({}): {reason}", res.status, res.resource_type),
             None => format!("{} ({})", res.status, res.resource_type),
         };
-        let mut evidence = vec![Evidence {
-            at: since,
-            source: Source::Cfn,
-            resource: path.clone(),
-            text: super::evidence_text(&started),
-            repeats: 1,
-        }];
+        let mut evidence = vec![Evidence::new(
+            since,
+            Source::Cfn,
+            path.clone(),
+            super::evidence_text(&started),
+        )];
         if let Some(policy) = res.signal {
             let kind = if res.resource_type == "AWS::CloudFormation::WaitCondition" {
                 "WaitCondition"
             } else {
                 "CreationPolicy"
             };
-            evidence.push(Evidence {
-                at: since,
-                source: Source::Cfn,
-                resource: path,
-                text: format!(
+            evidence.push(Evidence::new(
+                since,
+                Source::Cfn,
+                path,
+                format!(
                     "{kind}: {} signal{} within {}; {} received",
                     policy.count,
                     if policy.count == 1 { "" } else { "s" },
                     fmt_duration(i64::try_from(policy.timeout_s).unwrap_or(i64::MAX)),
                     res.signals_received
                 ),
-                repeats: 1,
-            });
+            ));
         } else if let Some(failure) = self.ecs_failure_of(res)
             && let Some(last) = failure.evidence.back()
         {
@@ -395,13 +393,12 @@ impl Detector {
             .unwrap_or_else(|| {
                 "read the failed resource's reason, fix it and deploy again".to_string()
             });
-        let evidence = Evidence {
-            at: cause.at,
-            source: Source::Cfn,
-            resource: path.clone(),
-            text: super::evidence_text(&format!("{}: {}", cause.status, cause.reason)),
-            repeats: 1,
-        };
+        let evidence = Evidence::new(
+            cause.at,
+            Source::Cfn,
+            path.clone(),
+            super::evidence_text(&format!("{}: {}", cause.status, cause.reason)),
+        );
         let spec = FlagSpec {
             rule: "cfn.root_cause",
             severity,
@@ -458,16 +455,15 @@ impl Detector {
             };
             // The targets' own health reasons (from the open target-health flags of the
             // group), after the counts the flag rests on.
-            let mut evidence = vec![Evidence {
-                at: since,
-                source: Source::Elb,
-                resource: spec.subject.to_string(),
-                text: format!(
+            let mut evidence = vec![Evidence::new(
+                since,
+                Source::Elb,
+                spec.subject.to_string(),
+                format!(
                     "0 healthy of {} registered ({} unhealthy, {} listed)",
                     health.registered, health.unhealthy, health.present
                 ),
-                repeats: 1,
-            }];
+            )];
             let mut reasons: Vec<Evidence> = self
                 .open
                 .iter()
@@ -505,16 +501,15 @@ impl Detector {
                             "fix the root cause (cfn.root_cause) and deploy again",
                         )
                     };
-                    let evidence = Evidence {
-                        at: root.updated_at.unwrap_or(now),
-                        source: Source::Cfn,
-                        resource: root.path.clone(),
-                        text: super::evidence_text(&match root.reason.as_deref() {
+                    let evidence = Evidence::new(
+                        root.updated_at.unwrap_or(now),
+                        Source::Cfn,
+                        root.path.clone(),
+                        super::evidence_text(&match root.reason.as_deref() {
                             Some(reason) if !reason.is_empty() => format!("{status}: {reason}"),
                             _ => status.to_string(),
                         }),
-                        repeats: 1,
-                    };
+                    );
                     let spec = FlagSpec {
                         rule: "deploy.rolled_back",
                         severity: Severity::Error,
@@ -573,19 +568,18 @@ impl Detector {
                     summary: format!("service {name} deployment {} failed: {}", d.id, short(why, 160)),
                     next_step: "the deploy failed even if the service ends healthy: read the failed tasks' stopped reasons".to_string(),
                 };
-                let evidence = Evidence {
-                    at: d.updated_at.unwrap_or(now),
-                    source: Source::EcsService,
-                    resource: format!("service {name}"),
-                    text: super::evidence_text(&format!(
+                let evidence = Evidence::new(
+                    d.updated_at.unwrap_or(now),
+                    Source::EcsService,
+                    format!("service {name}"),
+                    super::evidence_text(&format!(
                         "deployment {} ({}): rollout {}: {why}; {} failed tasks",
                         d.id,
                         d.task_definition,
                         d.rollout_state.as_deref().unwrap_or("?"),
                         d.failed_tasks
                     )),
-                    repeats: 1,
-                };
+                );
                 self.set_state_flag(spec, now, Some(vec![evidence]), None);
                 continue;
             }
@@ -642,16 +636,15 @@ impl Detector {
                 ),
                 next_step: "look at the stopped tasks' reasons and the service events: new tasks are not staying up".to_string(),
             };
-            let evidence = Evidence {
-                at: since,
-                source: Source::EcsService,
-                resource: format!("service {name}"),
-                text: super::evidence_text(&format!(
+            let evidence = Evidence::new(
+                since,
+                Source::EcsService,
+                format!("service {name}"),
+                super::evidence_text(&format!(
                     "deployment {} ({}): {} desired, {} running, {} pending, {} failed tasks",
                     p.id, p.task_definition, p.desired, p.running, p.pending, p.failed_tasks
                 )),
-                repeats: 1,
-            };
+            );
             self.set_state_flag(spec, now, Some(vec![evidence]), None);
         }
     }

@@ -343,10 +343,10 @@ impl<W: Write> Headless<W> {
                     "at": rfc3339(at),
                     "source": flag.source.as_str(),
                     "resource": sanitize::line(&flag.resource),
-                    "message": sanitize::line(&flag.summary),
+                    "message": sanitize::line(&flag.summary_at(at)),
                     "rule": flag.rule,
                     "severity": flag.severity.as_str(),
-                    "summary": sanitize::line(&flag.summary),
+                    "summary": sanitize::line(&flag.summary_at(at)),
                     "next_step": sanitize::line(&flag.next_step),
                     "count": flag.count,
                     "evidence": evidence,
@@ -365,7 +365,7 @@ impl<W: Write> Headless<W> {
                     head,
                     flag.rule,
                     sanitize::line(&flag.resource),
-                    sanitize::line(&flag.summary)
+                    sanitize::line(&flag.summary_at(at))
                 );
                 if kind == "flag" {
                     line.push_str(&format!(

@@ -148,7 +148,10 @@ impl Pipeline {
             problem_refs(&changed, &self.detector.open_flags(), &self.store)
         };
         for (change, problem) in taken.iter_mut().zip(refs) {
-            change.flag_mut().problem = Some(problem);
+            let flag = change.flag_mut();
+            flag.problem = Some(problem);
+            // A change says what its flag read at that moment, not what it reads later.
+            flag.stop_clock(at);
         }
         changes.extend(taken.into_iter().map(|change| Change::Flag { at, change }));
     }

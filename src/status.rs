@@ -297,7 +297,7 @@ fn text(s: &Snapshot) -> String {
                 f.severity.as_str().to_ascii_uppercase(),
                 f.rule,
                 clean(&f.resource),
-                clean(&f.summary),
+                clean(&f.summary_at(s.now)),
                 clean(&f.next_step)
             );
         }
@@ -394,7 +394,7 @@ fn markdown(s: &Snapshot) -> String {
                 f.severity.as_str(),
                 f.rule,
                 cell(&f.resource),
-                cell(&f.summary),
+                cell(&f.summary_at(s.now)),
                 cell(&f.next_step)
             );
         }
@@ -432,7 +432,7 @@ fn json(s: &Snapshot) -> Value {
             "rule": f.rule,
             "severity": f.severity.as_str(),
             "resource": clean(&f.resource),
-            "summary": clean(&f.summary),
+            "summary": clean(&f.summary_at(s.now)),
             "next_step": clean(&f.next_step),
             "count": f.count,
         })).collect::<Vec<_>>(),

@@ -54,6 +54,7 @@ use crate::model::{
     ResourceKey, Severity, Source, Store, TargetHealth, TargetKey, cfn_status,
 };
 
+mod clock;
 mod config;
 mod fallback;
 mod gone;
@@ -66,6 +67,7 @@ mod tests;
 mod text_rules;
 mod user_rules;
 
+pub use clock::{Clock, SummaryClock};
 pub use config::{DetectConfig, StallThreshold};
 pub use fallback::{UNKNOWN, fallback, log_marked, reads_as_failure, unknown, unknown_as};
 pub use problems::{Problem, ProblemRef, ProblemSummary, problem_refs, problems, root_cause_line};
@@ -194,7 +196,11 @@ pub struct Flag {
     /// The subject as text (`payments/ApiService`, `service payments-api`, `tg payments-tg`),
     /// for the outputs.
     pub resource: String,
+    /// What it means. A state flag's clock (`for 8m 35s`) is not in it: read the summary with
+    /// [`Flag::summary_at`].
     pub summary: String,
+    /// Where a clock goes in `summary`, drawn from `now` when it is shown.
+    pub clock: Option<SummaryClock>,
     pub next_step: String,
     pub evidence: VecDeque<Evidence>,
     /// How many observations matched (50 tasks dying of one cause make one flag, count 50).
@@ -270,8 +276,8 @@ pub struct Detector {
     targets_seen: HashMap<TargetKey, (String, Option<String>)>,
     /// Resources currently `*_IN_PROGRESS`: the stall rules look only at these.
     in_progress: BTreeSet<ResourceKey>,
-    /// Per waiting resource, what its stall flag's evidence was last built from.
-    stall_facts: HashMap<ResourceKey, state_rules::WaitFacts>,
+    /// Per waiting resource, what its stall flag was last built from.
+    stall_basis: HashMap<ResourceKey, state_rules::StallBasis>,
     /// Per task scope, the newest task seen RUNNING: (started_at, task ARN).
     latest_running: HashMap<String, (DateTime<Utc>, String)>,
     /// Per service scope, recent stops of started tasks, and how many were seen in total.
@@ -293,6 +299,8 @@ pub struct Detector {
     /// The last log line classified and its result: crash loops and retry loops print the
     /// same line again and again, and this skips the captures and summary for the repeats.
     last_log: Option<(String, Option<Classification>)>,
+    /// The time of the last tick: where a resolved state flag's clock stops.
+    last_tick: Option<DateTime<Utc>>,
 }
 
 /// What a rule wants a flag to say; opening, bumping and updating share it.
@@ -304,6 +312,8 @@ struct FlagSpec {
     scope: String,
     subject: Subject,
     summary: String,
+    /// A clock drawn into `summary` when it is shown ([`SummaryClock`]).
+    clock: Option<SummaryClock>,
     next_step: String,
 }
 
@@ -386,6 +396,7 @@ impl Detector {
         self.rolled_back(now, store);
         self.not_converging(now, store);
         self.resolve_text_flags(now, store);
+        self.last_tick = Some(now);
     }
 
     /// Open flags, worst first, then newest first.
@@ -457,6 +468,7 @@ impl Detector {
             evidence_text(&format!("{}: {reason}", e.status)),
         );
         let spec = FlagSpec {
+            clock: None,
             rule: c.rule,
             severity: c.severity,
             source: Source::Cfn,
@@ -493,6 +505,7 @@ impl Detector {
             evidence_text(&format!("{}: {reason}", s.status)),
         );
         let spec = FlagSpec {
+            clock: None,
             rule: c.rule,
             severity: c.severity,
             source: Source::Cfn,
@@ -605,6 +618,7 @@ impl Detector {
             summary.push_str(&format!(" ({})", exits.join(", ")));
         }
         let spec = FlagSpec {
+            clock: None,
             rule: c.rule,
             severity: c.severity,
             source: Source::EcsTask,
@@ -659,6 +673,7 @@ impl Detector {
             evidence_text(&e.message),
         );
         let spec = FlagSpec {
+            clock: None,
             rule: c.rule,
             severity: c.severity,
             source: Source::EcsService,
@@ -709,6 +724,7 @@ impl Detector {
             evidence_text(&format!("{} ({text})", t.state)),
         );
         let spec = FlagSpec {
+            clock: None,
             rule: c.rule,
             severity: c.severity,
             source: Source::Elb,
@@ -864,6 +880,7 @@ impl Detector {
     ) -> Option<FlagKey> {
         let evidence = Evidence::new(timestamp, Source::Log, stream.to_string(), text);
         let spec = FlagSpec {
+            clock: None,
             rule: c.rule,
             severity: c.severity,
             source: Source::Log,
@@ -923,6 +940,7 @@ impl Detector {
             resource: spec.subject.to_string(),
             subject: spec.subject,
             summary: spec.summary,
+            clock: spec.clock,
             next_step: spec.next_step,
             evidence: ev,
             count,
@@ -951,6 +969,7 @@ impl Detector {
         match self.open.get_mut(&key) {
             Some(flag) => {
                 flag.summary = spec.summary;
+                flag.clock = spec.clock;
                 // One key may change subject: `cfn.root_cause` follows the root cause.
                 if flag.subject != spec.subject {
                     flag.resource = spec.subject.to_string();
@@ -992,6 +1011,8 @@ impl Detector {
             return;
         };
         flag.resolved_at = Some(now);
+        // Its clock stops where its rule last held: the tick before this one.
+        flag.stop_clock(self.last_tick.unwrap_or(now));
         self.changes.push(FlagChange::Resolved(flag.clone()));
         if self.resolved.len() >= self.config.resolved_cap.max(1) {
             self.resolved.pop_front();

@@ -79,7 +79,7 @@ impl<'a> Problem<'a> {
     /// The chain in one line, root first: "Node cannot find package 'express' → 3 tasks
     /// exited 1 → targets unhealthy → ApiService waiting 8m". Ages are taken at `now`.
     pub fn chain(&self, now: DateTime<Utc>) -> String {
-        let mut parts = vec![root_phrase(self.root)];
+        let mut parts = vec![root_phrase(self.root, now)];
         for flag in &self.symptoms {
             let phrase = symptom_phrase(flag, now);
             if !parts.contains(&phrase) {
@@ -296,8 +296,9 @@ fn without_tally(summary: &str) -> &str {
     }
 }
 
-fn root_phrase(flag: &Flag) -> String {
-    let summary = super::text_rules::short(without_tally(&flag.summary), 90);
+fn root_phrase(flag: &Flag, now: DateTime<Utc>) -> String {
+    let summary = flag.summary_at(now);
+    let summary = super::text_rules::short(without_tally(&summary), 90);
     if flag.count > 1 && flag.source == Source::EcsTask {
         format!("{summary} ({} tasks)", flag.count)
     } else {
@@ -532,7 +533,7 @@ pub fn root_cause_line(problems: &[Problem], now: DateTime<Utc>) -> Option<Strin
         .iter()
         .find(|p| p.flags().any(|f| f.rule == "cfn.root_cause"))?;
     if p.root.rule == "cfn.root_cause" {
-        return Some(p.root.summary.clone());
+        return Some(p.root.summary_at(now).into_owned());
     }
     Some(format!("{}: {}", p.root.resource, p.chain(now)))
 }

@@ -1,14 +1,12 @@
 //! State rules and resolution, run by `tick`. Each looks at current state only (in-progress
 //! resources, services, target groups, open flags), never at the whole history.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 
 use super::text_rules::{match_rule, short, tg_name};
 use super::{
-    CFN_SUMMARY_RULES, Detector, EVIDENCE_CAP, Evidence, Flag, FlagKey, FlagSpec, Subject,
-    fmt_duration,
+    CFN_SUMMARY_RULES, Clock, Detector, EVIDENCE_CAP, Evidence, Flag, FlagKey, FlagSpec, Subject,
+    SummaryClock, fmt_duration,
 };
 use crate::model::{
     FailureRecord, ResourceKey, ResourceState, Severity, SignalPolicy, Source, Store, task_id_of,
@@ -46,10 +44,14 @@ impl Detector {
         }
     }
 
-    /// `stall.resource` and `stall.signal_countdown` over the in-progress resources.
+    /// `stall.resource` and `stall.signal_countdown` over the in-progress resources. A flag is
+    /// rebuilt only when what it says moved (its level, status, signals, the service's
+    /// failure): its clock is drawn at render time, so a tick over a settled wait costs a
+    /// comparison.
     pub(super) fn stall_rules(&mut self, now: DateTime<Utc>, store: &Store) {
-        let mut wanted: Vec<(FlagSpec, Option<Vec<Evidence>>)> = Vec::new();
-        let mut moved: Vec<(ResourceKey, WaitFacts)> = Vec::new();
+        let mut rebuilt: Vec<(ResourceKey, FlagSpec, Option<Vec<Evidence>>, StallBasis)> =
+            Vec::new();
+        let mut unchanged: Vec<&FlagKey> = Vec::new();
         let mut gone: Vec<ResourceKey> = Vec::new();
         for key in &self.in_progress {
             let Some(res) = store.resources.get(key).filter(|r| r.is_in_progress()) else {
@@ -61,53 +63,48 @@ impl Detector {
             }
             let since = in_progress_since(res);
             let elapsed = now.signed_duration_since(since).num_seconds();
-            let spec = match res.signal {
-                Some(policy) => self.signal_countdown(res, policy, elapsed),
-                None => self.stall(res, elapsed),
+            let failure = self.ecs_failure_of(res);
+            let Some(level) = self.wait_level(res, failure, elapsed) else {
+                continue;
             };
-            if let Some(spec) = spec {
-                // The evidence is rebuilt only when what it says moved (a signal, a new task
-                // failure), not on every tick.
-                let facts = self.wait_facts(res, since);
-                let open = self.open.contains_key(&(spec.rule, spec.scope.clone()));
-                let evidence = if open && self.stall_facts.get(key) == Some(&facts) {
-                    None
-                } else {
-                    moved.push((key.clone(), facts));
-                    Some(self.wait_evidence(res, since))
-                };
-                wanted.push((spec, evidence));
+            let basis = self.stall_basis.get(key);
+            if let Some(b) = basis
+                && b.same(level, res, since, failure)
+                && self.open.contains_key(&b.flag)
+            {
+                unchanged.push(&b.flag);
+                continue;
             }
+            let spec = self.wait_spec(res, since, level, failure);
+            let flag: FlagKey = (spec.rule, spec.scope.clone());
+            let next = StallBasis::new(flag, level, res, since, failure);
+            // The evidence is rebuilt only when what it says moved (a signal, a new task
+            // failure), not when only the level did.
+            let evidence = match basis {
+                Some(b) if self.open.contains_key(&next.flag) && b.same_facts(&next) => None,
+                _ => Some(self.wait_evidence(res, since)),
+            };
+            rebuilt.push((key.clone(), spec, evidence, next));
         }
+        let over = self.open_keys(|k, _| {
+            matches!(k.0, "stall.resource" | "stall.signal_countdown")
+                && !unchanged.contains(&k)
+                && !rebuilt.iter().any(|(_, _, _, b)| b.flag == *k)
+        });
         for key in gone {
             self.in_progress.remove(&key);
         }
-        let keep: HashSet<FlagKey> = wanted
-            .iter()
-            .map(|(s, _)| (s.rule, s.scope.clone()))
-            .collect();
-        for (spec, evidence) in wanted {
+        for (key, spec, evidence, basis) in rebuilt {
             self.set_state_flag(spec, now, evidence, None);
+            self.stall_basis.insert(key, basis);
         }
-        self.stall_facts.extend(moved);
-        let in_progress = &self.in_progress;
-        self.stall_facts.retain(|key, _| in_progress.contains(key));
-        let over = self.open_keys(|k, _| {
-            matches!(k.0, "stall.resource" | "stall.signal_countdown") && !keep.contains(k)
-        });
+        if self.stall_basis.len() > self.in_progress.len() {
+            let in_progress = &self.in_progress;
+            self.stall_basis.retain(|key, _| in_progress.contains(key));
+        }
         for key in over {
             self.resolve(&key, now);
         }
-    }
-
-    /// What a stall's or a countdown's evidence is made of: when the wait began, the signals
-    /// received, and the newest failure of the service's tasks.
-    fn wait_facts(&self, res: &ResourceState, since: DateTime<Utc>) -> WaitFacts {
-        let failure = self
-            .ecs_failure_of(res)
-            .and_then(|f| f.evidence.back())
-            .map(|e| (e.at, e.repeats, e.text.len()));
-        (since, res.signals_received, res.reason.clone(), failure)
     }
 
     /// What a stall or a signal countdown rests on: the event that started the wait, the
@@ -170,109 +167,128 @@ impl Detector {
             .max_by_key(|f| (f.severity, f.count))
     }
 
-    /// A resource slower than its type's thresholds (catalogue §1.7). An ECS service whose
-    /// tasks are failing alarms at once: CloudFormation would otherwise wait up to 3 h.
-    fn stall(&self, res: &ResourceState, elapsed: i64) -> Option<FlagSpec> {
-        if let Some(failure) = self.ecs_failure_of(res)
-            && elapsed >= self.config.ecs_failing_stall_s
-        {
-            let path = format!("{}/{}", res.key.stack, res.key.logical_id);
-            return Some(FlagSpec {
-                rule: "stall.resource",
-                severity: Severity::Error,
-                source: Source::Cfn,
-                scope: format!("cfn:{path}"),
-                subject: Subject::Resource(res.key.clone()),
-                summary: format!(
-                    "{} ({}) {} for {} while its tasks fail ({}); CloudFormation waits up to 3 h before it gives up",
-                    res.key.logical_id,
-                    res.resource_type,
-                    res.status,
-                    fmt_duration(elapsed),
-                    failure.rule
-                ),
-                next_step: format!(
-                    "fix what {} says, or cancel the deploy now instead of waiting for the timeout",
-                    failure.rule
-                ),
-            });
-        }
-        let threshold = self.config.stall_threshold(&res.resource_type);
-        let severity = if elapsed >= threshold.alarm_s {
-            Severity::Error
-        } else if elapsed >= threshold.warn_s {
-            Severity::Warn
-        } else {
-            return None;
-        };
-        let path = format!("{}/{}", res.key.stack, res.key.logical_id);
-        Some(FlagSpec {
-            rule: "stall.resource",
-            severity,
-            source: Source::Cfn,
-            scope: format!("cfn:{path}"),
-            subject: Subject::Resource(res.key.clone()),
-            summary: format!(
-                "{} ({}) {} for {} ({})",
-                res.key.logical_id,
-                res.resource_type,
-                res.status,
-                fmt_duration(elapsed),
-                threshold.typical
-            ),
-            next_step: stall_next_step(&res.resource_type).to_string(),
-        })
-    }
-
-    /// A resource waiting for its CreationPolicy / WaitCondition signals, with the time left.
-    fn signal_countdown(
+    /// How far a wait has gone: a countdown to a signal timeout, a service whose tasks fail,
+    /// or a resource slower than its type's thresholds (catalogue §1.7). `None` below them.
+    fn wait_level(
         &self,
         res: &ResourceState,
-        policy: SignalPolicy,
+        failure: Option<&Flag>,
         elapsed: i64,
-    ) -> Option<FlagSpec> {
-        let waiting = matches!(
-            res.status.as_str(),
-            "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"
-        ) && res.signals_received < policy.count
-            && policy.timeout_s > 0;
-        if !waiting {
-            return None;
+    ) -> Option<WaitLevel> {
+        if let Some(policy) = res.signal {
+            let waiting = matches!(
+                res.status.as_str(),
+                "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"
+            ) && res.signals_received < policy.count
+                && policy.timeout_s > 0;
+            if !waiting {
+                return None;
+            }
+            let timeout = i64::try_from(policy.timeout_s).unwrap_or(i64::MAX);
+            let ratio = elapsed as f64 / timeout as f64;
+            return if ratio >= self.config.signal_error_ratio {
+                Some(WaitLevel::Countdown(Severity::Error))
+            } else if ratio >= self.config.signal_warn_ratio {
+                Some(WaitLevel::Countdown(Severity::Warn))
+            } else {
+                None
+            };
         }
-        let timeout = i64::try_from(policy.timeout_s).unwrap_or(i64::MAX);
-        let ratio = elapsed as f64 / timeout as f64;
-        let severity = if ratio >= self.config.signal_error_ratio {
-            Severity::Error
-        } else if ratio >= self.config.signal_warn_ratio {
-            Severity::Warn
+        // An ECS service whose tasks are failing alarms at once: CloudFormation would
+        // otherwise wait up to 3 h.
+        if failure.is_some() && elapsed >= self.config.ecs_failing_stall_s {
+            return Some(WaitLevel::TasksFailing);
+        }
+        let threshold = self.config.stall_threshold(&res.resource_type);
+        if elapsed >= threshold.alarm_s {
+            Some(WaitLevel::Slow(Severity::Error))
+        } else if elapsed >= threshold.warn_s {
+            Some(WaitLevel::Slow(Severity::Warn))
         } else {
-            return None;
-        };
-        let missing = policy.count - res.signals_received;
-        let left = timeout.saturating_sub(elapsed);
-        let when = if left >= 0 {
-            format!("{} left of {}", fmt_duration(left), fmt_duration(timeout))
-        } else {
+            None
+        }
+    }
+
+    /// The flag a wait at `level` raises: `stall.signal_countdown` with the time left, or
+    /// `stall.resource` with the time waited.
+    fn wait_spec(
+        &self,
+        res: &ResourceState,
+        since: DateTime<Utc>,
+        level: WaitLevel,
+        failure: Option<&Flag>,
+    ) -> FlagSpec {
+        let path = format!("{}/{}", res.key.stack, res.key.logical_id);
+        let waiting_for = || {
             format!(
-                "timeout of {} passed {} ago",
-                fmt_duration(timeout),
-                fmt_duration(left.saturating_neg())
+                "{} ({}) {} for ",
+                res.key.logical_id, res.resource_type, res.status
             )
         };
-        let path = format!("{}/{}", res.key.stack, res.key.logical_id);
-        Some(FlagSpec {
-            rule: "stall.signal_countdown",
+        let (rule, severity, (summary, clock), next_step) = match level {
+            WaitLevel::Countdown(severity) => {
+                let policy = res.signal.unwrap_or(SignalPolicy {
+                    count: 0,
+                    timeout_s: 0,
+                });
+                let missing = policy.count.saturating_sub(res.signals_received);
+                let before = format!(
+                    "{} waits for {missing} signal{}: ",
+                    res.key.logical_id,
+                    if missing == 1 { "" } else { "s" }
+                );
+                let clock = Clock::Countdown {
+                    since,
+                    timeout_s: i64::try_from(policy.timeout_s).unwrap_or(i64::MAX),
+                };
+                (
+                    "stall.signal_countdown",
+                    severity,
+                    SummaryClock::around(before, clock, ""),
+                    "if the instance should have signalled by now, read /var/log/cloud-init-output.log and cfn-init.log on it, and check its route to the CloudFormation endpoint".to_string(),
+                )
+            }
+            WaitLevel::TasksFailing => {
+                let failing = failure.map_or("", |f| f.rule);
+                (
+                    "stall.resource",
+                    Severity::Error,
+                    SummaryClock::around(
+                        waiting_for(),
+                        Clock::Elapsed { since },
+                        &format!(
+                            " while its tasks fail ({failing}); CloudFormation waits up to 3 h before it gives up"
+                        ),
+                    ),
+                    format!(
+                        "fix what {failing} says, or cancel the deploy now instead of waiting for the timeout"
+                    ),
+                )
+            }
+            WaitLevel::Slow(severity) => {
+                let threshold = self.config.stall_threshold(&res.resource_type);
+                (
+                    "stall.resource",
+                    severity,
+                    SummaryClock::around(
+                        waiting_for(),
+                        Clock::Elapsed { since },
+                        &format!(" ({})", threshold.typical),
+                    ),
+                    stall_next_step(&res.resource_type).to_string(),
+                )
+            }
+        };
+        FlagSpec {
+            clock: Some(clock),
+            rule,
             severity,
             source: Source::Cfn,
             scope: format!("cfn:{path}"),
             subject: Subject::Resource(res.key.clone()),
-            summary: format!(
-                "{} waits for {missing} signal{}: {when}",
-                res.key.logical_id,
-                if missing == 1 { "" } else { "s" }
-            ),
-            next_step: "if the instance should have signalled by now, read /var/log/cloud-init-output.log and cfn-init.log on it, and check its route to the CloudFormation endpoint".to_string(),
-        })
+            summary,
+            next_step,
+        }
     }
 
     /// `ecs.crash_loop`: N stops of started tasks of one service within the window.
@@ -317,6 +333,7 @@ impl Detector {
                 last.map(|l| format!(", last at {l}")).unwrap_or_default()
             );
             let spec = FlagSpec {
+                clock: None,
                 rule: "ecs.crash_loop",
                 severity: Severity::Error,
                 source: Source::EcsTask,
@@ -400,6 +417,7 @@ impl Detector {
             super::evidence_text(&format!("{}: {}", cause.status, cause.reason)),
         );
         let spec = FlagSpec {
+            clock: None,
             rule: "cfn.root_cause",
             severity,
             source: Source::Cfn,
@@ -435,16 +453,24 @@ impl Detector {
                 self.config.no_healthy_initial_grace_s
             };
             if waited < grace {
+                // Within the grace an open flag is not refreshed: it keeps the text it had at
+                // the last tick, its clock stopped there.
+                let last_tick = self.last_tick.unwrap_or(now);
+                if let Some(flag) = self.open.get_mut(&key) {
+                    flag.stop_clock(last_tick);
+                }
                 continue;
             }
-            let summary = format!(
-                "tg {}: no healthy target for {} ({} registered, {} unhealthy)",
-                tg_name(&group),
-                fmt_duration(waited),
-                health.registered,
-                health.unhealthy
+            let (summary, clock) = SummaryClock::around(
+                format!("tg {}: no healthy target for ", tg_name(&group)),
+                Clock::Elapsed { since },
+                &format!(
+                    " ({} registered, {} unhealthy)",
+                    health.registered, health.unhealthy
+                ),
             );
             let spec = FlagSpec {
+                clock: Some(clock),
                 rule: "elb.no_healthy_targets",
                 severity: Severity::Error,
                 source: Source::Elb,
@@ -511,6 +537,7 @@ impl Detector {
                         }),
                     );
                     let spec = FlagSpec {
+                        clock: None,
                         rule: "deploy.rolled_back",
                         severity: Severity::Error,
                         source: Source::Cfn,
@@ -560,6 +587,7 @@ impl Detector {
                     .as_deref()
                     .unwrap_or("rollout FAILED");
                 let spec = FlagSpec {
+                    clock: None,
                     rule: "deploy.rolled_back",
                     severity: Severity::Error,
                     source: Source::EcsService,
@@ -621,19 +649,22 @@ impl Detector {
             if waited < self.config.not_converging_s {
                 continue;
             }
+            let (summary, clock) = SummaryClock::around(
+                format!(
+                    "service {name}: {}/{} tasks running after ",
+                    p.running, p.desired
+                ),
+                Clock::Elapsed { since },
+                &format!(" of deployment {}", p.id),
+            );
             let spec = FlagSpec {
+                clock: Some(clock),
                 rule: "ecs.not_converging",
                 severity: Severity::Warn,
                 source: Source::EcsService,
                 scope: key.1,
                 subject: Subject::Service(name.clone()),
-                summary: format!(
-                    "service {name}: {}/{} tasks running after {} of deployment {}",
-                    p.running,
-                    p.desired,
-                    fmt_duration(waited),
-                    p.id
-                ),
+                summary,
                 next_step: "look at the stopped tasks' reasons and the service events: new tasks are not staying up".to_string(),
             };
             let evidence = Evidence::new(
@@ -653,6 +684,15 @@ impl Detector {
     pub(super) fn resolve_text_flags(&mut self, now: DateTime<Utc>, store: &Store) {
         let mut over = Vec::new();
         for (key, flag) in &self.open {
+            // A rollback brings the old tasks back, which hides the failure without fixing it:
+            // the cause stays open while the failed deploy is on record. (Checked first: it is
+            // a lookup, and the recovery checks below scan the service's tasks.)
+            if flag.source == Source::EcsTask
+                && key.0 != "ecs.crash_loop"
+                && self.failed_deploy_holds(&key.1, store)
+            {
+                continue;
+            }
             let quiet = now.signed_duration_since(flag.last_seen).num_seconds();
             let done = if key.0.starts_with("api.") {
                 quiet >= self.config.api_quiet_s
@@ -695,13 +735,7 @@ impl Detector {
                     _ => false,
                 }
             };
-            // A rollback brings the old tasks back, which hides the failure without fixing it:
-            // the cause stays open while the failed deploy is on record.
-            if done
-                && !(flag.source == Source::EcsTask
-                    && key.0 != "ecs.crash_loop"
-                    && self.failed_deploy_holds(&key.1, store))
-            {
+            if done {
                 over.push(key.clone());
             }
         }
@@ -814,13 +848,85 @@ fn stall_next_step(resource_type: &str) -> &'static str {
     }
 }
 
-/// See [`Detector::wait_facts`].
-pub(super) type WaitFacts = (
-    DateTime<Utc>,
-    u32,
-    Option<String>,
-    Option<(DateTime<Utc>, u32, usize)>,
-);
+/// How far a wait has gone ([`Detector::wait_level`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WaitLevel {
+    Countdown(Severity),
+    TasksFailing,
+    Slow(Severity),
+}
+
+/// What a stall flag was last built from. While a resource reads the same, its open flag
+/// already says it all, and a tick leaves it alone.
+#[derive(Debug, Clone)]
+pub(super) struct StallBasis {
+    flag: FlagKey,
+    level: WaitLevel,
+    status: String,
+    resource_type: String,
+    since: DateTime<Utc>,
+    signals_received: u32,
+    reason: Option<String>,
+    /// The service's worst failing flag: its rule and newest evidence (time, repeats, size).
+    failure: Option<(&'static str, Option<(DateTime<Utc>, u32, usize)>)>,
+}
+
+fn failure_facts(
+    failure: Option<&Flag>,
+) -> Option<(&'static str, Option<(DateTime<Utc>, u32, usize)>)> {
+    failure.map(|f| {
+        (
+            f.rule,
+            f.evidence.back().map(|e| (e.at, e.repeats, e.text.len())),
+        )
+    })
+}
+
+impl StallBasis {
+    fn new(
+        flag: FlagKey,
+        level: WaitLevel,
+        res: &ResourceState,
+        since: DateTime<Utc>,
+        failure: Option<&Flag>,
+    ) -> Self {
+        StallBasis {
+            flag,
+            level,
+            status: res.status.clone(),
+            resource_type: res.resource_type.clone(),
+            since,
+            signals_received: res.signals_received,
+            reason: res.reason.clone(),
+            failure: failure_facts(failure),
+        }
+    }
+
+    /// The flag would read the same (compared without building anything).
+    fn same(
+        &self,
+        level: WaitLevel,
+        res: &ResourceState,
+        since: DateTime<Utc>,
+        failure: Option<&Flag>,
+    ) -> bool {
+        self.level == level
+            && self.since == since
+            && self.signals_received == res.signals_received
+            && self.status == res.status
+            && self.resource_type == res.resource_type
+            && self.reason == res.reason
+            && self.failure == failure_facts(failure)
+    }
+
+    /// The evidence would read the same: the start of the wait, the signals, the failure.
+    fn same_facts(&self, other: &StallBasis) -> bool {
+        self.since == other.since
+            && self.signals_received == other.signals_received
+            && self.reason == other.reason
+            && self.failure.and_then(|f| f.1) == other.failure.and_then(|f| f.1)
+    }
+}
 
 /// A failed ECS deployment, remembered until a new attempt succeeds.
 #[derive(Debug, Clone)]

@@ -472,7 +472,7 @@ fn stall_resource_warns_then_errors_then_resolves() {
     sim.tick(16 * 60 + 5);
     let f = sim.flag("stall.resource").unwrap();
     assert_eq!(
-        f.summary,
+        f.summary_at(t(16 * 60 + 5)),
         "ApiService (AWS::ECS::Service) CREATE_IN_PROGRESS for 16m 05s (usually 2–10 min)"
     );
     sim.run(16 * 60 + 6, 30 * 60);
@@ -691,13 +691,13 @@ fn signal_countdown_warns_at_half_errors_at_eighty_percent_and_resolves() {
     let f = sim.flag("stall.signal_countdown").unwrap();
     assert_eq!(f.severity, Severity::Warn);
     assert_eq!(
-        f.summary,
+        f.summary_at(t(300)),
         "MigrationHost waits for 1 signal: 5m left of 10m"
     );
     sim.tick(408);
     let f = sim.flag("stall.signal_countdown").unwrap();
     assert_eq!(
-        f.summary,
+        f.summary_at(t(408)),
         "MigrationHost waits for 1 signal: 3m 12s left of 10m"
     );
     assert_eq!(
@@ -1114,7 +1114,7 @@ fn slow_rollout_is_not_converging_until_it_catches_up() {
     let f = sim.flag("ecs.not_converging").unwrap();
     assert_eq!(f.subject, Subject::Service("payments-api".into()));
     assert_eq!(
-        f.summary,
+        f.summary_at(t(600)),
         "service payments-api: 0/2 tasks running after 10m of deployment ecs-svc/5"
     );
     svc.deployments[0].running = 2;

@@ -32,7 +32,7 @@ pub fn flag_line<'a>(view: &View, flag: &Flag) -> Line<'a> {
         spans.push(Span::styled(format!("×{} ", flag.count), theme.muted()));
     }
     spans.push(Span::styled(
-        format!(" {}", clean(&flag.summary)),
+        format!(" {}", clean(&flag.summary_at(view.now))),
         theme.text(),
     ));
     Line::from(spans)
@@ -163,7 +163,7 @@ pub fn details<'a>(view: &View, flag: &Flag) -> Vec<Line<'a>> {
         )),
         Line::from(""),
         Line::from(Span::styled("Summary", theme.title())),
-        Line::from(clean(&flag.summary).into_owned()),
+        Line::from(clean(&flag.summary_at(view.now)).into_owned()),
         Line::from(""),
         Line::from(Span::styled("Next step", theme.title())),
         Line::from(clean(&flag.next_step).into_owned()),
@@ -191,7 +191,7 @@ pub fn details<'a>(view: &View, flag: &Flag) -> Vec<Line<'a>> {
                 Span::styled(format!("{mark} "), theme.muted()),
                 Span::styled(format!("{} ", f.rule), theme.accent()),
                 Span::styled(format!("{}: ", clean(&f.resource)), theme.title()),
-                Span::raw(clean(&f.summary).into_owned()),
+                Span::raw(clean(&f.summary_at(view.now)).into_owned()),
             ]));
             for e in f.evidence.iter().rev().take(2).rev() {
                 let mut line = evidence_line(view, e);

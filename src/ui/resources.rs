@@ -575,6 +575,7 @@ mod tests {
             subject: Subject::Service("payments-api".into()),
             resource: "service payments-api".into(),
             summary: String::new(),
+            clock: None,
             next_step: String::new(),
             evidence: Default::default(),
             count: 1,

@@ -868,12 +868,13 @@ pub(super) struct StallBasis {
     signals_received: u32,
     reason: Option<String>,
     /// The service's worst failing flag: its rule and newest evidence (time, repeats, size).
-    failure: Option<(&'static str, Option<(DateTime<Utc>, u32, usize)>)>,
+    failure: Option<(&'static str, Option<EvidenceFacts>)>,
 }
 
-fn failure_facts(
-    failure: Option<&Flag>,
-) -> Option<(&'static str, Option<(DateTime<Utc>, u32, usize)>)> {
+/// An evidence item's time, repeats and size: enough to tell that it moved.
+type EvidenceFacts = (DateTime<Utc>, u32, usize);
+
+fn failure_facts(failure: Option<&Flag>) -> Option<(&'static str, Option<EvidenceFacts>)> {
     failure.map(|f| {
         (
             f.rule,

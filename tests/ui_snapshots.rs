@@ -375,6 +375,7 @@ fn sample_flags(now: DateTime<Utc>) -> Vec<Flag> {
             subject,
             resource: resource.into(),
             summary: summary.into(),
+            clock: None,
             next_step: "Check the mount target's security group allows NFS (2049) from the tasks."
                 .into(),
             evidence: [Evidence::new(

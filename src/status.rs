@@ -142,8 +142,8 @@ fn gather(pipeline: &Pipeline, now: DateTime<Utc>) -> Snapshot<'_> {
                 running: s.running,
                 pending: s.pending,
                 tasks: store
-                    .tasks_of_service(&s.key.service)
-                    .filter(|t| t.task.cluster == s.key.cluster && !t.is_stopped())
+                    .live_tasks_of_service(&s.key.service)
+                    .filter(|t| t.task.cluster == s.key.cluster)
                     .count(),
                 failed: s.primary().map_or(0, |p| p.failed_tasks),
                 rollout: s.primary().and_then(|p| p.rollout_state.clone()),

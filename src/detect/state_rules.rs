@@ -818,7 +818,7 @@ impl Detector {
             .and_then(|d| now.checked_sub_signed(d))
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let stable = store
-            .tasks_of_service(&svc.key.service)
+            .live_tasks_of_service(&svc.key.service)
             .filter(|t| {
                 t.task.last_status == "RUNNING"
                     && t.task.started_at.is_some_and(|s| s <= stable_since)

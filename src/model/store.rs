@@ -537,6 +537,9 @@ pub struct Store {
     /// The rows the last `apply` added (handed on as changes; cleared by the next one).
     fresh_rows: Vec<TimelineEntry>,
     stopped_order: VecDeque<String>,
+    /// ARNs of the tasks in `tasks` that have not stopped: what the recovery checks count,
+    /// without walking the ring of stopped ones.
+    live_tasks: HashSet<String>,
     /// Stopped tasks dropped from the ring, remembered (as many again) so re-reports are ignored.
     forgotten_tasks: HashSet<String>,
     forgotten_order: VecDeque<String>,
@@ -929,10 +932,16 @@ impl Store {
             return;
         }
         if t.last_status == "STOPPED" {
+            self.live_tasks.remove(&t.task_arn);
+        } else {
+            self.live_tasks.insert(t.task_arn.clone());
+        }
+        if t.last_status == "STOPPED" {
             self.stopped_order.push_back(t.task_arn.clone());
             while self.stopped_order.len() > self.caps.stopped_tasks.max(1) {
                 if let Some(old) = self.stopped_order.pop_front() {
                     self.tasks.remove(&old);
+                    self.live_tasks.remove(&old);
                     self.forgotten_tasks.insert(old.clone());
                     self.forgotten_order.push_back(old);
                 }
@@ -1097,6 +1106,7 @@ impl Store {
             None => task_id_of(&g.task_arn).to_string(),
         };
         self.tasks.remove(&g.task_arn);
+        self.live_tasks.remove(&g.task_arn);
         self.push_row(Row {
             at,
             source: Source::EcsTask,
@@ -1311,6 +1321,18 @@ impl Store {
     pub fn tasks_of_service<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a TaskState> {
         self.tasks
             .values()
+            .filter(move |t| t.task.service_name() == Some(service))
+    }
+
+    /// The tasks of a service that have not stopped (an index: the stopped ones are most of
+    /// the store).
+    pub fn live_tasks_of_service<'a>(
+        &'a self,
+        service: &'a str,
+    ) -> impl Iterator<Item = &'a TaskState> {
+        self.live_tasks
+            .iter()
+            .filter_map(|arn| self.tasks.get(arn))
             .filter(move |t| t.task.service_name() == Some(service))
     }
 }
@@ -1814,8 +1836,10 @@ mod tests {
                 },
             )
         };
+        assert_eq!(store.live_tasks_of_service("api").count(), 1);
         assert!(store.apply(&gone("a")).rows_added);
         assert!(store.tasks_of_service("api").all(|t| t.is_stopped()));
+        assert_eq!(store.live_tasks_of_service("api").count(), 0);
         let row = store.timeline.back().unwrap();
         assert_eq!(
             (&*row.resource, &*row.message, row.source),
@@ -1832,6 +1856,42 @@ mod tests {
         assert_eq!(store.tasks.len(), 2);
         // Unknown tasks: nothing to do.
         assert!(!store.apply(&gone("zzz")).rows_added);
+    }
+
+    #[test]
+    fn live_tasks_are_the_tasks_that_have_not_stopped() {
+        let caps = StoreCaps {
+            stopped_tasks: 2,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        let live = |store: &Store| {
+            let mut ids: Vec<String> = store
+                .live_tasks_of_service("api")
+                .map(|t| task_id_of(&t.task.task_arn).to_string())
+                .collect();
+            ids.sort();
+            let mut expected: Vec<String> = store
+                .tasks_of_service("api")
+                .filter(|t| !t.is_stopped())
+                .map(|t| task_id_of(&t.task.task_arn).to_string())
+                .collect();
+            expected.sort();
+            assert_eq!(ids, expected);
+            ids
+        };
+        store.apply(&task("a", "PENDING"));
+        store.apply(&task("a", "RUNNING"));
+        store.apply(&task("b", "RUNNING"));
+        assert_eq!(live(&store), ["a", "b"]);
+        store.apply(&task("a", "STOPPED"));
+        assert_eq!(live(&store), ["b"]);
+        // The ring of stopped tasks turns over; the live ones stay.
+        for id in ["c", "d", "e"] {
+            store.apply(&task(id, "STOPPED"));
+        }
+        assert_eq!(live(&store), ["b"]);
+        assert!(store.live_tasks_of_service("other").next().is_none());
     }
 
     #[test]

@@ -153,7 +153,7 @@ const SEEN_CAP: usize = 10_000;
 
 /// One piece of evidence a flag rests on. The same text seen again (twelve tasks stopped
 /// with one reason) is one item with a count: `at` and `resource` are the newest sighting's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Evidence {
     pub at: DateTime<Utc>,
     pub source: Source,
@@ -289,9 +289,9 @@ pub struct Detector {
     /// What `cfn.root_cause` last looked at: (failures, newest failure time, root status).
     root_cause_seen: Option<(usize, Option<DateTime<Utc>>, String)>,
     /// Per target group, since when it has had no healthy target.
-    no_healthy_since: HashMap<String, DateTime<Utc>>,
+    no_healthy_since: HashMap<String, state_rules::Tracked>,
     /// Per service, since when its rolling deployment has run fewer tasks than desired.
-    behind_since: HashMap<String, DateTime<Utc>>,
+    behind_since: HashMap<String, state_rules::Tracked>,
     /// Per service, the last failed ECS deployment (`deploy.rolled_back`).
     ecs_rollbacks: HashMap<String, state_rules::RollbackEpisode>,
     /// Per log stream, the multi-line error being read (a traceback, a stack), bounded.
@@ -299,6 +299,8 @@ pub struct Detector {
     /// The last log line classified and its result: crash loops and retry loops print the
     /// same line again and again, and this skips the captures and summary for the repeats.
     last_log: Option<(String, Option<Classification>)>,
+    /// A hash of what the root stack's `deploy.rolled_back` flag was last built from.
+    root_rollback_built: Option<u64>,
     /// The time of the last tick: where a resolved state flag's clock stops.
     last_tick: Option<DateTime<Utc>>,
 }
@@ -1018,6 +1020,14 @@ impl Detector {
             self.resolved.pop_front();
         }
         self.resolved.push_back(flag);
+    }
+
+    /// The flag of `rule` about `prefix` + `name` (`svc:` + a service) is open. A walk over the
+    /// open flags (a few dozen) instead of a key built on every tick.
+    fn is_open(&self, rule: &str, prefix: &str, name: &str) -> bool {
+        self.open
+            .keys()
+            .any(|(r, scope)| *r == rule && scope.strip_prefix(prefix) == Some(name))
     }
 
     /// Keys of open flags that match `pred`.

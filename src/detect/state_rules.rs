@@ -1,6 +1,8 @@
 //! State rules and resolution, run by `tick`. Each looks at current state only (in-progress
 //! resources, services, target groups, open flags), never at the whole history.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use chrono::{DateTime, Utc};
 
 use super::text_rules::{match_rule, short, tg_name};
@@ -154,11 +156,11 @@ impl Detector {
         if res.resource_type != "AWS::ECS::Service" {
             return None;
         }
-        let scope = format!("svc:{}", task_id_of(res.physical_id.as_deref()?));
+        let service = task_id_of(res.physical_id.as_deref()?);
         self.open
             .iter()
             .filter(|((rule, s), f)| {
-                *s == scope
+                s.strip_prefix("svc:") == Some(service)
                     && !rule.starts_with("stall.")
                     && f.severity >= Severity::Error
                     && matches!(f.source, Source::EcsTask | Source::EcsService)
@@ -430,22 +432,28 @@ impl Detector {
     }
 
     /// `elb.no_healthy_targets`: a target group with registered targets, none healthy, past
-    /// the grace period. Also resolves the target-health text flags.
+    /// the grace period. Also resolves the target-health text flags. An open flag is rebuilt
+    /// only when its counts or its targets' reasons move.
     pub(super) fn no_healthy_targets(&mut self, now: DateTime<Utc>, store: &Store) {
+        const RULE: &str = "elb.no_healthy_targets";
         for (group, health) in &store.target_groups {
-            let group = group.clone();
-            let key: FlagKey = ("elb.no_healthy_targets", format!("tg:{group}"));
             // Draining targets keep an open flag open: no healthy target still means no
             // traffic, and a crash loop deregisters targets as fast as it registers them.
-            let tracking = self.no_healthy_since.contains_key(&group);
+            let tracking = self.no_healthy_since.contains_key(group);
             let no_healthy =
                 health.healthy == 0 && (health.registered > 0 || (tracking && health.present > 0));
             if !no_healthy {
-                self.no_healthy_since.remove(&group);
-                self.resolve(&key, now);
+                // A flag opens only while its group is tracked.
+                if self.no_healthy_since.remove(group).is_some() {
+                    self.resolve(&(RULE, format!("tg:{group}")), now);
+                }
                 continue;
             }
-            let since = *self.no_healthy_since.entry(group.clone()).or_insert(now);
+            let tracked = self
+                .no_healthy_since
+                .entry(group.clone())
+                .or_insert(Tracked::new(now));
+            let since = tracked.since;
             let waited = now.signed_duration_since(since).num_seconds();
             let grace = if health.unhealthy > 0 {
                 self.config.no_healthy_grace_s
@@ -455,14 +463,36 @@ impl Detector {
             if waited < grace {
                 // Within the grace an open flag is not refreshed: it keeps the text it had at
                 // the last tick, its clock stopped there.
+                tracked.built = None;
                 let last_tick = self.last_tick.unwrap_or(now);
-                if let Some(flag) = self.open.get_mut(&key) {
+                if let Some(flag) = self.open.get_mut(&(RULE, format!("tg:{group}"))) {
                     flag.stop_clock(last_tick);
                 }
                 continue;
             }
+            let scope_is_group = |scope: &str| scope.strip_prefix("tg:") == Some(group.as_str());
+            // The targets' own health reasons: the newest evidence of the group's open
+            // target-health flags.
+            let reasons = || {
+                self.open
+                    .iter()
+                    .filter(|((rule, scope), _)| *rule != RULE && scope_is_group(scope))
+                    .filter_map(|(_, f)| f.evidence.back())
+            };
+            let basis = {
+                let mut h = DefaultHasher::new();
+                (since, health.registered, health.unhealthy, health.present).hash(&mut h);
+                reasons().for_each(|e| e.hash(&mut h));
+                h.finish()
+            };
+            if self.is_open(RULE, "tg:", group)
+                && self.no_healthy_since.get(group).and_then(|t| t.built) == Some(basis)
+            {
+                continue;
+            }
+            let mut reasons: Vec<Evidence> = reasons().cloned().collect();
             let (summary, clock) = SummaryClock::around(
-                format!("tg {}: no healthy target for ", tg_name(&group)),
+                format!("tg {}: no healthy target for ", tg_name(group)),
                 Clock::Elapsed { since },
                 &format!(
                     " ({} registered, {} unhealthy)",
@@ -471,16 +501,15 @@ impl Detector {
             );
             let spec = FlagSpec {
                 clock: Some(clock),
-                rule: "elb.no_healthy_targets",
+                rule: RULE,
                 severity: Severity::Error,
                 source: Source::Elb,
-                scope: key.1,
+                scope: format!("tg:{group}"),
                 subject: Subject::TargetGroup(group.clone()),
                 summary,
                 next_step: "the service takes no traffic: see the targets' health reasons and the tasks' stopped reasons".to_string(),
             };
-            // The targets' own health reasons (from the open target-health flags of the
-            // group), after the counts the flag rests on.
+            // The counts the flag rests on, then the reasons.
             let mut evidence = vec![Evidence::new(
                 since,
                 Source::Elb,
@@ -490,26 +519,32 @@ impl Detector {
                     health.registered, health.unhealthy, health.present
                 ),
             )];
-            let mut reasons: Vec<Evidence> = self
-                .open
-                .iter()
-                .filter(|((rule, scope), _)| {
-                    *scope == spec.scope && *rule != "elb.no_healthy_targets"
-                })
-                .filter_map(|(_, f)| f.evidence.back().cloned())
-                .collect();
             reasons.sort_by_key(|e| e.at);
             evidence.extend(reasons.into_iter().rev().take(EVIDENCE_CAP - 1).rev());
             self.set_state_flag(spec, now, Some(evidence), None);
+            if let Some(tracked) = self.no_healthy_since.get_mut(group) {
+                tracked.built = Some(basis);
+            }
         }
     }
 
     /// `deploy.rolled_back`: the root stack or an ECS deployment ended in a rollback.
     pub(super) fn rolled_back(&mut self, now: DateTime<Utc>, store: &Store) {
+        const RULE: &str = "deploy.rolled_back";
         if let Some(root) = store.root_stack() {
-            let key: FlagKey = ("deploy.rolled_back", format!("cfn:{}", root.path));
+            let stack_open = self.is_open(RULE, "cfn:", &root.path);
+            // The flag is built once and says the same until the stack moves (without an
+            // update time, its evidence takes `now` and is built on every tick).
+            let basis = root.updated_at.map(|updated| {
+                let mut h = DefaultHasher::new();
+                (&root.path, &root.name, &root.status, &root.reason, updated).hash(&mut h);
+                h.finish()
+            });
             match root.status.as_str() {
+                "ROLLBACK_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE"
+                    if stack_open && basis.is_some() && self.root_rollback_built == basis => {}
                 status @ ("ROLLBACK_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE") => {
+                    let key: FlagKey = (RULE, format!("cfn:{}", root.path));
                     let (summary, next) = if status == "ROLLBACK_COMPLETE" {
                         (
                             format!(
@@ -538,7 +573,7 @@ impl Detector {
                     );
                     let spec = FlagSpec {
                         clock: None,
-                        rule: "deploy.rolled_back",
+                        rule: RULE,
                         severity: Severity::Error,
                         source: Source::Cfn,
                         scope: key.1,
@@ -547,13 +582,14 @@ impl Detector {
                         next_step: next.to_string(),
                     };
                     self.set_state_flag(spec, now, Some(vec![evidence]), None);
+                    self.root_rollback_built = basis;
                 }
-                _ => self.resolve(&key, now),
+                _ if stack_open => self.resolve(&(RULE, format!("cfn:{}", root.path)), now),
+                _ => {}
             }
         }
         for svc in store.services.values() {
             let name = &svc.key.service;
-            let key: FlagKey = ("deploy.rolled_back", format!("svc:{name}"));
             let failed = svc.deployments.iter().find(|d| {
                 d.rollout_state.as_deref() == Some("FAILED")
                     || d.rollout_state_reason
@@ -588,10 +624,10 @@ impl Detector {
                     .unwrap_or("rollout FAILED");
                 let spec = FlagSpec {
                     clock: None,
-                    rule: "deploy.rolled_back",
+                    rule: RULE,
                     severity: Severity::Error,
                     source: Source::EcsService,
-                    scope: key.1,
+                    scope: format!("svc:{name}"),
                     subject: Subject::Service(name.clone()),
                     summary: format!("service {name} deployment {} failed: {}", d.id, short(why, 160)),
                     next_step: "the deploy failed even if the service ends healthy: read the failed tasks' stopped reasons".to_string(),
@@ -624,31 +660,50 @@ impl Detector {
             });
             if recovered {
                 ep.open = false;
-                self.resolve(&key, now);
+                self.resolve(&(RULE, format!("svc:{name}")), now);
             }
         }
     }
 
     /// `ecs.not_converging`: a deployment in progress runs fewer tasks than desired for too long.
+    /// An open flag is rebuilt only when the deployment's counts move.
     pub(super) fn not_converging(&mut self, now: DateTime<Utc>, store: &Store) {
+        const RULE: &str = "ecs.not_converging";
         for svc in store.services.values() {
             let name = &svc.key.service;
-            let key: FlagKey = ("ecs.not_converging", format!("svc:{name}"));
             let behind = svc.primary().filter(|p| {
                 let rolling =
                     p.rollout_state.as_deref() == Some("IN_PROGRESS") || svc.deployments.len() > 1;
                 rolling && p.running < p.desired
             });
             let Some(p) = behind else {
-                self.behind_since.remove(name);
-                self.resolve(&key, now);
+                // A flag opens only while its service is tracked.
+                if self.behind_since.remove(name).is_some() {
+                    self.resolve(&(RULE, format!("svc:{name}")), now);
+                }
                 continue;
             };
-            let since = *self.behind_since.entry(name.clone()).or_insert(now);
+            let since = self
+                .behind_since
+                .entry(name.clone())
+                .or_insert(Tracked::new(now))
+                .since;
             let waited = now.signed_duration_since(since).num_seconds();
             if waited < self.config.not_converging_s {
                 continue;
             }
+            let basis = {
+                let mut h = DefaultHasher::new();
+                (since, &p.id, &p.task_definition).hash(&mut h);
+                (p.desired, p.running, p.pending, p.failed_tasks).hash(&mut h);
+                h.finish()
+            };
+            if self.is_open(RULE, "svc:", name)
+                && self.behind_since.get(name).and_then(|t| t.built) == Some(basis)
+            {
+                continue;
+            }
+            let key: FlagKey = (RULE, format!("svc:{name}"));
             let (summary, clock) = SummaryClock::around(
                 format!(
                     "service {name}: {}/{} tasks running after ",
@@ -659,7 +714,7 @@ impl Detector {
             );
             let spec = FlagSpec {
                 clock: Some(clock),
-                rule: "ecs.not_converging",
+                rule: RULE,
                 severity: Severity::Warn,
                 source: Source::EcsService,
                 scope: key.1,
@@ -677,6 +732,9 @@ impl Detector {
                 )),
             );
             self.set_state_flag(spec, now, Some(vec![evidence]), None);
+            if let Some(tracked) = self.behind_since.get_mut(name) {
+                tracked.built = Some(basis);
+            }
         }
     }
 
@@ -926,6 +984,21 @@ impl StallBasis {
             && self.signals_received == other.signals_received
             && self.reason == other.reason
             && self.failure.and_then(|f| f.1) == other.failure.and_then(|f| f.1)
+    }
+}
+
+/// A condition followed over time (a target group with no healthy target, a deployment
+/// behind): since when it has held, and what its open flag was last built from.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Tracked {
+    pub since: DateTime<Utc>,
+    /// A hash of everything the flag's text and evidence say; `None` until it is built.
+    pub built: Option<u64>,
+}
+
+impl Tracked {
+    fn new(since: DateTime<Utc>) -> Self {
+        Tracked { since, built: None }
     }
 }
 

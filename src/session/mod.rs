@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod feed;
+mod read_ahead;
 pub mod recorder;
 pub mod recording;
 pub mod replay;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::read_ahead::ReadAhead;
 use super::recording::{Header, RecordingError, RecordingReader, RecordingWriter};
 use crate::model::{Observation, StoreCaps};
 use crate::pipeline::{Change, Pipeline, TICK_STEP};
@@ -21,7 +22,7 @@ pub enum ReplayInput {
 /// A recording being played into a pipeline.
 pub struct Replay {
     input: ReplayInput,
-    reader: RecordingReader<Box<dyn BufRead>>,
+    reader: ReadAhead,
     lookahead: Option<Observation>,
     /// The time of the last observation fed.
     last_seen: Option<DateTime<Utc>>,
@@ -36,9 +37,8 @@ pub const SLICE: usize = 4096;
 
 impl Replay {
     pub fn open(input: ReplayInput, caps: StoreCaps) -> Result<Self, RecordingError> {
-        let mut reader = open_reader(&input)?;
+        let (header, mut reader) = open_reader(&input)?;
         let lookahead = reader.next_observation()?;
-        let header = reader.header.clone();
         let start = lookahead.as_ref().map_or(header.started_at, |o| o.at);
         Ok(Replay {
             finished: lookahead.is_none(),
@@ -139,7 +139,7 @@ impl Replay {
     ) -> Result<(), RecordingError> {
         let to = to.max(self.start);
         if to < pipeline.now().unwrap_or(self.start) {
-            self.reader = open_reader(&self.input)?;
+            self.reader = open_reader(&self.input)?.1;
             self.lookahead = self.reader.next_observation()?;
             self.last_seen = None;
             self.finished = self.lookahead.is_none();
@@ -168,11 +168,19 @@ fn plus(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
     t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-fn open_reader(input: &ReplayInput) -> Result<RecordingReader<Box<dyn BufRead>>, RecordingError> {
+/// The recording's header, and its observations parsed ahead on a thread.
+fn open_reader(input: &ReplayInput) -> Result<(Header, ReadAhead), RecordingError> {
+    let reader = open_parser(input)?;
+    Ok((reader.header.clone(), ReadAhead::spawn(reader)))
+}
+
+fn open_parser(
+    input: &ReplayInput,
+) -> Result<RecordingReader<Box<dyn BufRead + Send>>, RecordingError> {
     match input {
         ReplayInput::File(path) => {
             let file = std::fs::File::open(path).map_err(RecordingError::io(path.display()))?;
-            let boxed: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, file));
+            let boxed: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 16, file));
             RecordingReader::new(boxed, &path.display().to_string())
         }
         ReplayInput::Memory(header, observations) => {
@@ -182,7 +190,7 @@ fn open_reader(input: &ReplayInput) -> Result<RecordingReader<Box<dyn BufRead>>,
             writer
                 .write_batch(observations.iter())
                 .map_err(RecordingError::io("<memory>"))?;
-            let boxed: Box<dyn BufRead> = Box::new(Cursor::new(writer.into_inner()));
+            let boxed: Box<dyn BufRead + Send> = Box::new(Cursor::new(writer.into_inner()));
             RecordingReader::new(boxed, "<demo>")
         }
     }

@@ -507,6 +507,9 @@ pub struct Store {
     pub resources: BTreeMap<ResourceKey, ResourceState>,
     pub services: BTreeMap<ServiceKey, ServiceState>,
     pub tasks: HashMap<String, TaskState>,
+    /// The stopped tasks of each service grouped by reason, kept as tasks stop and leave the
+    /// ring: the ECS pane reads a few groups per frame, not every stopped task.
+    pub stopped_groups: StoppedGroups,
     /// The service (or task family) of recent tasks by task id and private IP: how a flag on
     /// a target or a log stream finds its service, after the task itself is gone.
     pub task_owners: TaskOwners,
@@ -912,19 +915,20 @@ impl Store {
         let status_changed = match self.tasks.get_mut(&t.task_arn) {
             Some(existing) => {
                 let changed = existing.task.last_status != t.last_status;
+                self.stopped_groups.remove(existing);
                 existing.task = t.clone();
                 existing.updated_at = at;
+                self.stopped_groups.insert(existing);
                 changed
             }
             None => {
-                self.tasks.insert(
-                    t.task_arn.clone(),
-                    TaskState {
-                        task: t.clone(),
-                        first_seen: at,
-                        updated_at: at,
-                    },
-                );
+                let state = TaskState {
+                    task: t.clone(),
+                    first_seen: at,
+                    updated_at: at,
+                };
+                self.stopped_groups.insert(&state);
+                self.tasks.insert(t.task_arn.clone(), state);
                 true
             }
         };
@@ -940,7 +944,9 @@ impl Store {
             self.stopped_order.push_back(t.task_arn.clone());
             while self.stopped_order.len() > self.caps.stopped_tasks.max(1) {
                 if let Some(old) = self.stopped_order.pop_front() {
-                    self.tasks.remove(&old);
+                    if let Some(gone) = self.tasks.remove(&old) {
+                        self.stopped_groups.remove(&gone);
+                    }
                     self.live_tasks.remove(&old);
                     self.forgotten_tasks.insert(old.clone());
                     self.forgotten_order.push_back(old);
@@ -1105,7 +1111,9 @@ impl Store {
             Some(svc) => format!("{svc}/{}", task_id_of(&g.task_arn)),
             None => task_id_of(&g.task_arn).to_string(),
         };
-        self.tasks.remove(&g.task_arn);
+        if let Some(gone) = self.tasks.remove(&g.task_arn) {
+            self.stopped_groups.remove(&gone);
+        }
         self.live_tasks.remove(&g.task_arn);
         self.push_row(Row {
             at,
@@ -1334,6 +1342,120 @@ impl Store {
             .iter()
             .filter_map(|arn| self.tasks.get(arn))
             .filter(move |t| t.task.service_name() == Some(service))
+    }
+}
+
+/// Stopped tasks per (cluster, service), grouped by their stopped reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoppedGroups {
+    services: BTreeMap<(String, String), BTreeMap<String, StoppedTasks>>,
+}
+
+/// A stopped task's place in its group: by stop time, then when last read, then ARN, newest
+/// first.
+type NewestFirst = std::cmp::Reverse<(Option<DateTime<Utc>>, DateTime<Utc>, String)>;
+
+/// The stopped tasks of one service that share a reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoppedTasks {
+    /// Newest first: by stop time, then when last read, then ARN.
+    order: std::collections::BTreeSet<NewestFirst>,
+    /// How many of them exited with each code.
+    exit_codes: BTreeMap<i32, usize>,
+    /// How many of them stopped unexpectedly (not a deploy or a scale-in).
+    unexpected: usize,
+}
+
+impl StoppedTasks {
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Task ARNs, newest first.
+    pub fn newest(&self) -> impl Iterator<Item = &str> {
+        self.order
+            .iter()
+            .map(|std::cmp::Reverse((_, _, arn))| arn.as_str())
+    }
+
+    /// The exit codes seen, in order.
+    pub fn exit_codes(&self) -> impl Iterator<Item = i32> + '_ {
+        self.exit_codes.keys().copied()
+    }
+
+    /// Some of them stopped unexpectedly.
+    pub fn any_unexpected(&self) -> bool {
+        self.unexpected > 0
+    }
+}
+
+impl StoppedGroups {
+    /// The groups of a service, by reason.
+    pub fn of(&self, cluster: &str, service: &str) -> impl Iterator<Item = (&str, &StoppedTasks)> {
+        self.services
+            .get(&(cluster.to_string(), service.to_string()))
+            .into_iter()
+            .flat_map(|groups| groups.iter().map(|(reason, g)| (reason.as_str(), g)))
+    }
+
+    fn key(t: &TaskState) -> Option<(String, String)> {
+        let service = t.task.service_name().filter(|_| t.is_stopped())?;
+        Some((t.task.cluster.clone(), service.to_string()))
+    }
+
+    fn sort_key(t: &TaskState) -> NewestFirst {
+        std::cmp::Reverse((t.task.stopped_at, t.updated_at, t.task.task_arn.clone()))
+    }
+
+    /// Counts `t` in when it is a stopped task of a service.
+    fn insert(&mut self, t: &TaskState) {
+        let Some(key) = Self::key(t) else { return };
+        let reason = t.task.stopped_reason.clone().unwrap_or_default();
+        let group = self
+            .services
+            .entry(key)
+            .or_default()
+            .entry(reason)
+            .or_default();
+        if group.order.insert(Self::sort_key(t)) {
+            for code in t.task.containers.iter().filter_map(|c| c.exit_code) {
+                *group.exit_codes.entry(code).or_default() += 1;
+            }
+            group.unexpected += usize::from(!t.task.is_expected_stop());
+        }
+    }
+
+    /// Counts `t` out, as it was when counted in.
+    fn remove(&mut self, t: &TaskState) {
+        let Some(key) = Self::key(t) else { return };
+        let reason = t.task.stopped_reason.as_deref().unwrap_or_default();
+        let Some(groups) = self.services.get_mut(&key) else {
+            return;
+        };
+        let Some(group) = groups.get_mut(reason) else {
+            return;
+        };
+        if group.order.remove(&Self::sort_key(t)) {
+            for code in t.task.containers.iter().filter_map(|c| c.exit_code) {
+                if let Some(n) = group.exit_codes.get_mut(&code) {
+                    *n -= 1;
+                    if *n == 0 {
+                        group.exit_codes.remove(&code);
+                    }
+                }
+            }
+            group.unexpected -= usize::from(!t.task.is_expected_stop());
+        }
+        if group.order.is_empty() {
+            groups.remove(reason);
+            if groups.is_empty() {
+                self.services.remove(&key);
+            }
+        }
     }
 }
 
@@ -1892,6 +2014,115 @@ mod tests {
         }
         assert_eq!(live(&store), ["b"]);
         assert!(store.live_tasks_of_service("other").next().is_none());
+    }
+
+    #[test]
+    fn stopped_groups_agree_with_the_tasks_they_index() {
+        let caps = StoreCaps {
+            stopped_tasks: 7,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps);
+        // What the index should say, recounted from the stored tasks.
+        let recount = |store: &Store| {
+            type Group = (Vec<String>, Vec<i32>, usize);
+            let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
+            let mut stopped: Vec<&TaskState> =
+                store.tasks.values().filter(|t| t.is_stopped()).collect();
+            stopped.sort_by(|a, b| {
+                (b.task.stopped_at, b.updated_at, &b.task.task_arn).cmp(&(
+                    a.task.stopped_at,
+                    a.updated_at,
+                    &a.task.task_arn,
+                ))
+            });
+            for t in stopped {
+                let Some(service) = t.task.service_name() else {
+                    continue;
+                };
+                let reason = t.task.stopped_reason.clone().unwrap_or_default();
+                let g = groups
+                    .entry((t.task.cluster.clone(), service.to_string(), reason))
+                    .or_default();
+                g.0.push(t.task.task_arn.clone());
+                g.1.extend(t.task.containers.iter().filter_map(|c| c.exit_code));
+                g.2 += usize::from(!t.task.is_expected_stop());
+            }
+            groups
+                .into_iter()
+                .map(|(k, (arns, mut codes, unexpected))| {
+                    codes.sort();
+                    codes.dedup();
+                    (k, (arns, codes, unexpected > 0))
+                })
+                .collect::<Vec<_>>()
+        };
+        let indexed = |store: &Store| {
+            let mut out = Vec::new();
+            for service in ["api", "web"] {
+                for (reason, g) in store.stopped_groups.of("c", service) {
+                    out.push((
+                        ("c".to_string(), service.to_string(), reason.to_string()),
+                        (
+                            g.newest().map(str::to_string).collect::<Vec<_>>(),
+                            g.exit_codes().collect::<Vec<_>>(),
+                            g.any_unexpected(),
+                        ),
+                    ));
+                }
+            }
+            out.sort();
+            out
+        };
+        // A fixed pseudo-random walk: tasks start, stop with one of three reasons and exit
+        // codes, are read again with another reason, fall off the ring, or go.
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for step in 0..400 {
+            let id = format!("t{}", next(12));
+            let service = if next(2) == 0 { "api" } else { "web" };
+            let obs = match next(5) {
+                0 => Observation::new(
+                    at(step),
+                    EcsTaskGone {
+                        cluster: "c".into(),
+                        task_arn: format!("arn:aws:ecs:eu-west-1:1:task/c/{id}"),
+                    },
+                ),
+                1 => task(&id, "RUNNING"),
+                _ => {
+                    let mut obs = task(&id, "STOPPED");
+                    if let ObservationKind::EcsTask(t) = &mut obs.kind {
+                        t.group = Some(format!("service:{service}"));
+                        t.stopped_reason = Some(
+                            [
+                                "Essential container exited",
+                                "OOM",
+                                "Scaling activity initiated by x",
+                            ][next(3) as usize]
+                                .into(),
+                        );
+                        t.stopped_at = Some(at(next(50) as i64));
+                        t.containers = vec![crate::model::EcsContainer {
+                            name: "app".into(),
+                            last_status: "STOPPED".into(),
+                            exit_code: Some(next(3) as i32),
+                            reason: None,
+                        }];
+                    }
+                    obs.at = at(step);
+                    obs
+                }
+            };
+            store.apply(&obs);
+            assert_eq!(indexed(&store), recount(&store), "after step {step}");
+        }
+        assert!(!indexed(&store).is_empty());
     }
 
     #[test]

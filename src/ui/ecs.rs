@@ -3,7 +3,7 @@
 //! Services are grouped under their cluster when there are several. A service rolling out
 //! quietly on one deployment takes one row, so 20-odd services stay readable.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -18,11 +18,18 @@ use crate::model::{EcsDeployment, ServiceState, TaskState, task_id_of};
 
 /// Stopped tasks that share a stopped reason.
 pub struct StoppedGroup<'a> {
-    pub reason: String,
-    /// Newest first.
+    pub reason: &'a str,
+    /// How many stopped with it.
+    pub count: usize,
+    /// The newest of them, newest first (the details list this many).
     pub tasks: Vec<&'a TaskState>,
     pub exit_codes: BTreeSet<i32>,
+    /// Some of them stopped unexpectedly (not a deploy or a scale-in).
+    pub unexpected: bool,
 }
+
+/// Stopped tasks a group's details name: the newest and 20 others.
+const NEWEST_STOPPED: usize = 21;
 
 pub enum Row<'a> {
     /// A heading when the services span more than one cluster.
@@ -56,31 +63,12 @@ fn service_rows<'a>(view: &View<'a>, svc: &'a ServiceState, out: &mut Vec<Row<'a
     if shows_deployments(svc) {
         out.extend(svc.deployments.iter().map(Row::Deployment));
     }
-    let mut live: Vec<&TaskState> = Vec::new();
-    let mut stopped: BTreeMap<String, StoppedGroup> = BTreeMap::new();
     // The same service name can exist in two clusters.
-    let tasks = view
+    let mut live: Vec<&TaskState> = view
         .store
-        .tasks_of_service(&svc.key.service)
-        .filter(|t| t.task.cluster == svc.key.cluster);
-    for t in tasks {
-        if t.is_stopped() {
-            let reason = t.task.stopped_reason.clone().unwrap_or_default();
-            let group = stopped
-                .entry(reason.clone())
-                .or_insert_with(|| StoppedGroup {
-                    reason,
-                    tasks: Vec::new(),
-                    exit_codes: BTreeSet::new(),
-                });
-            group
-                .exit_codes
-                .extend(t.task.containers.iter().filter_map(|c| c.exit_code));
-            group.tasks.push(t);
-        } else {
-            live.push(t);
-        }
-    }
+        .live_tasks_of_service(&svc.key.service)
+        .filter(|t| t.task.cluster == svc.key.cluster)
+        .collect();
     // Tasks come from a hash map: sort so frames are stable.
     live.sort_by(|a, b| {
         (a.task.started_at, a.first_seen, &a.task.task_arn).cmp(&(
@@ -90,22 +78,24 @@ fn service_rows<'a>(view: &View<'a>, svc: &'a ServiceState, out: &mut Vec<Row<'a
         ))
     });
     out.extend(live.into_iter().map(Row::Task));
-    let mut groups: Vec<StoppedGroup> = stopped.into_values().collect();
-    for g in &mut groups {
-        g.tasks.sort_by(|a, b| {
-            (b.task.stopped_at, b.updated_at, &b.task.task_arn).cmp(&(
-                a.task.stopped_at,
-                a.updated_at,
-                &a.task.task_arn,
-            ))
-        });
-    }
-    groups.sort_by(|a, b| {
-        b.tasks
-            .len()
-            .cmp(&a.tasks.len())
-            .then(a.reason.cmp(&b.reason))
-    });
+    // Stopped tasks come grouped from the store's index, whatever the size of the ring.
+    let mut groups: Vec<StoppedGroup> = view
+        .store
+        .stopped_groups
+        .of(&svc.key.cluster, &svc.key.service)
+        .map(|(reason, g)| StoppedGroup {
+            reason,
+            count: g.len(),
+            tasks: g
+                .newest()
+                .filter_map(|arn| view.store.tasks.get(arn))
+                .take(NEWEST_STOPPED)
+                .collect(),
+            exit_codes: g.exit_codes().collect(),
+            unexpected: g.any_unexpected(),
+        })
+        .collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(b.reason)));
     out.extend(groups.into_iter().map(Row::Stopped));
 }
 
@@ -119,7 +109,7 @@ fn row_text(row: &Row) -> Vec<String> {
             d.rollout_state_reason.clone().unwrap_or_default(),
         ],
         Row::Task(t) => vec![t.task.task_arn.clone(), t.task.last_status.clone()],
-        Row::Stopped(g) => vec![g.reason.clone()],
+        Row::Stopped(g) => vec![g.reason.to_string()],
     }
 }
 
@@ -129,7 +119,7 @@ fn is_fault(row: &Row) -> bool {
         Row::Service(s) => s.running < s.desired,
         Row::Deployment(d) => d.failed_tasks > 0 || d.rollout_state.as_deref() == Some("FAILED"),
         Row::Task(_) => false,
-        Row::Stopped(g) => g.tasks.iter().any(|t| !t.task.is_expected_stop()),
+        Row::Stopped(g) => g.unexpected,
     }
 }
 
@@ -282,10 +272,10 @@ fn row_line<'a>(view: &View, row: &Row, names: usize) -> Line<'a> {
             let reason = if g.reason.is_empty() {
                 "(no reason)".to_string()
             } else {
-                clean(&g.reason).into_owned()
+                clean(g.reason).into_owned()
             };
             Line::from(vec![
-                Span::styled(format!("  ✖ {}× stopped", g.tasks.len()), style),
+                Span::styled(format!("  ✖ {}× stopped", g.count), style),
                 Span::styled(codes, theme.warn()),
                 Span::styled(format!("  {reason}"), style),
             ])
@@ -446,10 +436,10 @@ pub fn details<'a>(view: &View, row: &Row) -> Vec<Line<'a>> {
         Row::Task(t) => task_details(view, t, &mut lines),
         Row::Stopped(g) => {
             lines.push(Line::from(Span::styled(
-                format!("{} stopped tasks with this reason", g.tasks.len()),
+                format!("{} stopped tasks with this reason", g.count),
                 theme.title(),
             )));
-            lines.push(Line::from(clean(&g.reason).into_owned()));
+            lines.push(Line::from(clean(g.reason).into_owned()));
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled(
                 "The newest of them:",

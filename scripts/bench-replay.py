@@ -4,7 +4,11 @@ max` and `--plain` on two generated 1M-observation recordings, the benches' synt
 the demo tiled (examples/bench_recordings.rs), next to what a Python `json.loads` loop and
 `jq -c .` (when installed) take on the same files.
 
-    python3 scripts/bench-replay.py [--n 1000000] [--runs 3]
+    python3 scripts/bench-replay.py [--n 1000000] [--runs 3] [--baseline OTHER_BINARY]
+
+With --baseline, another stackwatch binary (an older build: `git worktree add /tmp/old REV &&
+cargo build --release` there) is timed the same way in the same run, its runs taking turns with
+this build's, so before and after share the machine's state.
 
 Builds the release binary and the generator, writes the recordings to target/bench-data/ (once),
 and prints one line per measurement: the best wall time of the runs, observations per second,
@@ -56,6 +60,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--baseline", help="another stackwatch binary, timed in the same run")
     args = ap.parse_args()
     os.chdir(ROOT)
     subprocess.run(
@@ -75,8 +80,17 @@ def main():
         size = os.path.getsize(path) / 1e6
         print(f"{kind}: {args.n} observations, {size:.0f} MB")
         for mode in ["--json", "--plain"]:
-            secs, rss = best([binary, "replay", path, mode, "--speed", "max"], args.runs)
-            print(f"  stackwatch replay {mode} --speed max: {secs:.2f} s, {args.n / secs / 1e3:.0f}k obs/s, peak RSS {rss:.0f} MB")
+            builds = [("", binary)]
+            if args.baseline:
+                builds.append((" (baseline)", args.baseline))
+            results = {name: [] for name, _ in builds}
+            for _ in range(args.runs):  # the builds take turns
+                for name, build in builds:
+                    results[name].append(run([build, "replay", path, mode, "--speed", "max"]))
+            for name, _ in builds:
+                secs = min(r[0] for r in results[name])
+                rss = max(r[1] for r in results[name])
+                print(f"  stackwatch{name} replay {mode} --speed max: {secs:.2f} s, {args.n / secs / 1e3:.0f}k obs/s, peak RSS {rss:.0f} MB")
         secs = min(python_loop(path) for _ in range(args.runs))
         print(f"  python json.loads loop: {secs:.2f} s, {args.n / secs / 1e3:.0f}k lines/s")
         if shutil.which("jq"):

@@ -256,13 +256,6 @@ impl<W: Write> Headless<W> {
             sanitize::line(&entry.message)
         };
         let resource = sanitize::line(&entry.resource);
-        // Nested resources read as `Storage/FileSystem` in plain text; JSON keeps `stack`.
-        let nested_resource = match entry.stack.as_deref().and_then(|s| s.split_once('/')) {
-            Some((_, nested)) if !entry.resource.starts_with(nested) => {
-                format!("{}/{}", sanitize::line(nested), resource)
-            }
-            _ => resource.to_string(),
-        };
         match self.format {
             Format::Json => {
                 let id = entry.id.as_deref().map(sanitize::line);
@@ -297,6 +290,14 @@ impl<W: Write> Headless<W> {
                 self.out.write_all(b"\n")
             }
             Format::Plain { color } => {
+                // Nested resources read as `Storage/FileSystem` in plain text; JSON keeps
+                // `stack`.
+                let nested_resource = match entry.stack.as_deref().and_then(|s| s.split_once('/')) {
+                    Some((_, nested)) if !entry.resource.starts_with(nested) => {
+                        format!("{}/{}", sanitize::line(nested), resource)
+                    }
+                    _ => resource.to_string(),
+                };
                 let level = match entry.level {
                     Severity::Info => "",
                     Severity::Warn => "!",

@@ -433,7 +433,10 @@ impl Detector {
             };
             self.track_in_progress(key, store);
         }
-        if !self.seen_events.insert(format!("cfn/{}", e.event_id)) {
+        if !self
+            .seen_events
+            .insert_keyed(format_args!("cfn/{}", e.event_id))
+        {
             return;
         }
         let Some(reason) = e.reason.as_deref().filter(|r| !r.is_empty()) else {
@@ -635,7 +638,7 @@ impl Detector {
     fn observe_service_event(&mut self, at: DateTime<Utc>, e: &EcsServiceEvent) {
         if !self
             .seen_events
-            .insert(format!("ecs/{}/{}/{}", e.cluster, e.service, e.id))
+            .insert_keyed(format_args!("ecs/{}/{}/{}", e.cluster, e.service, e.id))
         {
             return;
         }
@@ -1043,16 +1046,31 @@ impl Detector {
 /// A bounded set of ids: the oldest are forgotten past `SEEN_CAP`.
 #[derive(Debug, Clone, Default)]
 struct SeenIds {
-    ids: HashSet<String>,
-    order: VecDeque<String>,
+    /// One shared copy of each id in both.
+    ids: HashSet<std::sync::Arc<str>>,
+    order: VecDeque<std::sync::Arc<str>>,
+    /// Where a key is written before it is looked up: a repeat costs no allocation.
+    key: String,
 }
 
 impl SeenIds {
+    /// True when the key written by `key` is new.
+    fn insert_keyed(&mut self, key: std::fmt::Arguments) -> bool {
+        use std::fmt::Write;
+        let mut buf = std::mem::take(&mut self.key);
+        buf.clear();
+        let _ = buf.write_fmt(key);
+        let new = self.insert(&buf);
+        self.key = buf;
+        new
+    }
+
     /// True when `id` is new.
-    fn insert(&mut self, id: String) -> bool {
-        if self.ids.contains(&id) {
+    fn insert(&mut self, id: &str) -> bool {
+        if self.ids.contains(id) {
             return false;
         }
+        let id: std::sync::Arc<str> = id.into();
         self.ids.insert(id.clone());
         self.order.push_back(id);
         while self.order.len() > SEEN_CAP {

@@ -1,7 +1,9 @@
 //! State rules and resolution, run by `tick`. Each looks at current state only (in-progress
 //! resources, services, target groups, open flags), never at the whole history.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::FxHasher;
 
 use chrono::{DateTime, Utc};
 
@@ -480,7 +482,7 @@ impl Detector {
                     .filter_map(|(_, f)| f.evidence.back())
             };
             let basis = {
-                let mut h = DefaultHasher::new();
+                let mut h = FxHasher::default();
                 (since, health.registered, health.unhealthy, health.present).hash(&mut h);
                 reasons().for_each(|e| e.hash(&mut h));
                 h.finish()
@@ -536,7 +538,7 @@ impl Detector {
             // The flag is built once and says the same until the stack moves (without an
             // update time, its evidence takes `now` and is built on every tick).
             let basis = root.updated_at.map(|updated| {
-                let mut h = DefaultHasher::new();
+                let mut h = FxHasher::default();
                 (&root.path, &root.name, &root.status, &root.reason, updated).hash(&mut h);
                 h.finish()
             });
@@ -693,7 +695,7 @@ impl Detector {
                 continue;
             }
             let basis = {
-                let mut h = DefaultHasher::new();
+                let mut h = FxHasher::default();
                 (since, &p.id, &p.task_definition).hash(&mut h);
                 (p.desired, p.running, p.pending, p.failed_tasks).hash(&mut h);
                 h.finish()

@@ -351,3 +351,62 @@ fn at_twelve_minutes_the_demo_shows_two_problems_with_their_roots() {
         "{named:?}"
     );
 }
+
+/// Ticks after a tick that moved nothing, with nothing fed since, are skipped until a
+/// threshold falls due. On both demo scenarios, every change and every open flag at every
+/// minute (its text read at that minute) are the same as with every rule run every second.
+#[test]
+fn skipping_quiet_ticks_changes_nothing() {
+    // The demo thinned out (no source status, one observation in four) leaves silences in
+    // which waits cross their thresholds and quiet periods end with nothing fed.
+    let sparse = {
+        let (header, observations) = demo::scenario();
+        let kept = observations
+            .into_iter()
+            .filter(|o| !matches!(o.kind, stackwatch::model::ObservationKind::SourceStatus(_)))
+            .enumerate()
+            .filter(|(i, _)| i % 4 == 0)
+            .map(|(_, o)| o)
+            .collect();
+        (header, kept)
+    };
+    for ((header, observations), flagged) in [
+        (demo::scenario(), true),
+        (sparse, true),
+        (demo::healthy_scenario(), false),
+    ] {
+        let observations: std::sync::Arc<[stackwatch::model::Observation]> = observations.into();
+        let open = |input: ReplayInput| Replay::open(input, StoreCaps::default()).unwrap();
+        let mut skipping = open(ReplayInput::Memory(header.clone(), observations.clone()));
+        let mut every = open(ReplayInput::Memory(header.clone(), observations.clone()));
+        let mut fast = skipping.new_pipeline();
+        let mut slow = every
+            .new_pipeline()
+            .with_detector(stackwatch::detect::Detector::new().on_every_tick());
+        let (mut fast_changes, mut slow_changes) = (Vec::new(), Vec::new());
+        let mut minute = 0;
+        while !(skipping.finished && every.finished) {
+            let until = DEMO_START + TimeDelta::minutes(minute);
+            skipping
+                .advance(until, &mut fast, &mut fast_changes)
+                .unwrap();
+            every.advance(until, &mut slow, &mut slow_changes).unwrap();
+            assert_eq!(fast_changes, slow_changes, "changes up to minute {minute}");
+            let now = fast.now().unwrap();
+            let read = |p: &stackwatch::pipeline::Pipeline| -> Vec<(String, String)> {
+                p.detector
+                    .open_flags()
+                    .iter()
+                    .map(|f| (f.rule.to_string(), f.summary_at(now).into_owned()))
+                    .collect()
+            };
+            assert_eq!(read(&fast), read(&slow), "open flags at minute {minute}");
+            minute += 1;
+            assert!(minute < 24 * 60, "the demo ends");
+        }
+        let raised = fast_changes
+            .iter()
+            .any(|c| matches!(c, Change::Flag { .. }));
+        assert_eq!(raised, flagged, "the failing scenario raises flags");
+    }
+}

@@ -19,6 +19,7 @@ impl Detector {
         for key in keys {
             if let Some(flag) = self.open.get_mut(&key) {
                 flag.summary.push_str(" (the service no longer exists)");
+                self.open_rev += 1;
             }
             self.resolve(&key, at);
         }

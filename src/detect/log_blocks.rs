@@ -197,6 +197,18 @@ impl Blocks {
         }
     }
 
+    /// When the first open block will have been quiet for [`QUIET`].
+    pub fn next_quiet(&self) -> Option<DateTime<Utc>> {
+        self.open
+            .iter()
+            .map(|b| {
+                b.last_at
+                    .checked_add_signed(QUIET)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            })
+            .min()
+    }
+
     /// Blocks quiet for [`QUIET`] at `now`, removed.
     pub fn quiet(&mut self, now: DateTime<Utc>) -> Vec<Block> {
         if self.open.is_empty() {

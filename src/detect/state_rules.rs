@@ -467,8 +467,11 @@ impl Detector {
                 // the last tick, its clock stopped there.
                 tracked.built = None;
                 let last_tick = self.last_tick.unwrap_or(now);
-                if let Some(flag) = self.open.get_mut(&(RULE, format!("tg:{group}"))) {
+                if let Some(flag) = self.open.get_mut(&(RULE, format!("tg:{group}")))
+                    && flag.clock.is_some()
+                {
                     flag.stop_clock(last_tick);
+                    self.open_rev += 1;
                 }
                 continue;
             }
@@ -804,6 +807,117 @@ impl Detector {
         }
     }
 
+    /// The earliest time after `now` at which a tick could move something with no new
+    /// observation: a wait crossing a threshold, a crash-loop window emptying, a grace or a
+    /// quiet period ending, a multi-line log block going quiet, a new task having stayed up.
+    /// Where a rule reads the time in a way not listed here, the answer is the next second.
+    pub(super) fn next_due(&self, now: DateTime<Utc>, store: &Store) -> DateTime<Utc> {
+        let next_second = now
+            .checked_add_signed(chrono::TimeDelta::seconds(1))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let mut due = DateTime::<Utc>::MAX_UTC;
+        // A rule that fires once `(now - since).num_seconds() >= secs` has not fired yet:
+        // it is due at that second (never before the next one).
+        let mut pending = |since: DateTime<Utc>, secs: i64| {
+            if now.signed_duration_since(since).num_seconds() < secs {
+                let t = since
+                    .checked_add_signed(chrono::TimeDelta::seconds(secs))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                    .max(next_second);
+                due = due.min(t);
+            }
+        };
+        if let Some(t) = self.log_blocks.next_quiet() {
+            pending(t, 0);
+        }
+        for key in &self.in_progress {
+            let Some(res) = store.resources.get(key) else {
+                continue;
+            };
+            let since = in_progress_since(res);
+            match res.signal {
+                Some(policy) => {
+                    let timeout = i64::try_from(policy.timeout_s).unwrap_or(i64::MAX);
+                    for ratio in [
+                        self.config.signal_warn_ratio,
+                        self.config.signal_error_ratio,
+                    ] {
+                        pending(since, first_second_at_ratio(ratio, timeout));
+                    }
+                }
+                None => {
+                    let threshold = self.config.stall_threshold(&res.resource_type);
+                    for secs in [
+                        threshold.warn_s,
+                        threshold.alarm_s,
+                        self.config.ecs_failing_stall_s,
+                    ] {
+                        pending(since, secs);
+                    }
+                }
+            }
+        }
+        // A stop leaves the window once it is older than the window.
+        for (stops, _) in self.crash_stops.values() {
+            if let Some(first) = stops.front() {
+                pending(
+                    first.seen,
+                    self.config.crash_loop_window_s.saturating_add(1),
+                );
+            }
+        }
+        for tracked in self.no_healthy_since.values() {
+            pending(tracked.since, self.config.no_healthy_grace_s);
+            pending(tracked.since, self.config.no_healthy_initial_grace_s);
+        }
+        for tracked in self.behind_since.values() {
+            pending(tracked.since, self.config.not_converging_s);
+        }
+        for ((rule, _), flag) in &self.open {
+            if rule.starts_with("api.") {
+                pending(flag.last_seen, self.config.api_quiet_s);
+            } else if flag.source == Source::Log {
+                pending(flag.last_seen, self.config.log_quiet_s);
+            }
+        }
+        // Without an update time, the rollback flag's evidence takes the tick's time.
+        let rollback_now = store.root_stack().is_some_and(|r| {
+            r.updated_at.is_none()
+                && matches!(
+                    r.status.as_str(),
+                    "ROLLBACK_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE"
+                )
+        });
+        if rollback_now {
+            return next_second;
+        }
+        // A task flag resolves once a newer task has stayed up for `task_stable_s`: due when
+        // the newest task started, or one of the service's live tasks, has been up that long
+        // (unless a failed deploy or a crash loop holds the flag open).
+        let stable = self.config.task_stable_s;
+        for ((rule, scope), flag) in &self.open {
+            let recovering = flag.source == Source::EcsTask
+                && *rule != "ecs.crash_loop"
+                && !self.failed_deploy_holds(scope, store)
+                && !(POST_START_FAILURES.contains(rule)
+                    && self.open.contains_key(&("ecs.crash_loop", scope.clone())));
+            if !recovering {
+                continue;
+            }
+            if let Some((started, _)) = self.latest_running.get(scope) {
+                pending(*started, stable);
+            }
+            if let Some(name) = scope.strip_prefix("svc:") {
+                for task in store.live_tasks_of_service(name) {
+                    if let Some(started) = task.task.started_at {
+                        pending(started, stable);
+                    }
+                }
+            }
+        }
+        due
+    }
+
     /// The service of `scope` (`svc:NAME`) has a failed deploy on record: its own rollback
     /// flag, or the failed operation's root cause is the service's CloudFormation resource.
     fn failed_deploy_holds(&self, scope: &str, store: &Store) -> bool {
@@ -886,6 +1000,23 @@ impl Detector {
             .count();
         stable as u32 >= svc.desired
     }
+}
+
+/// The first whole second `e` at which `e / timeout >= ratio` as [`Detector::wait_level`]
+/// compares them (in floating point).
+fn first_second_at_ratio(ratio: f64, timeout: i64) -> i64 {
+    if timeout <= 0 || !ratio.is_finite() {
+        return 0;
+    }
+    let reached = |e: i64| e as f64 / timeout as f64 >= ratio;
+    let mut e = (ratio * timeout as f64).ceil().clamp(0.0, i64::MAX as f64) as i64;
+    while e > 0 && reached(e - 1) {
+        e -= 1;
+    }
+    while !reached(e) && e < i64::MAX {
+        e += 1;
+    }
+    e
 }
 
 /// When a resource's current `*_IN_PROGRESS` phase began, as the stall rules time it.

@@ -1215,6 +1215,30 @@ fn log_flags_group_by_log_group_and_resolve_after_quiet() {
     assert!(sim.flag("log.node_module_not_found").is_none());
 }
 
+#[test]
+fn an_api_error_resolves_after_its_quiet_period_of_silence() {
+    let mut sim = Sim::new();
+    sim.feed(
+        0,
+        cfn_event(
+            "payments",
+            "Bucket",
+            "AWS::S3::Bucket",
+            "CREATE_FAILED",
+            Some("Rate exceeded (Service: S3, Status Code: 400)"),
+            0,
+        ),
+    );
+    assert!(sim.flag("api.throttling").is_some());
+    // Nothing comes in: the ticks rest until the quiet period (300 s) ends, then resolve.
+    sim.run(1, 299);
+    assert!(sim.flag("api.throttling").is_some());
+    sim.tick(300);
+    let resolved = sim.resolved("api.throttling");
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].resolved_at, Some(t(300)));
+}
+
 fn with_user_rules(user: UserRules) -> Sim {
     let mut sim = Sim::new();
     sim.p.detector = Detector::with_user_rules(DetectConfig::default(), user);

@@ -83,13 +83,13 @@ pub fn run_dashboard(
 }
 
 /// What a headless run hands back: the session, the output (for the summary) and why it ended.
-pub type HeadlessRun = (Session, Headless<Box<dyn Write>>, Ended);
+pub type HeadlessRun = (Session, Headless<Box<dyn Write + Send>>, Ended);
 
 /// Plays `feed` headless, writing lines to `out`, until the feed ends or `stop` says so.
 pub fn run_headless(
     feed: Feed,
     pipeline: Pipeline,
-    out: Headless<Box<dyn Write>>,
+    out: Headless<Box<dyn Write + Send>>,
     stop: &mut dyn StopRule,
 ) -> anyhow::Result<HeadlessRun> {
     let runtime = runtime()?;
@@ -181,7 +181,7 @@ impl Session {
 /// Where a session shows what happens.
 enum Output<'t> {
     Dashboard(Box<Dashboard<'t>>),
-    Headless(Headless<Box<dyn Write>>),
+    Headless(Headless<Box<dyn Write + Send>>),
 }
 
 impl Output<'_> {

@@ -2,7 +2,10 @@
 //! source status, then a summary. Both read the pipeline after each step; neither talks to AWS.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use crossterm::style::Stylize;
@@ -11,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::detect::{Flag, FlagChange, problems, root_cause_line};
 use crate::model::{
-    Profile, Severity, Source, SourceState, Store, TimelineEntry, cfn_status,
+    Profile, Severity, Source, SourceState, SourceStatus, Store, TimelineEntry, cfn_status,
     credentials_expired_message,
 };
 use crate::pipeline::{Change, Pipeline};
@@ -73,14 +76,46 @@ impl Outcome {
     }
 }
 
-pub struct Headless<W: Write> {
-    out: W,
+/// Writes the lines of a headless run. The lines are formatted and written on a thread of
+/// their own, batch by batch, flushed after each: a replay at `--speed max` spends a tenth of
+/// its time there, which the pipeline no longer waits for.
+pub struct Headless<W: Write + Send + 'static> {
     format: Format,
     /// Live, a `status` line comes at least this often, whether or not health changed.
     status_every: Option<TimeDelta>,
     last_status: Option<DateTime<Utc>>,
     /// Who the session signs in as: status lines name it and the fix while its credentials
     /// are expired.
+    profile: Option<Profile>,
+    writer: Writer<W>,
+}
+
+/// Where the lines go: the output until the first batch, then the thread that owns it.
+enum Writer<W: Write + Send + 'static> {
+    Idle(W),
+    Running {
+        batches: SyncSender<Batch>,
+        thread: JoinHandle<io::Result<W>>,
+    },
+    /// The thread ended (the summary was written, or writing failed).
+    Done,
+}
+
+/// Batches waiting for the writer: enough to smooth a burst, few enough to bound memory.
+const BATCHES_AHEAD: usize = 4;
+
+/// What the writer thread formats: changes in order, with the sources' health as the
+/// `status` lines among them show it, or a line already formatted (the summary).
+struct Batch {
+    changes: Vec<Change>,
+    sources: BTreeMap<String, SourceStatus>,
+    raw: Vec<u8>,
+}
+
+/// Formats changes into lines, on the writer thread.
+struct Lines<W: Write> {
+    out: W,
+    format: Format,
     profile: Option<Profile>,
 }
 
@@ -158,14 +193,14 @@ impl Serialize for Rfc3339 {
     }
 }
 
-impl<W: Write> Headless<W> {
+impl<W: Write + Send + 'static> Headless<W> {
     pub fn new(out: W, format: Format) -> Self {
         Headless {
-            out,
             format,
             status_every: None,
             last_status: None,
             profile: None,
+            writer: Writer::Idle(out),
         }
     }
 
@@ -189,7 +224,13 @@ impl<W: Write> Headless<W> {
         changes: &[Change],
         now: DateTime<Utc>,
     ) -> io::Result<()> {
-        self.write_changes(store, changes)?;
+        let mut batch = changes.to_vec();
+        if let Some(at) = batch.iter().rev().find_map(|c| match c {
+            Change::Row(entry) if is_status(entry) => Some(entry.at),
+            _ => None,
+        }) {
+            self.last_status = Some(at);
+        }
         if let Some(every) = self.status_every
             && !store.sources.is_empty()
             && self.last_status.is_none_or(|last| now - last >= every)
@@ -210,15 +251,113 @@ impl<W: Write> Headless<W> {
                 level: Severity::Info,
                 note: false,
             };
-            self.write_entry(&entry, store)?;
+            self.last_status = Some(now);
+            batch.push(Change::Row(entry));
         }
-        Ok(())
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // Status lines show the sources' health as it stands now, when the batch is sent.
+        let any_status = batch
+            .iter()
+            .any(|c| matches!(c, Change::Row(entry) if is_status(entry)));
+        let sources = if any_status {
+            store.sources.clone()
+        } else {
+            BTreeMap::new()
+        };
+        self.send(Batch {
+            changes: batch,
+            sources,
+            raw: Vec::new(),
+        })
     }
 
-    fn write_changes(&mut self, store: &Store, changes: &[Change]) -> io::Result<()> {
+    /// Hands a batch to the writer thread (started with the first one). When the thread
+    /// has stopped, its error (a closed pipe) is returned here.
+    fn send(&mut self, batch: Batch) -> io::Result<()> {
+        if let Writer::Idle(_) = self.writer {
+            let Writer::Idle(out) = std::mem::replace(&mut self.writer, Writer::Done) else {
+                unreachable!("checked above")
+            };
+            let mut lines = Lines {
+                out,
+                format: self.format,
+                profile: self.profile.clone(),
+            };
+            let (tx, rx) = sync_channel::<Batch>(BATCHES_AHEAD);
+            let thread = std::thread::Builder::new()
+                .name("headless-writer".into())
+                .spawn(move || {
+                    for batch in rx {
+                        lines.write_changes(&batch.sources, &batch.changes)?;
+                        lines.out.write_all(&batch.raw)?;
+                        lines.out.flush()?;
+                    }
+                    Ok(lines.out)
+                })?;
+            self.writer = Writer::Running {
+                batches: tx,
+                thread,
+            };
+        }
+        let sent = match &self.writer {
+            Writer::Running { batches, .. } => batches.send(batch).is_ok(),
+            _ => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            // The thread stopped: say why.
+            self.finish().map(drop).and(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the output was closed",
+            )))
+        }
+    }
+
+    /// Waits for every line to be written and returns the output.
+    pub fn finish(&mut self) -> io::Result<W> {
+        match std::mem::replace(&mut self.writer, Writer::Done) {
+            Writer::Idle(mut out) => out.flush().map(|()| out),
+            Writer::Running { batches, thread } => {
+                drop(batches);
+                thread
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("the output thread panicked")))
+            }
+            Writer::Done => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the output was closed",
+            )),
+        }
+    }
+}
+
+/// Lines already handed to the writer are written before the process goes on, whatever
+/// ended the run (an error, a signal).
+impl<W: Write + Send + 'static> Drop for Headless<W> {
+    fn drop(&mut self) {
+        if matches!(self.writer, Writer::Running { .. }) {
+            let _ = self.finish();
+        }
+    }
+}
+
+/// A `status` line: stackwatch's own row, other than a note (the user's event).
+fn is_status(entry: &TimelineEntry) -> bool {
+    entry.source == Source::Stackwatch && !entry.note
+}
+
+impl<W: Write> Lines<W> {
+    fn write_changes(
+        &mut self,
+        sources: &BTreeMap<String, SourceStatus>,
+        changes: &[Change],
+    ) -> io::Result<()> {
         for change in changes {
             match change {
-                Change::Row(entry) => self.write_entry(entry, store)?,
+                Change::Row(entry) => self.write_entry(entry, sources)?,
                 Change::Flag {
                     change: FlagChange::Opened(flag),
                     ..
@@ -235,14 +374,13 @@ impl<W: Write> Headless<W> {
         Ok(())
     }
 
-    fn write_entry(&mut self, entry: &TimelineEntry, store: &Store) -> io::Result<()> {
+    fn write_entry(
+        &mut self,
+        entry: &TimelineEntry,
+        sources: &BTreeMap<String, SourceStatus>,
+    ) -> io::Result<()> {
         // A note is stackwatch's, but it is the user's event, not the sources' status.
-        let kind = if entry.source == Source::Stackwatch && !entry.note {
-            self.last_status = Some(entry.at);
-            "status"
-        } else {
-            "event"
-        };
+        let kind = if is_status(entry) { "status" } else { "event" };
         // A status line that says credentials are expired (a source turned so, or the minute's
         // summary lists one) also says whose and what to do.
         let expired = kind == "status"
@@ -261,8 +399,7 @@ impl<W: Write> Headless<W> {
                 let id = entry.id.as_deref().map(sanitize::line);
                 let stack = entry.stack.as_deref().map(sanitize::line);
                 let sources = (kind == "status").then(|| {
-                    store
-                        .sources
+                    sources
                         .values()
                         .map(|s| SourceLine {
                             // As a JSON number of the f64 it widens to, as before.
@@ -385,6 +522,13 @@ impl<W: Write> Headless<W> {
         }
     }
 
+    fn json_line(&mut self, value: Value) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, &value)?;
+        self.out.write_all(b"\n")
+    }
+}
+
+impl<W: Write + Send + 'static> Headless<W> {
     /// The closing line: outcome, root stack, open flags.
     pub fn summary(&mut self, pipeline: &Pipeline, at: DateTime<Utc>) -> io::Result<Outcome> {
         self.summary_as(pipeline, at, Outcome::of(pipeline), None)
@@ -399,6 +543,12 @@ impl<W: Write> Headless<W> {
         outcome: Outcome,
         note: Option<&str>,
     ) -> io::Result<Outcome> {
+        // Formatted here (it reads the pipeline), written after every line before it.
+        let mut line = Lines {
+            out: Vec::new(),
+            format: self.format,
+            profile: None,
+        };
         let store = &pipeline.store;
         let stack = store.root_stack();
         let open = pipeline.detector.open_flags();
@@ -436,7 +586,7 @@ impl<W: Write> Headless<W> {
                     .iter()
                     .map(|f| json!({"rule": f.rule, "severity": f.severity.as_str(), "resource": sanitize::line(&f.resource), "count": f.count}))
                     .collect();
-                self.json_line(json!({
+                line.json_line(json!({
                     "type": "summary",
                     "at": rfc3339(at),
                     "source": "stackwatch",
@@ -459,19 +609,24 @@ impl<W: Write> Headless<W> {
                     "root_cause": root_cause.as_deref().map(|l| sanitize::line(l).into_owned()),
                 }))?;
             }
-            Format::Plain { .. } => writeln!(self.out, "{}  SUMMARY  {}", rfc3339(at), message)?,
+            Format::Plain { .. } => writeln!(line.out, "{}  SUMMARY  {}", rfc3339(at), message)?,
         }
-        self.out.flush()?;
+        self.send(Batch {
+            changes: Vec::new(),
+            sources: BTreeMap::new(),
+            raw: line.out,
+        })?;
+        self.finish()?;
         Ok(outcome)
     }
 
-    fn json_line(&mut self, value: Value) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &value)?;
-        self.out.write_all(b"\n")
-    }
-
+    /// Lines are flushed by the writer thread after each batch; this reports a writer that
+    /// stopped (a closed pipe) without waiting for it.
     pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        match &self.writer {
+            Writer::Running { thread, .. } if thread.is_finished() => self.finish().map(drop),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -500,6 +655,77 @@ mod status_tests {
     }
     use crate::model::{Login, Observation, SourceState, SourceStatus, StoreCaps};
 
+    /// An output shared with the test, that can be made to fail like a closed pipe.
+    #[derive(Clone, Default)]
+    struct Shared {
+        bytes: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.bytes.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn rows(n: usize) -> Vec<Change> {
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        (0..n)
+            .map(|i| {
+                Change::Row(TimelineEntry {
+                    seq: i as u64,
+                    at: t0,
+                    source: Source::Log,
+                    resource: "app/web/1".into(),
+                    stack: None,
+                    id: None,
+                    message: format!("line {i}").into(),
+                    level: Severity::Info,
+                    note: false,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_line_handed_to_the_writer_is_written_even_when_the_run_ends_early() {
+        let shared = Shared::default();
+        let store = Store::new(StoreCaps::default());
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut out = Headless::new(shared.clone(), Format::Json);
+        for _ in 0..20 {
+            out.on_changes(&store, &rows(100), now).unwrap();
+        }
+        drop(out); // no summary: an error or a signal ended the run
+        let text = String::from_utf8(shared.bytes.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 2000);
+        assert!(text.lines().all(|l| l.starts_with(r#"{"at":"#)), "{text}");
+    }
+
+    #[test]
+    fn a_closed_output_is_reported_as_a_broken_pipe() {
+        let shared = Shared::default();
+        let store = Store::new(StoreCaps::default());
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut out = Headless::new(shared.clone(), Format::Json);
+        out.on_changes(&store, &rows(3), now).unwrap();
+        shared
+            .closed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // The writer stops at its next batch; the one after finds it gone.
+        let error = (0..1000)
+            .find_map(|_| out.on_changes(&store, &rows(3), now).err())
+            .expect("the closed output is noticed");
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    }
+
     #[test]
     fn a_live_watch_writes_a_status_line_at_least_once_a_minute() {
         let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
@@ -522,7 +748,7 @@ mod status_tests {
             out.on_changes(&store, &[], t0 + TimeDelta::seconds(secs))
                 .unwrap();
         }
-        let text = String::from_utf8(out.out).unwrap();
+        let text = String::from_utf8(out.finish().unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "at 0, 60 and 120 s:\n{text}");
         assert!(
@@ -560,7 +786,7 @@ mod status_tests {
             Headless::new(Vec::new(), Format::Plain { color: false }).with_profile(Some(profile));
         out.on_changes(&pipeline.store, &changes, t0 + TimeDelta::seconds(5))
             .unwrap();
-        let text = String::from_utf8(out.out).unwrap();
+        let text = String::from_utf8(out.finish().unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert!(!lines[0].contains("expired"), "{text}");

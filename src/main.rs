@@ -494,7 +494,7 @@ fn headless_format(output: &OutputArgs) -> Format {
 }
 
 /// Standard output, buffered: the loop flushes after each batch of changes.
-fn headless_writer() -> Box<dyn std::io::Write> {
+fn headless_writer() -> Box<dyn std::io::Write + Send> {
     Box::new(std::io::BufWriter::with_capacity(
         1 << 16,
         std::io::stdout(),

@@ -79,7 +79,6 @@ impl Pipeline {
             None => self.last_tick = obs.at.checked_sub_signed(TICK_STEP),
             Some(_) => self.tick_through(obs.at, false, changes),
         }
-        self.detector.touch();
         let applied = self.store.apply(obs);
         changes.extend(self.store.fresh_rows().iter().cloned().map(Change::Row));
         // Overlapping reads repeat events: the store applied it once, and the detector must

@@ -377,6 +377,17 @@ impl Detector {
     /// Runs the text rules on one observation, after the store has applied it.
     pub fn observe(&mut self, obs: &Observation, store: &Store) {
         match &obs.kind {
+            // No state rule reads what these move (logs, source health, notes, watch lists):
+            // a log line only brings deadlines of its own, folded in after it is read.
+            ObservationKind::LogEvent(_)
+            | ObservationKind::SourceStatus(_)
+            | ObservationKind::Watching(_)
+            | ObservationKind::LogGap(_)
+            | ObservationKind::Note(_) => {}
+            // The store's stacks, resources, services, tasks or targets moved.
+            _ => self.touch(),
+        }
+        match &obs.kind {
             ObservationKind::CfnEvent(e) => self.observe_cfn_event(obs.at, e, store),
             ObservationKind::CfnStack(s) => self.observe_cfn_stack(obs.at, s),
             ObservationKind::CfnResource(r) => {
@@ -389,7 +400,10 @@ impl Detector {
             ObservationKind::EcsTask(t) => self.observe_task(obs.at, t, store),
             ObservationKind::EcsServiceEvent(e) => self.observe_service_event(obs.at, e),
             ObservationKind::TargetHealth(t) => self.observe_target(obs.at, t),
-            ObservationKind::LogEvent(l) => self.observe_log(obs.at, l),
+            ObservationKind::LogEvent(l) => {
+                self.observe_log(obs.at, l);
+                self.fold_log_deadlines();
+            }
             ObservationKind::EcsServiceGone(g) => self.service_gone(obs.at, g, store),
             ObservationKind::TargetGone(g) => self.target_gone(g),
             // A gone task needs nothing: the rules that follow tasks read them from the store.
@@ -403,10 +417,27 @@ impl Detector {
         }
     }
 
-    /// Something new came in (the store or the flags may have moved): the next tick runs
-    /// every rule. The pipeline calls it for every observation it feeds.
-    pub fn touch(&mut self) {
+    /// Something new came in that the state rules read: the next tick runs every rule.
+    fn touch(&mut self) {
         self.quiet_until = None;
+    }
+
+    /// A log line can open a multi-line block or a log flag: the ticks that rest must wake
+    /// when the block goes quiet or the flag's quiet period ends.
+    fn fold_log_deadlines(&mut self) {
+        let Some(mut due) = self.quiet_until else {
+            return;
+        };
+        if let Some(quiet) = self.log_blocks.next_quiet() {
+            due = due.min(quiet);
+        }
+        let log_quiet = chrono::TimeDelta::seconds(self.config.log_quiet_s);
+        for flag in self.open.values().filter(|f| f.source == Source::Log) {
+            if let Some(at) = flag.last_seen.checked_add_signed(log_quiet) {
+                due = due.min(at);
+            }
+        }
+        self.quiet_until = Some(due);
     }
 
     /// Runs the state rules and resolution at `now`. A tick that follows a tick which changed

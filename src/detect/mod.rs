@@ -309,6 +309,9 @@ pub struct Detector {
     quiet_until: Option<DateTime<Utc>>,
     /// Run every rule on every tick, skipping none: what the tests compare skipping against.
     every_tick: bool,
+    /// Recent classifications of reasons by text (not log lines, which rarely repeat whole
+    /// and have their own one-line memory). Bounded: emptied when full.
+    classified: std::cell::RefCell<ClassifiedTexts>,
     /// The time of the last tick: where a resolved state flag's clock stops.
     last_tick: Option<DateTime<Utc>>,
 }
@@ -1110,6 +1113,30 @@ impl Detector {
     }
 }
 
+/// Classifications by text, with the source each was made for.
+#[derive(Debug, Clone, Default)]
+struct ClassifiedTexts(HashMap<String, (Source, Option<(usize, Classification)>)>);
+
+/// Texts remembered, and the longest one remembered.
+const CLASSIFIED_CAP: usize = 1024;
+const CLASSIFIED_TEXT_MAX: usize = 1024;
+
+impl ClassifiedTexts {
+    fn get(&self, source: Source, text: &str) -> Option<&Option<(usize, Classification)>> {
+        self.0
+            .get(text)
+            .filter(|(s, _)| *s == source)
+            .map(|(_, c)| c)
+    }
+
+    fn insert(&mut self, source: Source, text: &str, c: Option<(usize, Classification)>) {
+        if self.0.len() >= CLASSIFIED_CAP {
+            self.0.clear();
+        }
+        self.0.insert(text.to_string(), (source, c));
+    }
+}
+
 /// A bounded set of ids: the oldest are forgotten past `SEEN_CAP`.
 #[derive(Debug, Clone, Default)]
 struct SeenIds {
@@ -1153,11 +1180,21 @@ impl Detector {
     /// The rule table's classification, else the user's rules' (ranked after the whole
     /// table), else `None`.
     fn classify_ranked(&self, source: Source, text: &str) -> Option<(usize, Classification)> {
-        classify_ranked(source, text).or_else(|| {
+        // Stop reasons and stack event reasons repeat (a crash loop stops tasks with the same
+        // reason hundreds of times): the captures are taken once per text.
+        let cached = source != Source::Log && text.len() <= CLASSIFIED_TEXT_MAX;
+        if cached && let Some(hit) = self.classified.borrow().get(source, text) {
+            return hit.clone();
+        }
+        let c = classify_ranked(source, text).or_else(|| {
             self.user
                 .classify(source, text)
                 .map(|c| (text_rules::RULES.len(), c))
-        })
+        });
+        if cached {
+            self.classified.borrow_mut().insert(source, text, c.clone());
+        }
+        c
     }
 
     /// The rule table's (then the user's rules') classification, else the fallback's

@@ -3189,3 +3189,25 @@ fn a_java_cause_chain_is_decided_by_its_cause_and_a_node_stack_grows_its_flag() 
         "Error: Cannot find module 'express' [+3 more lines]"
     );
 }
+
+#[test]
+fn remembered_classifications_are_the_rules_own_per_source_and_bounded() {
+    let detector = Detector::new();
+    let reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref docker.io/library/app:v2: not found";
+    for source in [Source::EcsTask, Source::Cfn, Source::EcsTask, Source::Cfn] {
+        assert_eq!(
+            detector.classify_ranked(source, reason),
+            super::text_rules::classify_ranked(source, reason),
+            "{source:?}"
+        );
+    }
+    // Past the cap the memory starts over instead of growing.
+    for i in 0..CLASSIFIED_CAP + 10 {
+        let _ = detector.classify_ranked(Source::EcsTask, &format!("Task failed {i}"));
+    }
+    assert!(detector.classified.borrow().0.len() <= CLASSIFIED_CAP);
+    assert_eq!(
+        detector.classify_ranked(Source::EcsTask, reason),
+        super::text_rules::classify_ranked(Source::EcsTask, reason)
+    );
+}

@@ -544,7 +544,8 @@ pub struct Store {
     /// Tasks reported gone: a late read from before cannot bring them back (ARNs are never
     /// reused), though their STOPPED report still counts.
     gone_tasks: RecentKeys<String>,
-    seen_cfn_events: RecentKeys<Text>,
+    /// 64-bit hashes of the CloudFormation event ids applied recently (see [`LogKey`]).
+    seen_cfn_events: RecentKeys<u64>,
     seen_logs: RecentKeys<LogKey>,
     watched_order: VecDeque<WatchKey>,
     names: HashSet<Text>,
@@ -700,10 +701,15 @@ impl Store {
 
     /// False for a repeat (an event id already applied).
     fn apply_cfn_event(&mut self, e: &CfnEvent) -> bool {
-        let id = Text::from(e.event_id.as_str());
-        if !self.seen_cfn_events.insert(id.clone(), self.caps.seen_ids) {
+        let key = {
+            let mut hasher = std::hash::DefaultHasher::new();
+            e.event_id.hash(&mut hasher);
+            hasher.finish()
+        };
+        if !self.seen_cfn_events.insert(key, self.caps.seen_ids) {
             return false;
         }
+        let id = Text::from(e.event_id.as_str());
         let is_stack_row = e.is_stack_row();
         if is_stack_row {
             let root = !e.stack.contains('/');

@@ -1137,35 +1137,36 @@ impl ClassifiedTexts {
     }
 }
 
-/// A bounded set of ids: the oldest are forgotten past `SEEN_CAP`.
+/// A bounded set of ids: the oldest are forgotten past `SEEN_CAP`. Kept as 64-bit hashes (a
+/// flat table of numbers; a false repeat needs two ids of the window to collide).
 #[derive(Debug, Clone, Default)]
 struct SeenIds {
-    /// One shared copy of each id in both.
-    ids: HashSet<std::sync::Arc<str>>,
-    order: VecDeque<std::sync::Arc<str>>,
-    /// Where a key is written before it is looked up: a repeat costs no allocation.
-    key: String,
+    ids: HashSet<u64>,
+    order: VecDeque<u64>,
 }
 
 impl SeenIds {
-    /// True when the key written by `key` is new.
+    /// True when the id written by `key` is new.
     fn insert_keyed(&mut self, key: std::fmt::Arguments) -> bool {
-        use std::fmt::Write;
-        let mut buf = std::mem::take(&mut self.key);
-        buf.clear();
-        let _ = buf.write_fmt(key);
-        let new = self.insert(&buf);
-        self.key = buf;
-        new
+        use std::hash::Hasher;
+        // Written straight into the hasher: the id is never built as a string.
+        struct Hashing(std::hash::DefaultHasher);
+        impl std::fmt::Write for Hashing {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                self.0.write(s.as_bytes());
+                Ok(())
+            }
+        }
+        let mut hashing = Hashing(std::hash::DefaultHasher::new());
+        let _ = std::fmt::Write::write_fmt(&mut hashing, key);
+        self.insert(hashing.0.finish())
     }
 
     /// True when `id` is new.
-    fn insert(&mut self, id: &str) -> bool {
-        if self.ids.contains(id) {
+    fn insert(&mut self, id: u64) -> bool {
+        if !self.ids.insert(id) {
             return false;
         }
-        let id: std::sync::Arc<str> = id.into();
-        self.ids.insert(id.clone());
         self.order.push_back(id);
         while self.order.len() > SEEN_CAP {
             if let Some(old) = self.order.pop_front() {

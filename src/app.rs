@@ -141,7 +141,7 @@ impl Session {
         let mut changes: Vec<Change> = Vec::new();
         // The first frame (or line) already shows what the feed holds at its first second.
         self.feed.pump(&mut self.pipeline, &mut changes)?;
-        if let Some(ended) = output.on_changes(self, &changes)? {
+        if let Some(ended) = output.on_changes(self, &mut changes)? {
             return Ok(ended);
         }
         changes.clear();
@@ -166,7 +166,7 @@ impl Session {
                 () = signals.recv() => return Ok(Ended::Signal),
                 () = self.feed.wait() => {
                     self.feed.pump(&mut self.pipeline, &mut changes)?;
-                    let ended = output.on_changes(self, &changes)?;
+                    let ended = output.on_changes(self, &mut changes)?;
                     changes.clear();
                     if let Some(ended) = ended {
                         return Ok(ended);
@@ -219,7 +219,7 @@ impl Output<'_> {
     fn on_changes(
         &mut self,
         session: &Session,
-        changes: &[Change],
+        changes: &mut Vec<Change>,
     ) -> anyhow::Result<Option<Ended>> {
         match self {
             Output::Dashboard(d) => {

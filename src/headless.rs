@@ -221,10 +221,11 @@ impl<W: Write + Send + 'static> Headless<W> {
     pub fn on_changes(
         &mut self,
         store: &Store,
-        changes: &[Change],
+        changes: &mut Vec<Change>,
         now: DateTime<Utc>,
     ) -> io::Result<()> {
-        let mut batch = changes.to_vec();
+        // Taken, not copied: the writer thread owns the batch from here.
+        let mut batch = std::mem::take(changes);
         if let Some(at) = batch.iter().rev().find_map(|c| match c {
             Change::Row(entry) if is_status(entry) => Some(entry.at),
             _ => None,
@@ -701,7 +702,7 @@ mod status_tests {
         let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
         let mut out = Headless::new(shared.clone(), Format::Json);
         for _ in 0..20 {
-            out.on_changes(&store, &rows(100), now).unwrap();
+            out.on_changes(&store, &mut rows(100), now).unwrap();
         }
         drop(out); // no summary: an error or a signal ended the run
         let text = String::from_utf8(shared.bytes.lock().unwrap().clone()).unwrap();
@@ -715,13 +716,13 @@ mod status_tests {
         let store = Store::new(StoreCaps::default());
         let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
         let mut out = Headless::new(shared.clone(), Format::Json);
-        out.on_changes(&store, &rows(3), now).unwrap();
+        out.on_changes(&store, &mut rows(3), now).unwrap();
         shared
             .closed
             .store(true, std::sync::atomic::Ordering::SeqCst);
         // The writer stops at its next batch; the one after finds it gone.
         let error = (0..1000)
-            .find_map(|_| out.on_changes(&store, &rows(3), now).err())
+            .find_map(|_| out.on_changes(&store, &mut rows(3), now).err())
             .expect("the closed output is noticed");
         assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
     }
@@ -745,7 +746,7 @@ mod status_tests {
         let mut out =
             Headless::new(Vec::new(), Format::Json).with_status_every(TimeDelta::minutes(1));
         for secs in [0, 30, 59, 60, 61, 119, 120] {
-            out.on_changes(&store, &[], t0 + TimeDelta::seconds(secs))
+            out.on_changes(&store, &mut Vec::new(), t0 + TimeDelta::seconds(secs))
                 .unwrap();
         }
         let text = String::from_utf8(out.finish().unwrap()).unwrap();
@@ -784,7 +785,7 @@ mod status_tests {
         };
         let mut out =
             Headless::new(Vec::new(), Format::Plain { color: false }).with_profile(Some(profile));
-        out.on_changes(&pipeline.store, &changes, t0 + TimeDelta::seconds(5))
+        out.on_changes(&pipeline.store, &mut changes, t0 + TimeDelta::seconds(5))
             .unwrap();
         let text = String::from_utf8(out.finish().unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();

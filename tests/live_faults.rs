@@ -496,3 +496,77 @@ fn status_takes_its_one_look_through_a_throttled_call() {
     let doc = json(&stdout);
     assert_eq!(doc["stacks"][0]["status"], "CREATE_IN_PROGRESS", "{doc}");
 }
+
+/// The endpoint goes away while a create fails: the sources are shown unavailable, resume from
+/// their cursors, read every event once, raise every flag, and the watch exits 1 at the
+/// rollback.
+#[test]
+fn a_deploy_failing_during_an_outage_is_still_flagged_and_exits_one_at_the_rollback() {
+    const STACK: &str = "outage-app";
+    const FAULT: Duration = Duration::from_secs(10);
+    let moto = Moto::start();
+    let setup = json(&moto.step("/setup", &format!(r#"{{"stack": "{STACK}"}}"#)));
+    let group = text(&setup, "log_group_name");
+    let mut w = Watching::start(&moto, &["--stack", STACK, "--no-record"]);
+    expect_all_ok(&mut w);
+    // Every source has found what it reads (the log line shows) before the outage.
+    let before = add_events(&moto, STACK, "Before", 3);
+    let started = "listening on :8080".to_string();
+    put_log(&moto, &group, &started);
+    expect_events(&mut w, &before, watching::LINE_WAIT);
+    expect_logs(&mut w, std::slice::from_ref(&started), watching::LINE_WAIT);
+
+    moto.step(
+        "/fault",
+        &format!(r#"{{"mode": "refuse", "seconds": {}}}"#, FAULT.as_secs()),
+    );
+    // The create fails and the app crashes while nothing can be read.
+    let failed = text(
+        &json(&moto.step(
+            "/cfn/event",
+            &format!(
+                r#"{{"stack": "{STACK}", "logical_id": "Queue", "type": "AWS::SQS::Queue",
+                    "status": "CREATE_FAILED",
+                    "reason": "Resource handler returned message: \"User: arn:aws:iam::123456789012:role/deployer is not authorized to perform: sqs:createqueue\" (Service: Sqs, Status Code: 403)"}}"#
+            ),
+        )),
+        "event_id",
+    );
+    put_log(&moto, &group, "Error: Cannot find module 'express'");
+    for name in SOURCES {
+        expect_state(&mut w, name, "unavailable");
+    }
+    for name in SOURCES {
+        expect_recovered(&mut w, name, "unavailable");
+    }
+    expect_events(&mut w, std::slice::from_ref(&failed), watching::LINE_WAIT);
+    let rollback = text(
+        &json(&moto.step(
+            "/cfn/stack-status",
+            &format!(r#"{{"stack": "{STACK}", "status": "ROLLBACK_COMPLETE", "event": true}}"#),
+        )),
+        "event_id",
+    );
+    let (code, lines) = w.finish();
+    assert_eq!(code, 1, "{lines:#?}");
+    assert_eq!(lines.last().unwrap()["outcome"], "failed");
+    assert_once(
+        &lines,
+        "cfn event",
+        &[before, vec![failed, rollback]].concat(),
+        cfn_id,
+    );
+    let flagged = |rule: &str, resource: &str| {
+        lines.iter().any(|l| {
+            l["type"] == "flag" && l["rule"] == rule && text(l, "resource").contains(resource)
+        })
+    };
+    let on_queue = lines
+        .iter()
+        .filter(|l| l["type"] == "flag" && text(l, "resource").ends_with("/Queue"))
+        .count();
+    assert!(on_queue >= 1, "the failed resource is flagged: {lines:#?}");
+    assert!(flagged("log.node_module_not_found", &group), "{lines:#?}");
+    assert!(flagged("deploy.rolled_back", STACK), "{lines:#?}");
+    assert!(flagged("cfn.root_cause", "Queue"), "{lines:#?}");
+}

@@ -21,9 +21,6 @@ pub const TICK_STEP: TimeDelta = TimeDelta::seconds(1);
 const FINE_TICK_SPAN: TimeDelta = TimeDelta::hours(13);
 
 /// What feeding an observation or advancing time changed, in the order it happened.
-// A flag change is much larger than `Rows`; boxing it is not worth it: changes are handed to
-// the outputs and cleared after every slice, never kept.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// The store's timeline gained this row (one observation can add several: a service

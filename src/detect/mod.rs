@@ -216,8 +216,10 @@ pub struct Flag {
 /// A change the outputs report: `flag` and `resolved` lines, the flags strip.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FlagChange {
-    Opened(Flag),
-    Resolved(Flag),
+    // Boxed: a flag is three times the size of a timeline row, and a slice of changes is
+    // mostly rows.
+    Opened(Box<Flag>),
+    Resolved(Box<Flag>),
 }
 
 impl FlagChange {
@@ -986,7 +988,8 @@ impl Detector {
                 flag.next_step = spec.next_step;
                 if spec.severity > flag.severity {
                     flag.severity = spec.severity;
-                    self.changes.push(FlagChange::Opened(flag.clone()));
+                    self.changes
+                        .push(FlagChange::Opened(Box::new(flag.clone())));
                 }
             }
             None => self.open_new(key, spec, at, vec![evidence], 1),
@@ -1021,7 +1024,8 @@ impl Detector {
             resolved_at: None,
             problem: None,
         };
-        self.changes.push(FlagChange::Opened(flag.clone()));
+        self.changes
+            .push(FlagChange::Opened(Box::new(flag.clone())));
         self.open_rev += 1;
         self.open.insert(key, flag);
     }
@@ -1067,7 +1071,8 @@ impl Detector {
                 if spec.severity > flag.severity {
                     flag.severity = spec.severity;
                     flag.last_seen = now;
-                    self.changes.push(FlagChange::Opened(flag.clone()));
+                    self.changes
+                        .push(FlagChange::Opened(Box::new(flag.clone())));
                 }
             }
             None => self.open_new(
@@ -1088,7 +1093,8 @@ impl Detector {
         flag.resolved_at = Some(now);
         // Its clock stops where its rule last held: the tick before this one.
         flag.stop_clock(self.last_tick.unwrap_or(now));
-        self.changes.push(FlagChange::Resolved(flag.clone()));
+        self.changes
+            .push(FlagChange::Resolved(Box::new(flag.clone())));
         if self.resolved.len() >= self.config.resolved_cap.max(1) {
             self.resolved.pop_front();
         }

@@ -153,7 +153,7 @@ impl Sim {
         self.changes
             .iter()
             .filter_map(|c| match c {
-                FlagChange::Opened(f) if f.rule == rule => Some(f),
+                FlagChange::Opened(f) if f.rule == rule => Some(&**f),
                 _ => None,
             })
             .collect()
@@ -162,7 +162,7 @@ impl Sim {
         self.changes
             .iter()
             .filter_map(|c| match c {
-                FlagChange::Resolved(f) if f.rule == rule => Some(f),
+                FlagChange::Resolved(f) if f.rule == rule => Some(&**f),
                 _ => None,
             })
             .collect()

@@ -369,18 +369,7 @@ fn markdown(s: &Snapshot) -> String {
         out.push('\n');
     }
     if !s.problems.is_empty() {
-        out.push_str("| problem | root | chain | flags |\n|---|---|---|---|\n");
-        for p in &s.problems {
-            let _ = writeln!(
-                out,
-                "| {} | `{}` {} | {} | {} |",
-                p.severity.as_str(),
-                p.rule,
-                cell(&p.resource),
-                cell(&p.chain),
-                p.flags
-            );
-        }
+        crate::text::md_problems(&mut out, &s.problems, "chain");
         out.push('\n');
     }
     if s.flags.is_empty() {

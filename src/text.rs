@@ -71,6 +71,27 @@ pub fn html_escape(text: &str) -> String {
     out
 }
 
+/// The problems as a Markdown table (`status --format md`, the report), with the heading of
+/// the chain's column.
+pub fn md_problems(out: &mut String, problems: &[crate::detect::ProblemSummary], chain: &str) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        out,
+        "| problem | root | {chain} | flags |\n|---|---|---|---|"
+    );
+    for p in problems {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` {} | {} | {} |",
+            p.severity.as_str(),
+            p.rule,
+            md_cell(&p.resource),
+            md_cell(&p.chain),
+            p.flags
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

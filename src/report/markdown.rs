@@ -70,18 +70,8 @@ fn summary(out: &mut String, r: &Report) {
         out.push_str("- The recording's last line was cut short and was skipped.\n");
     }
     if !r.problems.is_empty() {
-        out.push_str("\n| problem | root | what follows from it | flags |\n|---|---|---|---|\n");
-        for p in &r.problems {
-            let _ = writeln!(
-                out,
-                "| {} | `{}` {} | {} | {} |",
-                p.severity.as_str(),
-                p.rule,
-                cell(&p.resource),
-                cell(&p.chain),
-                p.flags
-            );
-        }
+        out.push('\n');
+        crate::text::md_problems(out, &r.problems, "what follows from it");
     }
     out.push('\n');
 }

@@ -1146,10 +1146,7 @@ impl ClassifiedTexts {
 /// A bounded set of ids: the oldest are forgotten past `SEEN_CAP`. Kept as 64-bit hashes (a
 /// flat table of numbers; a false repeat needs two ids of the window to collide).
 #[derive(Debug, Clone, Default)]
-struct SeenIds {
-    ids: HashSet<u64>,
-    order: VecDeque<u64>,
-}
+struct SeenIds(crate::model::RecentKeys<u64>);
 
 impl SeenIds {
     /// True when the id written by `key` is new.
@@ -1165,21 +1162,7 @@ impl SeenIds {
         }
         let mut hashing = Hashing(std::hash::DefaultHasher::new());
         let _ = std::fmt::Write::write_fmt(&mut hashing, key);
-        self.insert(hashing.0.finish())
-    }
-
-    /// True when `id` is new.
-    fn insert(&mut self, id: u64) -> bool {
-        if !self.ids.insert(id) {
-            return false;
-        }
-        self.order.push_back(id);
-        while self.order.len() > SEEN_CAP {
-            if let Some(old) = self.order.pop_front() {
-                self.ids.remove(&old);
-            }
-        }
-        true
+        self.0.insert(hashing.0.finish(), SEEN_CAP)
     }
 }
 

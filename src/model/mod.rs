@@ -14,9 +14,9 @@ pub mod store;
 
 pub use de::ObservationLine;
 pub use store::{
-    Applied, FailureRecord, LogLine, NoteEntry, ResourceKey, ResourceState, ServiceEventRow,
-    ServiceKey, ServiceState, StackState, Store, StoreCaps, TargetGroupHealth, TargetKey,
-    TargetState, TaskOwners, TaskState, TimelineEntry, WatchKey, Watched,
+    Applied, FailureRecord, LogLine, NoteEntry, RecentKeys, ResourceKey, ResourceState,
+    ServiceEventRow, ServiceKey, ServiceState, StackState, Store, StoreCaps, TargetGroupHealth,
+    TargetKey, TargetState, TaskOwners, TaskState, TimelineEntry, WatchKey, Watched,
 };
 
 /// Where an observation or timeline row came from. The names are the `source` field of the

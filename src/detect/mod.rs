@@ -430,19 +430,20 @@ impl Detector {
     /// A log line can open a multi-line block or a log flag: the ticks that rest must wake
     /// when the block goes quiet or the flag's quiet period ends.
     fn fold_log_deadlines(&mut self) {
-        let Some(mut due) = self.quiet_until else {
-            return;
-        };
-        if let Some(quiet) = self.log_blocks.next_quiet() {
-            due = due.min(quiet);
+        if let Some(due) = self.quiet_until {
+            self.quiet_until = Some(self.log_deadlines().fold(due, DateTime::min));
         }
-        let log_quiet = chrono::TimeDelta::seconds(self.config.log_quiet_s);
-        for flag in self.open.values().filter(|f| f.source == Source::Log) {
-            if let Some(at) = flag.last_seen.checked_add_signed(log_quiet) {
-                due = due.min(at);
-            }
-        }
-        self.quiet_until = Some(due);
+    }
+
+    /// When the open multi-line log blocks go quiet and the log flags' quiet periods end.
+    fn log_deadlines(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let quiet = chrono::TimeDelta::seconds(self.config.log_quiet_s);
+        let flags = self
+            .open
+            .values()
+            .filter(|f| f.source == Source::Log)
+            .filter_map(move |f| f.last_seen.checked_add_signed(quiet));
+        self.log_blocks.next_quiet().into_iter().chain(flags)
     }
 
     /// Runs the state rules and resolution at `now`. A tick that follows a tick which changed

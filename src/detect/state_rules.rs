@@ -816,20 +816,26 @@ impl Detector {
             .checked_add_signed(chrono::TimeDelta::seconds(1))
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let mut due = DateTime::<Utc>::MAX_UTC;
-        // A rule that fires once `(now - since).num_seconds() >= secs` has not fired yet:
-        // it is due at that second (never before the next one).
-        let mut pending = |since: DateTime<Utc>, secs: i64| {
-            if now.signed_duration_since(since).num_seconds() < secs {
-                let t = since
-                    .checked_add_signed(chrono::TimeDelta::seconds(secs))
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
-                    .max(next_second);
-                due = due.min(t);
+        // Something due at `t` that has not come yet: the first tick at or after it (never
+        // before the next second). Compared as instants: ticks fall on the first
+        // observation's grid, which need not be whole seconds.
+        let mut due_at = |t: DateTime<Utc>| {
+            if now < t {
+                due = due.min(t.max(next_second));
             }
         };
-        if let Some(t) = self.log_blocks.next_quiet() {
-            pending(t, 0);
+        for t in self.log_deadlines() {
+            due_at(t);
         }
+        // A rule that fires once `(now - since).num_seconds() >= secs`, that is once `secs`
+        // have passed since `since`.
+        let mut pending = |since: DateTime<Utc>, secs: i64| {
+            due_at(
+                since
+                    .checked_add_signed(chrono::TimeDelta::seconds(secs))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            );
+        };
         for key in &self.in_progress {
             let Some(res) = store.resources.get(key) else {
                 continue;
@@ -876,8 +882,6 @@ impl Detector {
         for ((rule, _), flag) in &self.open {
             if rule.starts_with("api.") {
                 pending(flag.last_seen, self.config.api_quiet_s);
-            } else if flag.source == Source::Log {
-                pending(flag.last_seen, self.config.log_quiet_s);
             }
         }
         // Without an update time, the rollback flag's evidence takes the tick's time.

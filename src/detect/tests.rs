@@ -3211,3 +3211,53 @@ fn remembered_classifications_are_the_rules_own_per_source_and_bounded() {
         super::text_rules::classify_ranked(Source::EcsTask, reason)
     );
 }
+
+#[test]
+fn a_log_block_going_quiet_between_two_ticks_closes_at_the_next_one() {
+    // Ticks fall on the first observation's grid; the traceback ends half a second off it,
+    // so it goes quiet between two ticks. Skipping quiet ticks must not skip that one.
+    let line = |ms: i64, message: &str| {
+        let at = t(0) + chrono::TimeDelta::milliseconds(ms);
+        Observation::new(
+            at,
+            ObservationKind::LogEvent(LogEvent {
+                group: "/ecs/app".into(),
+                stream: "app/web/1".into(),
+                timestamp: at,
+                message: message.into(),
+                event_id: None,
+            }),
+        )
+    };
+    let opened_at = |detector: Detector| {
+        let mut p = Pipeline::new(StoreCaps::default()).with_detector(detector);
+        let mut changes = Vec::new();
+        p.feed(&line(0, "starting"), &mut changes);
+        p.feed(
+            &line(10_500, "Traceback (most recent call last):"),
+            &mut changes,
+        );
+        p.feed(
+            &line(10_500, "  File \"/app/main.py\", line 3, in <module>"),
+            &mut changes,
+        );
+        p.feed(&line(10_500, "KeyError: 'S3_BUCKET_NAME'"), &mut changes);
+        // Something the state rules read comes in: the tick at 12 s runs them all and works
+        // out the next due time while the block, quiet at 12.5 s, is still open.
+        let at = t(0) + chrono::TimeDelta::milliseconds(12_200);
+        p.feed(&Observation::new(at, service("api", 1, 1)), &mut changes);
+        for s in 11..=30 {
+            p.advance_to(t(s), &mut changes);
+        }
+        changes.iter().find_map(|c| match c {
+            crate::pipeline::Change::Flag {
+                at,
+                change: FlagChange::Opened(_),
+            } => Some(*at),
+            _ => None,
+        })
+    };
+    let every = opened_at(Detector::new().on_every_tick());
+    assert_eq!(every, Some(t(13)), "2 s after 10.5 s, at the next tick");
+    assert_eq!(opened_at(Detector::new()), every);
+}

@@ -23,6 +23,10 @@ pub fn line(text: &str) -> Cow<'_, str> {
 
 /// Cleans text, keeping `\n` when `keep_newlines` is true, capped at `max_chars` characters.
 pub fn clean(text: &str, max_chars: usize, keep_newlines: bool) -> Cow<'_, str> {
+    // Most texts are short printable ASCII: one pass over the bytes, which vectorises.
+    if text.len() <= max_chars && text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Cow::Borrowed(text);
+    }
     // A text of no more bytes than the cap has no more characters either: no need to count.
     let needs_work = (text.len() > max_chars && text.chars().nth(max_chars).is_some())
         || text

@@ -150,6 +150,25 @@ pub struct Applied {
     pub repeat: bool,
 }
 
+/// How many of a full ring's oldest items go at once: a 64th of its cap (one for small caps).
+/// One cold item read and freed per new item cost about a tenth of a whole replay (issue 14's
+/// profile); a run of them dropped together is read in order, so the reads overlap.
+fn eviction_chunk(cap: usize) -> usize {
+    (cap / 64).max(1)
+}
+
+/// Makes room for one more item in a ring capped at `cap`, dropping its oldest items a chunk
+/// at a time; returns how many it dropped.
+fn make_room<T>(ring: &mut VecDeque<T>, cap: usize) -> u64 {
+    let cap = cap.max(1);
+    if ring.len() < cap {
+        return 0;
+    }
+    let n = (ring.len() + eviction_chunk(cap) - cap).min(ring.len());
+    ring.drain(..n);
+    n as u64
+}
+
 /// The newest keys inserted, at most a cap of them: the oldest are forgotten first. How the
 /// store remembers what it has applied without growing for the length of a session.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,8 +193,9 @@ impl<K: Hash + Eq + Clone> RecentKeys<K> {
             return false;
         }
         self.order.push_back(key);
-        while self.order.len() > cap.max(1) {
-            if let Some(old) = self.order.pop_front() {
+        if self.order.len() > cap.max(1) {
+            let forget = self.order.len() - cap.max(1) + eviction_chunk(cap) - 1;
+            for old in self.order.drain(..forget.min(self.order.len())) {
                 self.set.remove(&old);
             }
         }
@@ -640,10 +660,7 @@ impl Store {
     fn push_entry(&mut self, mut entry: TimelineEntry) {
         entry.seq = self.next_seq;
         self.next_seq += 1;
-        if self.timeline.len() >= self.caps.timeline_rows.max(1) {
-            self.timeline.pop_front();
-            self.dropped_timeline += 1;
-        }
+        self.dropped_timeline += make_room(&mut self.timeline, self.caps.timeline_rows);
         let later = self
             .timeline
             .iter()
@@ -1211,10 +1228,7 @@ impl Store {
             return false;
         }
         let event_id = l.event_id.as_deref().map(Text::from);
-        if self.logs.len() >= self.caps.log_lines.max(1) {
-            self.logs.pop_front();
-            self.dropped_logs += 1;
-        }
+        self.dropped_logs += make_room(&mut self.logs, self.caps.log_lines);
         let message = bounded(&l.message);
         let stream = self.intern(&l.stream);
         let line = LogLine {
@@ -1244,10 +1258,7 @@ impl Store {
     /// A stretch of a group's lines that could not be read: a mark in the log tail and a
     /// warning on the timeline.
     fn apply_log_gap(&mut self, g: &LogGap) {
-        if self.logs.len() >= self.caps.log_lines.max(1) {
-            self.logs.pop_front();
-            self.dropped_logs += 1;
-        }
+        self.dropped_logs += make_room(&mut self.logs, self.caps.log_lines);
         let message = bounded(&format!(
             "lines from {} to {} could not be read: {}",
             g.from.format("%H:%M:%S"),
@@ -1940,6 +1951,31 @@ mod tests {
         // A cap of zero still remembers the last one.
         assert!(keys.insert(10, 0));
         assert_eq!(keys.len(), 1);
+    }
+
+    #[test]
+    fn large_rings_drop_their_oldest_a_chunk_at_a_time_and_count_every_one() {
+        // A cap of 256 drops 4 at a time: the ring never holds more than its cap, keeps at
+        // least cap - 4, and every row ever pushed is either held or counted as dropped.
+        let mut ring: VecDeque<u32> = VecDeque::new();
+        let mut dropped = 0;
+        for i in 0..1000 {
+            dropped += make_room(&mut ring, 256);
+            ring.push_back(i);
+            assert!(
+                ring.len() <= 256 && (i < 252 || ring.len() >= 252),
+                "{i}: {}",
+                ring.len()
+            );
+            assert_eq!(dropped + ring.len() as u64, u64::from(i) + 1);
+            assert_eq!(ring.back(), Some(&i));
+        }
+        let mut keys = RecentKeys::default();
+        for i in 0..1000u32 {
+            assert!(keys.insert(i, 256));
+            assert!(keys.len() <= 256 && (i < 252 || keys.len() >= 252));
+        }
+        assert!(keys.contains(&999) && keys.contains(&(1000 - 252)) && !keys.contains(&700));
     }
 
     #[test]

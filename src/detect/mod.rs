@@ -306,8 +306,11 @@ pub struct Detector {
     /// Bumped whenever an open flag opens, changes or resolves: a tick that moved nothing
     /// lets the next ones rest.
     open_rev: u64,
-    /// Ticks before this time change nothing (see [`Detector::tick`]); `None` after an
-    /// observation or a tick that moved something.
+    /// The last tick, when it moved nothing and nothing the state rules read has come in
+    /// since: the ticks that follow may rest (see [`Detector::tick`]).
+    quiet_since: Option<DateTime<Utc>>,
+    /// Until when they rest: worked out at the first tick after `quiet_since`, as most quiet
+    /// ticks are followed by a new observation before the next one.
     quiet_until: Option<DateTime<Utc>>,
     /// Run every rule on every tick, skipping none: what the tests compare skipping against.
     every_tick: bool,
@@ -424,11 +427,13 @@ impl Detector {
 
     /// Something new came in that the state rules read: the next tick runs every rule.
     fn touch(&mut self) {
+        self.quiet_since = None;
         self.quiet_until = None;
     }
 
     /// A log line can open a multi-line block or a log flag: the ticks that rest must wake
-    /// when the block goes quiet or the flag's quiet period ends.
+    /// when the block goes quiet or the flag's quiet period ends. (Before the rest is worked
+    /// out there is nothing to fold: `next_due` reads the same deadlines.)
     fn fold_log_deadlines(&mut self) {
         if let Some(due) = self.quiet_until {
             self.quiet_until = Some(self.log_deadlines().fold(due, DateTime::min));
@@ -450,9 +455,21 @@ impl Detector {
     /// nothing, with nothing fed in between, can only differ from it where time crosses a
     /// threshold: until the earliest such second ([`Detector::next_due`]) it is skipped.
     pub fn tick(&mut self, now: DateTime<Utc>, store: &Store) {
-        if !self.every_tick && self.quiet_until.is_some_and(|due| now < due) {
-            self.last_tick = Some(now);
-            return;
+        if !self.every_tick
+            && let Some(since) = self.quiet_since
+        {
+            // Only what the state rules do not read has come in since `since` (log lines,
+            // whose deadlines `next_due` reads as they are now), so this is the rest that
+            // began then.
+            let due = match self.quiet_until {
+                Some(due) => due,
+                None => self.next_due(since, store),
+            };
+            self.quiet_until = Some(due);
+            if now < due {
+                self.last_tick = Some(now);
+                return;
+            }
         }
         let (rev, changes) = (self.open_rev, self.changes.len());
         self.close_quiet_blocks(now);
@@ -466,7 +483,8 @@ impl Detector {
         self.resolve_text_flags(now, store);
         self.last_tick = Some(now);
         let quiet = self.open_rev == rev && self.changes.len() == changes;
-        self.quiet_until = quiet.then(|| self.next_due(now, store));
+        self.quiet_since = quiet.then_some(now);
+        self.quiet_until = None;
     }
 
     /// Open flags, worst first, then newest first.

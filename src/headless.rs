@@ -281,21 +281,26 @@ impl<W: Write + Send + 'static> Headless<W> {
             let Writer::Idle(out) = std::mem::replace(&mut self.writer, Writer::Done) else {
                 unreachable!("checked above")
             };
+            // A batch's lines are formatted into one buffer and written at once: serde's
+            // many small writes cost a call through `dyn Write` each otherwise.
             let mut lines = Lines {
-                out,
+                out: Vec::new(),
                 format: self.format,
                 profile: self.profile.clone(),
             };
+            let mut out = out;
             let (tx, rx) = sync_channel::<Batch>(BATCHES_AHEAD);
             let thread = std::thread::Builder::new()
                 .name("headless-writer".into())
                 .spawn(move || {
                     for batch in rx {
+                        lines.out.clear();
                         lines.write_changes(&batch.sources, &batch.changes)?;
-                        lines.out.write_all(&batch.raw)?;
-                        lines.out.flush()?;
+                        out.write_all(&lines.out)?;
+                        out.write_all(&batch.raw)?;
+                        out.flush()?;
                     }
-                    Ok(lines.out)
+                    Ok(out)
                 })?;
             self.writer = Writer::Running {
                 batches: tx,

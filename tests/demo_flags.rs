@@ -357,24 +357,25 @@ fn at_twelve_minutes_the_demo_shows_two_problems_with_their_roots() {
 /// minute (its text read at that minute) are the same as with every rule run every second.
 #[test]
 fn skipping_quiet_ticks_changes_nothing() {
-    // The demo thinned out (no source status, one observation in four) leaves silences in
-    // which waits cross their thresholds and quiet periods end with nothing fed.
-    let sparse = {
+    // The demo thinned out (no source status, one observation in k) leaves silences in
+    // which waits cross their thresholds and quiet periods end with nothing fed, and puts
+    // observations of one kind alone between ticks.
+    let sparse = |every: usize, from: usize| {
         let (header, observations) = demo::scenario();
         let kept = observations
             .into_iter()
             .filter(|o| !matches!(o.kind, stackwatch::model::ObservationKind::SourceStatus(_)))
             .enumerate()
-            .filter(|(i, _)| i % 4 == 0)
+            .filter(|(i, _)| i % every == from)
             .map(|(_, o)| o)
             .collect();
         (header, kept)
     };
-    for ((header, observations), flagged) in [
-        (demo::scenario(), true),
-        (sparse, true),
-        (demo::healthy_scenario(), false),
-    ] {
+    let mut scenarios = vec![(demo::scenario(), true), (demo::healthy_scenario(), false)];
+    for (every, from) in [(4, 0), (2, 1), (3, 2), (5, 1), (7, 3)] {
+        scenarios.push((sparse(every, from), true));
+    }
+    for ((header, observations), flagged) in scenarios {
         let observations: std::sync::Arc<[stackwatch::model::Observation]> = observations.into();
         let open = |input: ReplayInput| Replay::open(input, StoreCaps::default()).unwrap();
         let mut skipping = open(ReplayInput::Memory(header.clone(), observations.clone()));

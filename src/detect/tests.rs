@@ -3261,3 +3261,119 @@ fn a_log_block_going_quiet_between_two_ticks_closes_at_the_next_one() {
     assert_eq!(every, Some(t(13)), "2 s after 10.5 s, at the next tick");
     assert_eq!(opened_at(Detector::new()), every);
 }
+
+/// Feeds `script` (second, observation) to a detector that lets quiet ticks rest and to one
+/// that runs every rule every second; both must hand on the same changes. Returns the flag
+/// changes. (Each scenario below is a case where only the observation itself can wake the
+/// rule: no deadline is left that would.)
+fn same_as_every_tick(script: &[(i64, ObservationKind)], end: i64) -> Vec<FlagChange> {
+    let run = |detector: Detector| {
+        let mut p = Pipeline::new(StoreCaps::default()).with_detector(detector);
+        let mut changes = Vec::new();
+        let mut script = script.iter().peekable();
+        for s in 0..=end {
+            while let Some((_, kind)) = script.next_if(|(at, _)| *at <= s) {
+                p.feed(&Observation::new(t(s), kind.clone()), &mut changes);
+            }
+            p.advance_to(t(s), &mut changes);
+        }
+        changes
+    };
+    let every = run(Detector::new().on_every_tick());
+    assert_eq!(run(Detector::new()), every);
+    every
+        .into_iter()
+        .filter_map(|c| match c {
+            crate::pipeline::Change::Flag { change, .. } => Some(change),
+            crate::pipeline::Change::Row(_) => None,
+        })
+        .collect()
+}
+
+fn has_change(changes: &[FlagChange], opened: bool, rule: &str) -> bool {
+    changes.iter().any(|c| match c {
+        FlagChange::Opened(f) => opened && f.rule == rule,
+        FlagChange::Resolved(f) => !opened && f.rule == rule,
+    })
+}
+
+#[test]
+fn a_signal_policy_learnt_late_wakes_the_stall_rules() {
+    // The instance has waited 1000 s (its stall alarm crossed at 900 s) when its
+    // CreationPolicy comes in from a resource listing, alone: the countdown's thresholds
+    // passed before the last tick that moved anything, so no deadline is left to wake the
+    // rules; the listing itself must.
+    let host = ObservationKind::CfnResource(CfnResource {
+        stack: "app".into(),
+        logical_id: "Host".into(),
+        physical_id: None,
+        resource_type: "AWS::EC2::Instance".into(),
+        status: Some("CREATE_IN_PROGRESS".into()),
+        signal: Some(SignalPolicy {
+            count: 1,
+            timeout_s: 600,
+        }),
+    });
+    let started = cfn_event(
+        "app",
+        "Host",
+        "AWS::EC2::Instance",
+        "CREATE_IN_PROGRESS",
+        None,
+        0,
+    );
+    let changes = same_as_every_tick(&[(0, started.into()), (1000, host)], 1020);
+    assert!(has_change(&changes, true, "stall.signal_countdown"));
+}
+
+#[test]
+fn task_stops_that_raise_no_flag_of_their_own_still_wake_the_crash_loop_rule() {
+    // A stop reason no rule knows and that reads like nothing: no flag per task, but three
+    // started tasks stopped within the window are a crash loop.
+    let quiet_stop = |id: &str, at: i64| {
+        let task = EcsTask {
+            stopped_reason: Some("the quick brown fox".into()),
+            ..crashed(id, "payments-api", at - 20, at)
+        };
+        (at, ObservationKind::from(task))
+    };
+    let script = [
+        (0, service("payments-api", 1, 0).into()),
+        quiet_stop("a", 60),
+        quiet_stop("b", 120),
+        quiet_stop("c", 180),
+    ];
+    let changes = same_as_every_tick(&script, 200);
+    assert!(has_change(&changes, true, "ecs.crash_loop"));
+}
+
+#[test]
+fn a_service_turning_healthy_after_its_crash_window_emptied_wakes_the_crash_loop_rule() {
+    // The stops leave the window while the service is still down, so the flag stays; the
+    // service then runs all its tasks, which alone must resolve it.
+    let script = [
+        (0, service("payments-api", 1, 0).into()),
+        (60, crashed("a", "payments-api", 30, 60).into()),
+        (120, crashed("b", "payments-api", 90, 120).into()),
+        (180, crashed("c", "payments-api", 150, 180).into()),
+        (1500, service("payments-api", 1, 1).into()),
+    ];
+    let changes = same_as_every_tick(&script, 1520);
+    assert!(has_change(&changes, true, "ecs.crash_loop"));
+    assert!(has_change(&changes, false, "ecs.crash_loop"));
+}
+
+#[test]
+fn a_service_running_all_its_tasks_wakes_the_resolution_of_task_flags() {
+    // Task b has run since before a's crash, so "a newer task started" never holds; the
+    // service reporting all its tasks running, long after, is what resolves the crash flag.
+    let script = [
+        (0, service("payments-api", 1, 0).into()),
+        (10, running("b", "payments-api", 10).into()),
+        (60, crashed("a", "payments-api", 30, 60).into()),
+        (1500, service("payments-api", 1, 1).into()),
+    ];
+    let changes = same_as_every_tick(&script, 1520);
+    assert!(has_change(&changes, true, "ecs.essential_exited"));
+    assert!(has_change(&changes, false, "ecs.essential_exited"));
+}

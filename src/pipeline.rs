@@ -77,7 +77,7 @@ impl Pipeline {
             Some(_) => self.tick_through(obs.at, false, changes),
         }
         let applied = self.store.apply(obs);
-        changes.extend(self.store.fresh_rows().iter().cloned().map(Change::Row));
+        changes.extend(self.store.take_fresh_rows().map(Change::Row));
         // Overlapping reads repeat events: the store applied it once, and the detector must
         // count it once too.
         if !applied.repeat {

@@ -144,10 +144,12 @@ pub fn reads_as_failure(source: Source, text: &str) -> bool {
     let text = crate::model::byte_prefix(text, MAX_TEXT).as_bytes();
     match source {
         Source::Log => {
-            let found = LOG_MARKERS.matches(text);
-            if !found.matched_any() {
+            // Most lines carry no marker: a search that may stop early (and on a miss scans
+            // once, more cheaply than one that tracks every pattern) settles them.
+            if !LOG_MARKERS.is_match(text) {
                 return false;
             }
+            let found = LOG_MARKERS.matches(text);
             if found.matched(STRUCT_ERROR) || found.matched(STRUCT_OTHER) {
                 return found.matched(STRUCT_ERROR);
             }

@@ -677,6 +677,12 @@ impl Store {
         &self.fresh_rows
     }
 
+    /// Takes the rows the last observation added, in the order it added them (handing them
+    /// on costs no copy).
+    pub fn take_fresh_rows(&mut self) -> std::vec::Drain<'_, TimelineEntry> {
+        self.fresh_rows.drain(..)
+    }
+
     fn stack_entry(&mut self, path: &str) -> &mut StackState {
         self.stacks
             .entry(path.to_string())

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::detect::{Detector, Flag, FlagChange, problem_refs};
+use crate::detect::{Detector, Flag, FlagChange, Prejudged, problem_refs};
 use crate::model::{Observation, Store, StoreCaps, TimelineEntry};
 
 /// State rules run once per second of the pipeline's clock, so timers fire at the right time
@@ -72,6 +72,16 @@ impl Pipeline {
     /// What changed is appended to `changes`. The first observation starts the clock: the
     /// first tick lands on its second.
     pub fn feed(&mut self, obs: &Observation, changes: &mut Vec<Change>) {
+        self.feed_prejudged(obs, Prejudged::default(), changes);
+    }
+
+    /// [`Pipeline::feed`], with what was settled about the observation beforehand.
+    pub fn feed_prejudged(
+        &mut self,
+        obs: &Observation,
+        prejudged: Prejudged,
+        changes: &mut Vec<Change>,
+    ) {
         match self.last_tick {
             None => self.last_tick = obs.at.checked_sub_signed(TICK_STEP),
             Some(_) => self.tick_through(obs.at, false, changes),
@@ -81,7 +91,7 @@ impl Pipeline {
         // Overlapping reads repeat events: the store applied it once, and the detector must
         // count it once too.
         if !applied.repeat {
-            self.detector.observe(obs, &self.store);
+            self.detector.observe_prejudged(obs, prejudged, &self.store);
             self.drain_flags(obs.at, changes);
         }
         self.fed_since_tick = true;

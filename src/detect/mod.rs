@@ -335,6 +335,26 @@ struct FlagSpec {
     next_step: String,
 }
 
+/// What can be settled about an observation before the detector sees it, on another thread:
+/// a log line that matches no built-in rule and carries no failure marker. Judging log lines
+/// is about a tenth of a replay's pipeline, so a replay's reader thread does it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prejudged {
+    plain_log: bool,
+}
+
+impl Prejudged {
+    pub fn of(obs: &Observation) -> Self {
+        match &obs.kind {
+            ObservationKind::LogEvent(l) => Prejudged {
+                plain_log: rule_of(Source::Log, &l.message).is_none()
+                    && !reads_as_failure(Source::Log, &l.message),
+            },
+            _ => Prejudged::default(),
+        }
+    }
+}
+
 impl Detector {
     pub fn new() -> Self {
         Detector::default()
@@ -384,6 +404,11 @@ impl Detector {
 
     /// Runs the text rules on one observation, after the store has applied it.
     pub fn observe(&mut self, obs: &Observation, store: &Store) {
+        self.observe_prejudged(obs, Prejudged::default(), store);
+    }
+
+    /// [`Detector::observe`], with what was settled about the observation beforehand.
+    pub fn observe_prejudged(&mut self, obs: &Observation, prejudged: Prejudged, store: &Store) {
         match &obs.kind {
             // No state rule reads what these move (logs, source health, notes, watch lists):
             // a log line only brings deadlines of its own, folded in after it is read.
@@ -409,7 +434,7 @@ impl Detector {
             ObservationKind::EcsServiceEvent(e) => self.observe_service_event(obs.at, e),
             ObservationKind::TargetHealth(t) => self.observe_target(obs.at, t),
             ObservationKind::LogEvent(l) => {
-                self.observe_log(obs.at, l);
+                self.observe_log(obs.at, l, prejudged.plain_log);
                 self.fold_log_deadlines();
             }
             ObservationKind::EcsServiceGone(g) => self.service_gone(obs.at, g, store),
@@ -827,7 +852,7 @@ impl Detector {
         self.raise(spec, at, evidence, "targets");
     }
 
-    fn observe_log(&mut self, at: DateTime<Utc>, l: &LogEvent) {
+    fn observe_log(&mut self, at: DateTime<Utc>, l: &LogEvent, known_plain: bool) {
         // A line that continues its stream's open block (a frame, a `Caused by:`, the
         // traceback's exception line) joins it instead of being judged alone.
         if let Some(mut block) = self.log_blocks.take(&l.group, &l.stream) {
@@ -843,6 +868,8 @@ impl Detector {
         // The common case, a line that matches nothing, costs one RegexSet scan.
         let c = match &self.last_log {
             Some((text, c)) if *text == l.message => c.clone(),
+            // No built-in rule and no failure marker: only the user's rules are left.
+            _ if known_plain => self.user.classify(Source::Log, &l.message),
             _ => {
                 let c = self.classify_or_fallback(Source::Log, &l.message);
                 // Only matches are remembered: most lines match nothing and differ anyway.

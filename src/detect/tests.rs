@@ -3377,3 +3377,62 @@ fn a_service_running_all_its_tasks_wakes_the_resolution_of_task_flags() {
     assert!(has_change(&changes, true, "ecs.essential_exited"));
     assert!(has_change(&changes, false, "ecs.essential_exited"));
 }
+
+#[test]
+fn prejudged_log_lines_come_to_the_same_flags() {
+    // Plain lines are settled beforehand; lines with a rule or a marker are not, and the
+    // user's rules still see the plain ones.
+    let plain = |text: &str| Prejudged::of(&Observation::new(t(0), log("/ecs/api", text, 0)));
+    assert!(plain("GET /health 200 3ms").plain_log);
+    assert!(plain("payment gateway stripe unreachable").plain_log);
+    assert!(!plain("Error: Cannot find module 'express'").plain_log);
+    assert!(!plain("ERROR something no rule knows").plain_log);
+    let rule = UserRule::new(
+        "app.gateway_down",
+        Source::Log,
+        Severity::Error,
+        r"payment gateway (?P<gw>\w+) unreachable",
+        "payment gateway ${gw} unreachable",
+        "check the gateway's status page",
+    )
+    .unwrap();
+    let lines = [
+        "GET /health 200 3ms",
+        "payment gateway stripe unreachable",
+        "Error: Cannot find module 'express'",
+        "ERROR something no rule knows",
+        "payment gateway stripe unreachable",
+    ];
+    let run = |prejudge: bool| {
+        let user = UserRules::new(vec![rule.clone()], []);
+        let mut p = Pipeline::new(StoreCaps::default())
+            .with_detector(Detector::with_user_rules(DetectConfig::default(), user));
+        let mut changes = Vec::new();
+        for (i, text) in lines.iter().enumerate() {
+            let obs = Observation::new(t(i as i64), log("/ecs/api", text, i as i64));
+            let prejudged = if prejudge {
+                Prejudged::of(&obs)
+            } else {
+                Prejudged::default()
+            };
+            p.feed_prejudged(&obs, prejudged, &mut changes);
+        }
+        p.advance_to(t(60), &mut changes);
+        changes
+    };
+    let judged = run(true);
+    assert_eq!(judged, run(false));
+    let opened: Vec<&str> = judged
+        .iter()
+        .filter_map(|c| match c {
+            crate::pipeline::Change::Flag {
+                change: FlagChange::Opened(f),
+                ..
+            } => Some(f.rule),
+            _ => None,
+        })
+        .collect();
+    for rule in ["app.gateway_down", "log.node_module_not_found", UNKNOWN] {
+        assert!(opened.contains(&rule), "{rule}: {opened:?}");
+    }
+}

@@ -1,12 +1,15 @@
 //! A recording parsed on a thread of its own, a few batches ahead of the pipeline. Parsing JSON
 //! is a fifth of a replay; on two cores it overlaps applying the observations instead of
-//! adding to it. The channel is bounded, so at most `DEPTH` batches wait in memory.
+//! adding to it. The thread also settles what it can of each observation for the detector
+//! ([`Prejudged`]: most log lines match nothing). The channel is bounded, so at most `DEPTH`
+//! batches wait in memory.
 
 use std::io::BufRead;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 
 use super::recording::{RecordingError, RecordingReader};
+use crate::detect::Prejudged;
 use crate::model::Observation;
 
 /// Observations per batch: large enough that the channel costs nothing per observation, small
@@ -18,7 +21,7 @@ const DEPTH: usize = 4;
 
 /// One batch, and how the reader stands after it.
 struct Batch {
-    observations: Vec<Observation>,
+    observations: Vec<(Observation, Prejudged)>,
     truncated_tail: bool,
     skipped_unknown_kinds: u64,
     /// Set on the last batch: the end of the recording, or the error that stopped it.
@@ -28,7 +31,7 @@ struct Batch {
 /// Reads observations parsed by a background thread, in order.
 pub struct ReadAhead {
     batches: Receiver<Batch>,
-    current: std::vec::IntoIter<Observation>,
+    current: std::vec::IntoIter<(Observation, Prejudged)>,
     end: Option<Result<(), RecordingError>>,
     finished: bool,
     path: String,
@@ -62,11 +65,12 @@ impl ReadAhead {
         ahead
     }
 
-    /// The next observation, or `None` at the end; an error once, where the file went bad.
-    pub fn next_observation(&mut self) -> Result<Option<Observation>, RecordingError> {
+    /// The next observation with what the thread settled about it, or `None` at the end; an
+    /// error once, where the file went bad.
+    pub fn next_prejudged(&mut self) -> Result<Option<(Observation, Prejudged)>, RecordingError> {
         loop {
-            if let Some(obs) = self.current.next() {
-                return Ok(Some(obs));
+            if let Some(next) = self.current.next() {
+                return Ok(Some(next));
             }
             if self.finished {
                 return Ok(None);
@@ -100,7 +104,10 @@ fn parse_into<R: BufRead>(mut reader: RecordingReader<R>, tx: &SyncSender<Batch>
         let mut end = None;
         while observations.len() < BATCH {
             match reader.next_observation() {
-                Ok(Some(obs)) => observations.push(obs),
+                Ok(Some(obs)) => {
+                    let prejudged = Prejudged::of(&obs);
+                    observations.push((obs, prejudged));
+                }
                 Ok(None) => {
                     end = Some(Ok(()));
                     break;
@@ -162,8 +169,8 @@ mod tests {
         let mut ahead = ReadAhead::spawn(reader);
         let mut got = Vec::new();
         let error = loop {
-            match ahead.next_observation() {
-                Ok(Some(obs)) => got.push(obs),
+            match ahead.next_prejudged() {
+                Ok(Some((obs, _))) => got.push(obs),
                 Ok(None) => break None,
                 Err(e) => break Some(e),
             }
@@ -180,7 +187,7 @@ mod tests {
         assert!(got.windows(2).all(|w| w[0].at < w[1].at));
         assert!(!ahead.truncated_tail);
         assert!(
-            ahead.next_observation().unwrap().is_none(),
+            ahead.next_prejudged().unwrap().is_none(),
             "the end stays the end"
         );
     }
@@ -192,7 +199,7 @@ mod tests {
         assert!(
             matches!(error, Some(RecordingError::BadLine { line, .. }) if line == BATCH as u64 + 5)
         );
-        assert!(ahead.next_observation().unwrap().is_none());
+        assert!(ahead.next_prejudged().unwrap().is_none());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::read_ahead::ReadAhead;
 use super::recording::{Header, RecordingError, RecordingReader, RecordingWriter};
+use crate::detect::Prejudged;
 use crate::model::{Observation, StoreCaps};
 use crate::pipeline::{Change, Pipeline, TICK_STEP};
 
@@ -23,7 +24,7 @@ pub enum ReplayInput {
 pub struct Replay {
     input: ReplayInput,
     reader: ReadAhead,
-    lookahead: Option<Observation>,
+    lookahead: Option<(Observation, Prejudged)>,
     /// The time of the last observation fed.
     last_seen: Option<DateTime<Utc>>,
     pub header: Header,
@@ -38,8 +39,8 @@ pub const SLICE: usize = 4096;
 impl Replay {
     pub fn open(input: ReplayInput, caps: StoreCaps) -> Result<Self, RecordingError> {
         let (header, mut reader) = open_reader(&input)?;
-        let lookahead = reader.next_observation()?;
-        let start = lookahead.as_ref().map_or(header.started_at, |o| o.at);
+        let lookahead = reader.next_prejudged()?;
+        let start = lookahead.as_ref().map_or(header.started_at, |(o, _)| o.at);
         Ok(Replay {
             finished: lookahead.is_none(),
             input,
@@ -63,7 +64,7 @@ impl Replay {
 
     /// When the next observation is due, if there is one.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.lookahead.as_ref().map(|o| o.at)
+        self.lookahead.as_ref().map(|(o, _)| o.at)
     }
 
     /// True when a cut-short last line was skipped.
@@ -102,18 +103,18 @@ impl Replay {
         loop {
             match &self.lookahead {
                 Some(_) if fed == most => return Ok(fed),
-                Some(obs) if obs.at <= until => {}
+                Some((obs, _)) if obs.at <= until => {}
                 Some(_) => break,
                 None => {
                     self.finished = true;
                     break;
                 }
             }
-            let obs = self.lookahead.take().expect("checked above");
-            pipeline.feed(&obs, changes);
+            let (obs, prejudged) = self.lookahead.take().expect("checked above");
+            pipeline.feed_prejudged(&obs, prejudged, changes);
             self.last_seen = Some(obs.at);
             fed += 1;
-            self.lookahead = self.reader.next_observation()?;
+            self.lookahead = self.reader.next_prejudged()?;
         }
         // Time moves on between observations too: stalls are found in the silence. At the end
         // of the recording the clock stops one tick after the last observation, so the state
@@ -140,7 +141,7 @@ impl Replay {
         let to = to.max(self.start);
         if to < pipeline.now().unwrap_or(self.start) {
             self.reader = open_reader(&self.input)?.1;
-            self.lookahead = self.reader.next_observation()?;
+            self.lookahead = self.reader.next_prejudged()?;
             self.last_seen = None;
             self.finished = self.lookahead.is_none();
             // Start over with the same config file's thresholds and rules.

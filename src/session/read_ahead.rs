@@ -31,7 +31,10 @@ struct Batch {
 /// Reads observations parsed by a background thread, in order.
 pub struct ReadAhead {
     batches: Receiver<Batch>,
-    current: std::vec::IntoIter<(Observation, Prejudged)>,
+    /// The batch being read, and the position of the next observation in it. Observations
+    /// are lent where they lie, not moved out (each is a few hundred bytes).
+    current: Vec<(Observation, Prejudged)>,
+    next: usize,
     end: Option<Result<(), RecordingError>>,
     finished: bool,
     path: String,
@@ -52,7 +55,8 @@ impl ReadAhead {
             .spawn(move || parse_into(reader, &tx));
         let mut ahead = ReadAhead {
             batches: rx,
-            current: Vec::new().into_iter(),
+            current: Vec::new(),
+            next: 0,
             end: None,
             finished: false,
             path,
@@ -65,25 +69,37 @@ impl ReadAhead {
         ahead
     }
 
-    /// The next observation with what the thread settled about it, or `None` at the end; an
-    /// error once, where the file went bad.
-    pub fn next_prejudged(&mut self) -> Result<Option<(Observation, Prejudged)>, RecordingError> {
+    /// The next observation with what the thread settled about it, or `None` at the end
+    /// (call [`ReadAhead::load`] first).
+    pub fn peek(&self) -> Option<&(Observation, Prejudged)> {
+        self.current.get(self.next)
+    }
+
+    /// Moves past the observation [`ReadAhead::peek`] shows, and loads the one after.
+    pub fn advance(&mut self) -> Result<(), RecordingError> {
+        self.next += 1;
+        self.load()
+    }
+
+    /// Waits until the next observation is there, or the end, or an error (returned once,
+    /// after every observation before it).
+    pub fn load(&mut self) -> Result<(), RecordingError> {
         loop {
-            if let Some(next) = self.current.next() {
-                return Ok(Some(next));
-            }
-            if self.finished {
-                return Ok(None);
+            if self.next < self.current.len() || self.finished {
+                return Ok(());
             }
             if let Some(end) = self.end.take() {
                 self.finished = true;
-                return end.map(|()| None);
+                self.current.clear();
+                self.next = 0;
+                return end;
             }
             match self.batches.recv() {
                 Ok(batch) => {
                     self.truncated_tail = batch.truncated_tail;
                     self.skipped_unknown_kinds = batch.skipped_unknown_kinds;
-                    self.current = batch.observations.into_iter();
+                    self.current = batch.observations;
+                    self.next = 0;
                     self.end = batch.end;
                 }
                 // The thread ended without saying why: it panicked.
@@ -168,12 +184,16 @@ mod tests {
         let reader = RecordingReader::new(Cursor::new(bytes), "test").unwrap();
         let mut ahead = ReadAhead::spawn(reader);
         let mut got = Vec::new();
+        let mut loaded = ahead.load();
         let error = loop {
-            match ahead.next_prejudged() {
-                Ok(Some((obs, _))) => got.push(obs),
-                Ok(None) => break None,
-                Err(e) => break Some(e),
+            if let Err(e) = loaded {
+                break Some(e);
             }
+            match ahead.peek() {
+                Some((obs, _)) => got.push(obs.clone()),
+                None => break None,
+            }
+            loaded = ahead.advance();
         };
         (got, error, ahead)
     }
@@ -186,10 +206,8 @@ mod tests {
         assert_eq!(got.len(), n);
         assert!(got.windows(2).all(|w| w[0].at < w[1].at));
         assert!(!ahead.truncated_tail);
-        assert!(
-            ahead.next_prejudged().unwrap().is_none(),
-            "the end stays the end"
-        );
+        ahead.load().unwrap();
+        assert!(ahead.peek().is_none(), "the end stays the end");
     }
 
     #[test]
@@ -199,7 +217,8 @@ mod tests {
         assert!(
             matches!(error, Some(RecordingError::BadLine { line, .. }) if line == BATCH as u64 + 5)
         );
-        assert!(ahead.next_prejudged().unwrap().is_none());
+        ahead.load().unwrap();
+        assert!(ahead.peek().is_none());
     }
 
     #[test]

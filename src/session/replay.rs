@@ -9,7 +9,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::read_ahead::ReadAhead;
 use super::recording::{Header, RecordingError, RecordingReader, RecordingWriter};
-use crate::detect::Prejudged;
 use crate::model::{Observation, StoreCaps};
 use crate::pipeline::{Change, Pipeline, TICK_STEP};
 
@@ -23,8 +22,8 @@ pub enum ReplayInput {
 /// A recording being played into a pipeline.
 pub struct Replay {
     input: ReplayInput,
+    /// Its next observation is the one due next.
     reader: ReadAhead,
-    lookahead: Option<(Observation, Prejudged)>,
     /// The time of the last observation fed.
     last_seen: Option<DateTime<Utc>>,
     pub header: Header,
@@ -39,13 +38,12 @@ pub const SLICE: usize = 4096;
 impl Replay {
     pub fn open(input: ReplayInput, caps: StoreCaps) -> Result<Self, RecordingError> {
         let (header, mut reader) = open_reader(&input)?;
-        let lookahead = reader.next_prejudged()?;
-        let start = lookahead.as_ref().map_or(header.started_at, |(o, _)| o.at);
+        reader.load()?;
+        let start = reader.peek().map_or(header.started_at, |(o, _)| o.at);
         Ok(Replay {
-            finished: lookahead.is_none(),
+            finished: reader.peek().is_none(),
             input,
             reader,
-            lookahead,
             last_seen: None,
             header,
             start,
@@ -64,7 +62,7 @@ impl Replay {
 
     /// When the next observation is due, if there is one.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.lookahead.as_ref().map(|(o, _)| o.at)
+        self.reader.peek().map(|(o, _)| o.at)
     }
 
     /// True when a cut-short last line was skipped.
@@ -101,20 +99,20 @@ impl Replay {
     ) -> Result<usize, RecordingError> {
         let mut fed = 0;
         loop {
-            match &self.lookahead {
+            match self.reader.peek() {
                 Some(_) if fed == most => return Ok(fed),
-                Some((obs, _)) if obs.at <= until => {}
+                Some((obs, prejudged)) if obs.at <= until => {
+                    pipeline.feed_prejudged(obs, *prejudged, changes);
+                    self.last_seen = Some(obs.at);
+                }
                 Some(_) => break,
                 None => {
                     self.finished = true;
                     break;
                 }
             }
-            let (obs, prejudged) = self.lookahead.take().expect("checked above");
-            pipeline.feed_prejudged(&obs, prejudged, changes);
-            self.last_seen = Some(obs.at);
             fed += 1;
-            self.lookahead = self.reader.next_prejudged()?;
+            self.reader.advance()?;
         }
         // Time moves on between observations too: stalls are found in the silence. At the end
         // of the recording the clock stops one tick after the last observation, so the state
@@ -141,9 +139,9 @@ impl Replay {
         let to = to.max(self.start);
         if to < pipeline.now().unwrap_or(self.start) {
             self.reader = open_reader(&self.input)?.1;
-            self.lookahead = self.reader.next_prejudged()?;
+            self.reader.load()?;
             self.last_seen = None;
-            self.finished = self.lookahead.is_none();
+            self.finished = self.reader.peek().is_none();
             // Start over with the same config file's thresholds and rules.
             *pipeline = self.new_pipeline().with_detector(pipeline.detector.fresh());
         }

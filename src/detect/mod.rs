@@ -280,6 +280,9 @@ pub struct Detector {
     in_progress: BTreeSet<ResourceKey>,
     /// Per waiting resource, what its stall flag was last built from.
     stall_basis: HashMap<ResourceKey, state_rules::StallBasis>,
+    /// Until when the stall rules have nothing to do (a tick runs them about once a second,
+    /// most often for nothing).
+    stall_rest: Option<state_rules::StallRest>,
     /// Per task scope, the newest task seen RUNNING: (started_at, task ARN).
     latest_running: HashMap<String, (DateTime<Utc>, String)>,
     /// Per service scope, recent stops of started tasks, and how many were seen in total.
@@ -634,13 +637,16 @@ impl Detector {
     }
 
     fn track_in_progress(&mut self, key: ResourceKey, store: &Store) {
-        match store.resources.get(&key) {
+        let tracked = match store.resources.get(&key) {
             Some(r) if r.is_in_progress() => {
                 self.in_progress.insert(key);
+                true
             }
-            _ => {
-                self.in_progress.remove(&key);
-            }
+            _ => self.in_progress.remove(&key),
+        };
+        if tracked {
+            // A wait began, moved or ended: the stall rules look again.
+            self.stall_rest = None;
         }
     }
 

@@ -53,6 +53,17 @@ impl Detector {
     /// failure): its clock is drawn at render time, so a tick over a settled wait costs a
     /// comparison.
     pub(super) fn stall_rules(&mut self, now: DateTime<Utc>, store: &Store) {
+        if !self.every_tick
+            && let Some(rest) = &self.stall_rest
+            && now < rest.until
+            && rest.open_rev.is_none_or(|rev| rev == self.open_rev)
+            && self.open_stall_flags() == rest.open_flags
+        {
+            return;
+        }
+        // The next threshold a wait crosses with nothing new observed.
+        let mut until = DateTime::<Utc>::MAX_UTC;
+        let mut reads_failures = false;
         let mut rebuilt: Vec<(ResourceKey, FlagSpec, Option<Vec<Evidence>>, StallBasis)> =
             Vec::new();
         let mut unchanged: Vec<&FlagKey> = Vec::new();
@@ -65,8 +76,12 @@ impl Detector {
             if res.resource_type == NESTED_STACK {
                 continue; // its children are checked
             }
+            if let Some(next) = self.wait_thresholds(res).filter(|t| now < *t).min() {
+                until = until.min(next);
+            }
             let since = in_progress_since(res);
             let elapsed = now.signed_duration_since(since).num_seconds();
+            reads_failures |= res.resource_type == "AWS::ECS::Service";
             let failure = self.ecs_failure_of(res);
             let Some(level) = self.wait_level(res, failure, elapsed) else {
                 continue;
@@ -109,6 +124,47 @@ impl Detector {
         for key in over {
             self.resolve(&key, now);
         }
+        self.stall_rest = Some(StallRest {
+            until,
+            open_rev: reads_failures.then_some(self.open_rev),
+            open_flags: self.open_stall_flags(),
+        });
+    }
+
+    /// How many stall flags are open. Only these rules raise, change or resolve them, so a
+    /// different count means they were resolved elsewhere (a new operation, say).
+    fn open_stall_flags(&self) -> usize {
+        let from: FlagKey = ("stall.", String::new());
+        let to: FlagKey = ("stall/", String::new());
+        self.open.range(from..to).count()
+    }
+
+    /// The instants at which a resource's wait reaches a threshold of `wait_level`: its
+    /// signal countdown's shares of the timeout, or its type's warn and alarm times and the
+    /// failing-service time.
+    fn wait_thresholds(&self, res: &ResourceState) -> impl Iterator<Item = DateTime<Utc>> {
+        let since = in_progress_since(res);
+        let secs: [i64; 3] = match res.signal {
+            Some(policy) => {
+                let timeout = i64::try_from(policy.timeout_s).unwrap_or(i64::MAX);
+                let warn = first_second_at_ratio(self.config.signal_warn_ratio, timeout);
+                let error = first_second_at_ratio(self.config.signal_error_ratio, timeout);
+                [warn, error, error]
+            }
+            None => {
+                let threshold = self.config.stall_threshold(&res.resource_type);
+                [
+                    threshold.warn_s,
+                    threshold.alarm_s,
+                    self.config.ecs_failing_stall_s,
+                ]
+            }
+        };
+        secs.into_iter().map(move |s| {
+            since
+                .checked_add_signed(chrono::TimeDelta::seconds(s))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        })
     }
 
     /// What a stall or a signal countdown rests on: the event that started the wait, the
@@ -827,6 +883,11 @@ impl Detector {
         for t in self.log_deadlines() {
             due_at(t);
         }
+        for key in &self.in_progress {
+            if let Some(res) = store.resources.get(key) {
+                self.wait_thresholds(res).for_each(&mut due_at);
+            }
+        }
         // A rule that fires once `(now - since).num_seconds() >= secs`, that is once `secs`
         // have passed since `since`.
         let mut pending = |since: DateTime<Utc>, secs: i64| {
@@ -836,33 +897,6 @@ impl Detector {
                     .unwrap_or(DateTime::<Utc>::MAX_UTC),
             );
         };
-        for key in &self.in_progress {
-            let Some(res) = store.resources.get(key) else {
-                continue;
-            };
-            let since = in_progress_since(res);
-            match res.signal {
-                Some(policy) => {
-                    let timeout = i64::try_from(policy.timeout_s).unwrap_or(i64::MAX);
-                    for ratio in [
-                        self.config.signal_warn_ratio,
-                        self.config.signal_error_ratio,
-                    ] {
-                        pending(since, first_second_at_ratio(ratio, timeout));
-                    }
-                }
-                None => {
-                    let threshold = self.config.stall_threshold(&res.resource_type);
-                    for secs in [
-                        threshold.warn_s,
-                        threshold.alarm_s,
-                        self.config.ecs_failing_stall_s,
-                    ] {
-                        pending(since, secs);
-                    }
-                }
-            }
-        }
         // A stop leaves the window once it is older than the window.
         for (stops, _) in self.crash_stops.values() {
             if let Some(first) = stops.front() {
@@ -1049,6 +1083,17 @@ pub(super) enum WaitLevel {
     Countdown(Severity),
     TasksFailing,
     Slow(Severity),
+}
+
+/// Until when the stall rules have nothing to do: the next threshold a wait crosses. Their
+/// flags move otherwise only with a wait's resource (which ends the rest), with the ECS
+/// failure flags of a waiting service (`open_rev`, the open flags' revision, when one waits)
+/// and when one of their flags is resolved elsewhere (`open_flags`, how many were open).
+#[derive(Debug, Clone)]
+pub(super) struct StallRest {
+    until: DateTime<Utc>,
+    open_rev: Option<u64>,
+    open_flags: usize,
 }
 
 /// What a stall flag was last built from. While a resource reads the same, its open flag

@@ -155,6 +155,38 @@ fn a_garbage_line_is_an_error_with_its_line_number() {
 }
 
 #[test]
+fn a_line_that_is_not_utf8_is_an_error_with_its_line_number_and_a_cut_one_a_truncated_tail() {
+    let file = write(&sample());
+    let mut bytes = std::fs::read(file.path()).unwrap();
+    let second = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    // A log message with a byte that cannot start a UTF-8 character.
+    let mut bad = br#"{"at":"2026-11-23T09:00:02Z","kind":"log_event","data":{"group":"g","stream":"s","timestamp":"2026-11-23T09:00:02Z","message":"caf"#.to_vec();
+    bad.extend_from_slice(b"\xff\"}}\n");
+    let mut with_bad = bytes.clone();
+    with_bad.splice(second..second, bad);
+    std::fs::write(file.path(), &with_bad).unwrap();
+    let err = recording::read_all(file.path()).unwrap_err();
+    assert!(
+        matches!(err, RecordingError::BadLine { line: 2, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("UTF-8"), "{err}");
+    // Cut in the middle of a two-byte character, without its newline: the writer stopped.
+    bytes.extend_from_slice(
+        "{\"at\":\"2026-11-23T09:00:09Z\",\"kind\":\"note\",\"data\":{\"text\":\"é".as_bytes(),
+    );
+    bytes.pop();
+    std::fs::write(file.path(), &bytes).unwrap();
+    let mut reader = RecordingReader::open(file.path()).unwrap();
+    let mut n = 0;
+    while reader.next_observation().unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, sample().len());
+    assert!(reader.truncated_tail);
+}
+
+#[test]
 fn an_unknown_kind_is_skipped_and_counted() {
     // What a later 1.x writer adds: a kind this version does not know, anywhere in the file.
     let file = write(&sample());

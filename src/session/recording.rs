@@ -265,8 +265,13 @@ impl<R: BufRead> RecordingReader<R> {
             if text.is_empty() {
                 continue;
             }
-            // Parsed from bytes: invalid UTF-8 is reported as a bad line, like any garbage.
-            match serde_json::from_slice::<ObservationLine>(text) {
+            // Invalid UTF-8 is a bad line, like any garbage. Checked once for the line, so
+            // the parser need not check each string again.
+            let parsed = match std::str::from_utf8(text) {
+                Ok(text) => serde_json::from_str::<ObservationLine>(text),
+                Err(e) => Err(serde::de::Error::custom(format!("not UTF-8: {e}"))),
+            };
+            match parsed {
                 Ok(ObservationLine::Known(obs)) => return Ok(Some(obs)),
                 Ok(ObservationLine::UnknownKind { .. }) => {
                     self.skipped_unknown_kinds += 1;

@@ -1155,10 +1155,23 @@ impl Detector {
 
     /// The flag of `rule` about `prefix` + `name` (`svc:` + a service) is open. A walk over the
     /// open flags (a few dozen) instead of a key built on every tick.
-    fn is_open(&self, rule: &str, prefix: &str, name: &str) -> bool {
+    fn is_open(&self, rule: &'static str, prefix: &str, name: &str) -> bool {
+        self.open_of(rule)
+            .any(|((_, scope), _)| scope.strip_prefix(prefix) == Some(name))
+    }
+
+    /// The open flag of `rule` for `scope`, found without building a key.
+    fn open_flag(&self, rule: &'static str, scope: &str) -> Option<&Flag> {
+        self.open_of(rule)
+            .find(|((_, s), _)| s == scope)
+            .map(|(_, flag)| flag)
+    }
+
+    /// The open flags of one rule (they sit together: the map is ordered by rule first).
+    fn open_of(&self, rule: &'static str) -> impl Iterator<Item = (&FlagKey, &Flag)> {
         self.open
-            .keys()
-            .any(|(r, scope)| *r == rule && scope.strip_prefix(prefix) == Some(name))
+            .range::<FlagKey, _>((rule, String::new())..)
+            .take_while(move |((r, _), _)| *r == rule)
     }
 
     /// Keys of open flags that match `pred`.

@@ -822,8 +822,7 @@ impl Detector {
                         let last = flag.evidence.back().map_or(flag.last_seen, |e| e.at);
                         if POST_START_FAILURES.contains(&key.0) {
                             // While the service crash-loops, one task that starts is not a fix.
-                            let looping =
-                                self.open.contains_key(&("ecs.crash_loop", key.1.clone()));
+                            let looping = self.open_flag("ecs.crash_loop", &key.1).is_some();
                             !looping
                                 && self.task_start_recovered(
                                     &key.1,
@@ -938,7 +937,7 @@ impl Detector {
                 && *rule != "ecs.crash_loop"
                 && !self.failed_deploy_holds(scope, store)
                 && !(POST_START_FAILURES.contains(rule)
-                    && self.open.contains_key(&("ecs.crash_loop", scope.clone())));
+                    && self.open_flag("ecs.crash_loop", scope).is_some());
             if !recovering {
                 continue;
             }
@@ -962,13 +961,10 @@ impl Detector {
         let Some(name) = scope.strip_prefix("svc:") else {
             return false;
         };
-        if self
-            .open
-            .contains_key(&("deploy.rolled_back", scope.to_string()))
-        {
+        if self.open_flag("deploy.rolled_back", scope).is_some() {
             return true;
         }
-        let root_cause = self.open.get(&("cfn.root_cause", "cfn:root".to_string()));
+        let root_cause = self.open_flag("cfn.root_cause", "cfn:root");
         root_cause.is_some_and(|f| {
             let service = Subject::Service(name.to_string());
             match &f.subject {

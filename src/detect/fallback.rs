@@ -96,48 +96,61 @@ macro_rules! log_prefix {
 
 /// Log lines: [error level, another level, exception marker], one scan for all three.
 static LOG_MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSetBuilder::new([
-        // A structured level says it all: key/value, JSON, pino's numbers.
-        concat!(
-            r#"(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:error|err|eror|fatal|critical|crit|panic|emerg|emergency|alert|severe)\b)"#,
-            r#"|(?i:"(?:level|severity)"\s*:\s*(?:50|60)\b)"#,
-        ),
-        concat!(
-            r#"(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:info|information|debug|dbug|trace|trce|warn|warning|notice|verbose)\b)"#,
-            r#"|(?i:"(?:level|severity)"\s*:\s*(?:10|20|30|40)\b)"#,
-        ),
-        // Level words: upper-case (`ERROR`, `npm ERR!`) or bracketed (`[error]`).
-        error_token!(),
-        other_token!(),
-        // An exception marker: a traceback, an exception type (dotted anywhere, or heading the
-        // line), a panic, a Java cause chain, an unhandled rejection, a shell's own error; or
-        // a line whose own words start with a failure (`Error: …`, `Failed to …`,
-        // `Could not …`, `❌ Invalid …`), after its timestamp or prefix.
-        concat!(
-            r"Traceback \(most recent call last\)",
-            r"|\b(?:[a-z_][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Failure|Fault)(?::\s|:?$)",
-            r"|\.exceptions?\.[A-Z]\w*: ",
-            r"|(?m:^",
-            log_prefix!(),
-            r"{0,4}\s*[A-Z][\w$]*(?:Exception|Error)(?::\s|:?$))",
-            r"|#<[A-Z]\w*(?:Error|Exception)\b|\([A-Z]\w*(?:Error|Exception)\)\s*$",
-            r"|\bException in thread\b|(?m:^\s*Caused by: )",
-            r"|\bpanicked at\b|(?m:^panic: )|(?m:^fatal error: )",
-            r"|\bUnhandled(?:PromiseRejection| ?[Ee]xception| ?[Rr]ejection)\b|\buncaughtException\b",
-            r"|\bSegmentation fault\b|\bcore dumped\b|: line \d+: ",
-            r"|(?i:\bexit(?:ed)? (?:with )?(?:exit )?(?:code|status):? [1-9]\d*\b)",
-            // A required setting said to be absent (`X is not set`, `required key X missing
-            // value`), wherever it stands.
-            r"|\b(?:is|are) (?:not set|not defined|required but|missing)\b|\bmust be (?:set|provided|specified)\b|\brequired key \S+ missing\b",
-            r"|(?m:^",
-            log_prefix!(),
-            r"{0,4}\s*\W{0,3}\s*(?i:errors?|fatal|panic|critical|fail|failed|failure|missing|unable|cannot|can't|could not|couldn't|invalid|exception|uncaught|unhandled|denied|refused|timed out)\b)",
-        ),
-    ])
-    .unicode(false)
-    .build()
-    .expect("valid")
+    RegexSetBuilder::new(LOG_MARKER_PATTERNS)
+        .unicode(false)
+        .build()
+        .expect("valid")
 });
+
+/// The markers without which a log line cannot read as a failure ([`reads_as_failure`] needs
+/// a structured error level, an error level word or an exception marker).
+pub(super) fn failure_marker_patterns() -> [&'static str; 3] {
+    [
+        LOG_MARKER_PATTERNS[STRUCT_ERROR],
+        LOG_MARKER_PATTERNS[TOKEN_ERROR],
+        LOG_MARKER_PATTERNS[EXCEPTION],
+    ]
+}
+
+/// The patterns of [`LOG_MARKERS`] (read as bytes, without Unicode classes).
+const LOG_MARKER_PATTERNS: [&str; 5] = [
+    // A structured level says it all: key/value, JSON, pino's numbers.
+    concat!(
+        r#"(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:error|err|eror|fatal|critical|crit|panic|emerg|emergency|alert|severe)\b)"#,
+        r#"|(?i:"(?:level|severity)"\s*:\s*(?:50|60)\b)"#,
+    ),
+    concat!(
+        r#"(?i:\b(?:level|lvl|severity|loglevel|log_level)"?\s*[=:]\s*"?(?:info|information|debug|dbug|trace|trce|warn|warning|notice|verbose)\b)"#,
+        r#"|(?i:"(?:level|severity)"\s*:\s*(?:10|20|30|40)\b)"#,
+    ),
+    // Level words: upper-case (`ERROR`, `npm ERR!`) or bracketed (`[error]`).
+    error_token!(),
+    other_token!(),
+    // An exception marker: a traceback, an exception type (dotted anywhere, or heading the
+    // line), a panic, a Java cause chain, an unhandled rejection, a shell's own error; or
+    // a line whose own words start with a failure (`Error: …`, `Failed to …`,
+    // `Could not …`, `❌ Invalid …`), after its timestamp or prefix.
+    concat!(
+        r"Traceback \(most recent call last\)",
+        r"|\b(?:[a-z_][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Failure|Fault)(?::\s|:?$)",
+        r"|\.exceptions?\.[A-Z]\w*: ",
+        r"|(?m:^",
+        log_prefix!(),
+        r"{0,4}\s*[A-Z][\w$]*(?:Exception|Error)(?::\s|:?$))",
+        r"|#<[A-Z]\w*(?:Error|Exception)\b|\([A-Z]\w*(?:Error|Exception)\)\s*$",
+        r"|\bException in thread\b|(?m:^\s*Caused by: )",
+        r"|\bpanicked at\b|(?m:^panic: )|(?m:^fatal error: )",
+        r"|\bUnhandled(?:PromiseRejection| ?[Ee]xception| ?[Rr]ejection)\b|\buncaughtException\b",
+        r"|\bSegmentation fault\b|\bcore dumped\b|: line \d+: ",
+        r"|(?i:\bexit(?:ed)? (?:with )?(?:exit )?(?:code|status):? [1-9]\d*\b)",
+        // A required setting said to be absent (`X is not set`, `required key X missing
+        // value`), wherever it stands.
+        r"|\b(?:is|are) (?:not set|not defined|required but|missing)\b|\bmust be (?:set|provided|specified)\b|\brequired key \S+ missing\b",
+        r"|(?m:^",
+        log_prefix!(),
+        r"{0,4}\s*\W{0,3}\s*(?i:errors?|fatal|panic|critical|fail|failed|failure|missing|unable|cannot|can't|could not|couldn't|invalid|exception|uncaught|unhandled|denied|refused|timed out)\b)",
+    ),
+];
 
 /// Whether a message that no rule knows reads like a failure.
 pub fn reads_as_failure(source: Source, text: &str) -> bool {

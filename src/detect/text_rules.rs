@@ -1618,6 +1618,12 @@ fn source_rules(bit: u8) -> SourceRules {
     SourceRules { set, rules }
 }
 
+/// The patterns of the rules that read `source`'s messages, in table order.
+pub(super) fn patterns_of(source: Source) -> impl Iterator<Item = &'static str> {
+    let rules = source_slot(source).map_or(&[][..], |slot| &BY_SOURCE[slot].rules[..]);
+    rules.iter().map(|&i| RULES[i].pattern)
+}
+
 fn source_slot(source: Source) -> Option<usize> {
     match source {
         Source::Cfn => Some(0),

@@ -940,7 +940,10 @@ impl Store {
             Some(existing) => {
                 let changed = existing.task.last_status != t.last_status;
                 self.stopped_groups.remove(existing);
-                existing.task = t.clone();
+                // Polls list a task again as it was: nothing to copy then.
+                if existing.task != *t {
+                    existing.task = t.clone();
+                }
                 existing.updated_at = at;
                 self.stopped_groups.insert(existing);
                 changed

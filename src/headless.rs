@@ -278,7 +278,7 @@ impl<W: Write + Send + 'static> Headless<W> {
     /// has stopped, its error (a closed pipe) is returned here.
     fn send(&mut self, batch: Batch) -> io::Result<()> {
         if let Writer::Idle(_) = self.writer {
-            let Writer::Idle(out) = std::mem::replace(&mut self.writer, Writer::Done) else {
+            let Writer::Idle(mut out) = std::mem::replace(&mut self.writer, Writer::Done) else {
                 unreachable!("checked above")
             };
             // A batch's lines are formatted into one buffer and written at once: serde's
@@ -288,7 +288,6 @@ impl<W: Write + Send + 'static> Headless<W> {
                 format: self.format,
                 profile: self.profile.clone(),
             };
-            let mut out = out;
             let (tx, rx) = sync_channel::<Batch>(BATCHES_AHEAD);
             let thread = std::thread::Builder::new()
                 .name("headless-writer".into())

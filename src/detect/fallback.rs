@@ -23,14 +23,12 @@ use std::sync::LazyLock;
 
 use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
 
-use super::text_rules::{Classification, short};
+// Only the head of a huge message is looked at, as much as the rule table looks at.
+use super::text_rules::{Classification, MAX_TEXT, short};
 use crate::model::{Severity, Source};
 
 /// The rule id of a message that no rule knows.
 pub const UNKNOWN: &str = "unknown";
-
-/// Only the head of a huge message is looked at (as the rule table does).
-const MAX_TEXT: usize = 32 * 1024;
 
 /// Failure words for every source but logs (word-bounded, any case).
 static FAILURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {

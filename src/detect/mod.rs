@@ -339,18 +339,19 @@ struct FlagSpec {
 }
 
 /// What can be settled about an observation before the detector sees it, on another thread:
-/// a log line that matches no built-in rule and carries no failure marker. Judging log lines
-/// is about a tenth of a replay's pipeline, so a replay's reader thread does it.
+/// whether a log line matches no built-in rule and carries no failure marker. Judging log
+/// lines is about a tenth of a replay's pipeline, so a replay's reader thread does it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Prejudged {
-    plain_log: bool,
+    /// `None`: not judged (not a log line, or nobody judged it); the detector judges it.
+    plain_log: Option<bool>,
 }
 
 impl Prejudged {
     pub fn of(obs: &Observation) -> Self {
         match &obs.kind {
             ObservationKind::LogEvent(l) => Prejudged {
-                plain_log: is_plain_log(&l.message),
+                plain_log: Some(is_plain_log(&l.message)),
             },
             _ => Prejudged::default(),
         }
@@ -372,7 +373,7 @@ fn is_plain_log(text: &str) -> bool {
             .expect("rule patterns compile")
         });
     // Both read at most this much of a message.
-    let text = crate::model::byte_prefix(text, 32 * 1024);
+    let text = crate::model::byte_prefix(text, text_rules::MAX_TEXT);
     !LOG_RULES_AND_MARKERS.is_match(text.as_bytes())
 }
 
@@ -876,7 +877,7 @@ impl Detector {
         self.raise(spec, at, evidence, "targets");
     }
 
-    fn observe_log(&mut self, at: DateTime<Utc>, l: &LogEvent, known_plain: bool) {
+    fn observe_log(&mut self, at: DateTime<Utc>, l: &LogEvent, plain: Option<bool>) {
         // A line that continues its stream's open block (a frame, a `Caused by:`, the
         // traceback's exception line) joins it instead of being judged alone.
         if let Some(mut block) = self.log_blocks.take(&l.group, &l.stream) {
@@ -894,7 +895,7 @@ impl Detector {
             Some((text, c)) if *text == l.message => c.clone(),
             // No built-in rule and no failure marker (settled beforehand, or by one scan
             // here): only the user's rules are left.
-            _ if known_plain || is_plain_log(&l.message) => {
+            _ if plain.unwrap_or_else(|| is_plain_log(&l.message)) => {
                 self.user.classify(Source::Log, &l.message)
             }
             _ => {
@@ -1097,9 +1098,9 @@ impl Detector {
             resolved_at: None,
             problem: None,
         };
+        // (`open_rev` was bumped by the caller, `raise` or `set_state_flag`.)
         self.changes
             .push(FlagChange::Opened(Box::new(flag.clone())));
-        self.open_rev += 1;
         self.open.insert(key, flag);
     }
 

@@ -160,11 +160,7 @@ impl Detector {
                 ]
             }
         };
-        secs.into_iter().map(move |s| {
-            since
-                .checked_add_signed(chrono::TimeDelta::seconds(s))
-                .unwrap_or(DateTime::<Utc>::MAX_UTC)
-        })
+        secs.into_iter().map(move |s| after(since, s))
     }
 
     /// What a stall or a signal countdown rests on: the event that started the wait, the
@@ -889,13 +885,7 @@ impl Detector {
         }
         // A rule that fires once `(now - since).num_seconds() >= secs`, that is once `secs`
         // have passed since `since`.
-        let mut pending = |since: DateTime<Utc>, secs: i64| {
-            due_at(
-                since
-                    .checked_add_signed(chrono::TimeDelta::seconds(secs))
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
-            );
-        };
+        let mut pending = |since: DateTime<Utc>, secs: i64| due_at(after(since, secs));
         // A stop leaves the window once it is older than the window.
         for (stops, _) in self.crash_stops.values() {
             if let Some(first) = stops.front() {
@@ -1034,6 +1024,12 @@ impl Detector {
             .count();
         stable as u32 >= svc.desired
     }
+}
+
+/// `secs` seconds after `t`, saturating at chrono's last date.
+fn after(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+    t.checked_add_signed(chrono::TimeDelta::seconds(secs))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The first whole second `e` at which `e / timeout >= ratio` as [`Detector::wait_level`]

@@ -3383,10 +3383,19 @@ fn prejudged_log_lines_come_to_the_same_flags() {
     // Plain lines are settled beforehand; lines with a rule or a marker are not, and the
     // user's rules still see the plain ones.
     let plain = |text: &str| Prejudged::of(&Observation::new(t(0), log("/ecs/api", text, 0)));
-    assert!(plain("GET /health 200 3ms").plain_log);
-    assert!(plain("payment gateway stripe unreachable").plain_log);
-    assert!(!plain("Error: Cannot find module 'express'").plain_log);
-    assert!(!plain("ERROR something no rule knows").plain_log);
+    assert_eq!(plain("GET /health 200 3ms").plain_log, Some(true));
+    assert_eq!(
+        plain("payment gateway stripe unreachable").plain_log,
+        Some(true)
+    );
+    assert_eq!(
+        plain("Error: Cannot find module 'express'").plain_log,
+        Some(false)
+    );
+    assert_eq!(
+        plain("ERROR something no rule knows").plain_log,
+        Some(false)
+    );
     let rule = UserRule::new(
         "app.gateway_down",
         Source::Log,

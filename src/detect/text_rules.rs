@@ -1549,7 +1549,7 @@ pub(crate) static RULES: &[TextRule] = &[
 ];
 
 /// Longest text classified: enough for a multi-line stack trace, bounded for huge lines.
-const MAX_TEXT: usize = 32 * 1024;
+pub(super) const MAX_TEXT: usize = 32 * 1024;
 
 struct SourceRules {
     /// ASCII-mode byte set: several times cheaper to build than a Unicode one, and rule ids

@@ -224,14 +224,19 @@ struct LogKey(u64);
 
 impl LogKey {
     fn of(l: &LogEvent) -> LogKey {
-        // SipHash with fixed keys: deterministic, so a replay drops what live dropped.
-        let mut hasher = std::hash::DefaultHasher::new();
-        match &l.event_id {
-            Some(id) => (0u8, id).hash(&mut hasher),
-            None => (1u8, &l.group, &l.stream, l.timestamp, &l.message).hash(&mut hasher),
-        }
-        LogKey(hasher.finish())
+        LogKey(match &l.event_id {
+            Some(id) => stable_hash((0u8, id)),
+            None => stable_hash((1u8, &l.group, &l.stream, l.timestamp, &l.message)),
+        })
     }
+}
+
+/// A 64-bit hash that is the same in every process (SipHash with fixed keys), so a replay
+/// drops as repeats what live dropped.
+fn stable_hash(value: impl Hash) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Something a source watches, by what it is and its id.
@@ -724,12 +729,10 @@ impl Store {
 
     /// False for a repeat (an event id already applied).
     fn apply_cfn_event(&mut self, e: &CfnEvent) -> bool {
-        let key = {
-            let mut hasher = std::hash::DefaultHasher::new();
-            e.event_id.hash(&mut hasher);
-            hasher.finish()
-        };
-        if !self.seen_cfn_events.insert(key, self.caps.seen_ids) {
+        if !self
+            .seen_cfn_events
+            .insert(stable_hash(&e.event_id), self.caps.seen_ids)
+        {
             return false;
         }
         let id = Text::from(e.event_id.as_str());

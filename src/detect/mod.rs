@@ -489,12 +489,12 @@ impl Detector {
 
     /// When the open multi-line log blocks go quiet and the log flags' quiet periods end.
     fn log_deadlines(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        let quiet = chrono::TimeDelta::seconds(self.config.log_quiet_s);
+        let quiet = self.config.log_quiet_s;
         let flags = self
             .open
             .values()
             .filter(|f| f.source == Source::Log)
-            .filter_map(move |f| f.last_seen.checked_add_signed(quiet));
+            .map(move |f| state_rules::after(f.last_seen, quiet));
         self.log_blocks.next_quiet().into_iter().chain(flags)
     }
 

@@ -1026,9 +1026,11 @@ impl Detector {
     }
 }
 
-/// `secs` seconds after `t`, saturating at chrono's last date.
-fn after(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
-    t.checked_add_signed(chrono::TimeDelta::seconds(secs))
+/// `secs` seconds after `t`, saturating at chrono's last date (a recording's signal timeout
+/// or a config's threshold can be absurd; `TimeDelta::seconds` would panic on it).
+pub(super) fn after(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+    chrono::TimeDelta::try_seconds(secs)
+        .and_then(|d| t.checked_add_signed(d))
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 

@@ -3494,3 +3494,49 @@ fn the_one_scan_for_plain_log_lines_agrees_with_the_rules_and_the_markers() {
         texts.len()
     );
 }
+
+#[test]
+fn an_absurd_signal_timeout_in_a_recording_does_not_panic_the_rules() {
+    // A recording is untrusted: a CreationPolicy of u64::MAX seconds is read as it is.
+    let host = ObservationKind::CfnResource(CfnResource {
+        stack: "app".into(),
+        logical_id: "Host".into(),
+        physical_id: None,
+        resource_type: "AWS::EC2::Instance".into(),
+        status: Some("CREATE_IN_PROGRESS".into()),
+        signal: Some(SignalPolicy {
+            count: 1,
+            timeout_s: u64::MAX,
+        }),
+    });
+    let started = cfn_event(
+        "app",
+        "Host",
+        "AWS::EC2::Instance",
+        "CREATE_IN_PROGRESS",
+        None,
+        0,
+    );
+    let changes = same_as_every_tick(&[(0, started.into()), (5, host)], 60);
+    assert!(!has_change(&changes, true, "stall.signal_countdown"));
+}
+
+#[test]
+fn an_absurd_log_quiet_period_in_the_config_does_not_panic_the_rules() {
+    let config = DetectConfig {
+        log_quiet_s: i64::MAX,
+        ..DetectConfig::default()
+    };
+    let mut p = Pipeline::new(StoreCaps::default()).with_detector(Detector::with_config(config));
+    let mut changes = Vec::new();
+    let crash = log("/ecs/api", "Error: Cannot find module 'express'", 0);
+    p.feed(&Observation::new(t(0), crash), &mut changes);
+    p.feed(&Observation::new(t(1), service("api", 1, 1)), &mut changes);
+    p.advance_to(t(30), &mut changes);
+    assert!(
+        p.detector
+            .open_flags()
+            .iter()
+            .any(|f| f.rule == "log.node_module_not_found")
+    );
+}

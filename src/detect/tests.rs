@@ -3297,23 +3297,9 @@ fn has_change(changes: &[FlagChange], opened: bool, rule: &str) -> bool {
     })
 }
 
-#[test]
-fn a_signal_policy_learnt_late_wakes_the_stall_rules() {
-    // The instance has waited 1000 s (its stall alarm crossed at 900 s) when its
-    // CreationPolicy comes in from a resource listing, alone: the countdown's thresholds
-    // passed before the last tick that moved anything, so no deadline is left to wake the
-    // rules; the listing itself must.
-    let host = ObservationKind::CfnResource(CfnResource {
-        stack: "app".into(),
-        logical_id: "Host".into(),
-        physical_id: None,
-        resource_type: "AWS::EC2::Instance".into(),
-        status: Some("CREATE_IN_PROGRESS".into()),
-        signal: Some(SignalPolicy {
-            count: 1,
-            timeout_s: 600,
-        }),
-    });
+/// An instance waiting since 0 s, then its CreationPolicy (1 signal within `timeout_s`) read
+/// from a resource listing at `at`.
+fn policy_learnt_late(timeout_s: u64, at: i64) -> [(i64, ObservationKind); 2] {
     let started = cfn_event(
         "app",
         "Host",
@@ -3322,7 +3308,30 @@ fn a_signal_policy_learnt_late_wakes_the_stall_rules() {
         None,
         0,
     );
-    let changes = same_as_every_tick(&[(0, started.into()), (1000, host)], 1020);
+    let host = CfnResource {
+        stack: "app".into(),
+        logical_id: "Host".into(),
+        physical_id: None,
+        resource_type: "AWS::EC2::Instance".into(),
+        status: Some("CREATE_IN_PROGRESS".into()),
+        signal: Some(SignalPolicy {
+            count: 1,
+            timeout_s,
+        }),
+    };
+    [
+        (0, started.into()),
+        (at, ObservationKind::CfnResource(host)),
+    ]
+}
+
+#[test]
+fn a_signal_policy_learnt_late_wakes_the_stall_rules() {
+    // The instance has waited 1000 s (its stall alarm crossed at 900 s) when its
+    // CreationPolicy comes in from a resource listing, alone: the countdown's thresholds
+    // passed before the last tick that moved anything, so no deadline is left to wake the
+    // rules; the listing itself must.
+    let changes = same_as_every_tick(&policy_learnt_late(600, 1000), 1020);
     assert!(has_change(&changes, true, "stall.signal_countdown"));
 }
 
@@ -3498,26 +3507,7 @@ fn the_one_scan_for_plain_log_lines_agrees_with_the_rules_and_the_markers() {
 #[test]
 fn an_absurd_signal_timeout_in_a_recording_does_not_panic_the_rules() {
     // A recording is untrusted: a CreationPolicy of u64::MAX seconds is read as it is.
-    let host = ObservationKind::CfnResource(CfnResource {
-        stack: "app".into(),
-        logical_id: "Host".into(),
-        physical_id: None,
-        resource_type: "AWS::EC2::Instance".into(),
-        status: Some("CREATE_IN_PROGRESS".into()),
-        signal: Some(SignalPolicy {
-            count: 1,
-            timeout_s: u64::MAX,
-        }),
-    });
-    let started = cfn_event(
-        "app",
-        "Host",
-        "AWS::EC2::Instance",
-        "CREATE_IN_PROGRESS",
-        None,
-        0,
-    );
-    let changes = same_as_every_tick(&[(0, started.into()), (5, host)], 60);
+    let changes = same_as_every_tick(&policy_learnt_late(u64::MAX, 5), 60);
     assert!(!has_change(&changes, true, "stall.signal_countdown"));
 }
 

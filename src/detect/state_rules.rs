@@ -798,14 +798,12 @@ impl Detector {
     /// Resolution of text flags whose condition is checked over time.
     pub(super) fn resolve_text_flags(&mut self, now: DateTime<Utc>, store: &Store) {
         let mut over = Vec::new();
+        let failed = self.failed_deploys(store);
         for (key, flag) in &self.open {
             // A rollback brings the old tasks back, which hides the failure without fixing it:
             // the cause stays open while the failed deploy is on record. (Checked first: it is
             // a lookup, and the recovery checks below scan the service's tasks.)
-            if flag.source == Source::EcsTask
-                && key.0 != "ecs.crash_loop"
-                && self.failed_deploy_holds(&key.1, store)
-            {
+            if flag.source == Source::EcsTask && key.0 != "ecs.crash_loop" && failed.holds(&key.1) {
                 continue;
             }
             let quiet = now.signed_duration_since(flag.last_seen).num_seconds();
@@ -922,10 +920,11 @@ impl Detector {
         // the newest task started, or one of the service's live tasks, has been up that long
         // (unless a failed deploy or a crash loop holds the flag open).
         let stable = self.config.task_stable_s;
+        let failed = self.failed_deploys(store);
         for ((rule, scope), flag) in &self.open {
             let recovering = flag.source == Source::EcsTask
                 && *rule != "ecs.crash_loop"
-                && !self.failed_deploy_holds(scope, store)
+                && !failed.holds(scope)
                 && !(POST_START_FAILURES.contains(rule)
                     && self.open_flag("ecs.crash_loop", scope).is_some());
             if !recovering {
@@ -945,26 +944,26 @@ impl Detector {
         due
     }
 
-    /// The service of `scope` (`svc:NAME`) has a failed deploy on record: its own rollback
-    /// flag, or the failed operation's root cause is the service's CloudFormation resource.
-    fn failed_deploy_holds(&self, scope: &str, store: &Store) -> bool {
-        let Some(name) = scope.strip_prefix("svc:") else {
-            return false;
-        };
-        if self.open_flag("deploy.rolled_back", scope).is_some() {
-            return true;
+    /// The services with a failed deploy on record: their own rollback flag is open, or the
+    /// failed operation's root cause is their CloudFormation resource. Every open task flag
+    /// asks, on every tick: looked up once per pass.
+    fn failed_deploys<'a>(&'a self, store: &'a Store) -> FailedDeploys<'a> {
+        let root_cause_service = self
+            .open_flag("cfn.root_cause", "cfn:root")
+            .and_then(|f| match &f.subject {
+                Subject::Resource(key) => store.resources.get(key),
+                _ => None,
+            })
+            .filter(|r| r.resource_type == "AWS::ECS::Service")
+            .and_then(|r| r.physical_id.as_deref())
+            .map(task_id_of);
+        FailedDeploys {
+            rolled_back: self
+                .open_of("deploy.rolled_back")
+                .map(|((_, scope), _)| scope.as_str())
+                .collect(),
+            root_cause_service,
         }
-        let root_cause = self.open_flag("cfn.root_cause", "cfn:root");
-        root_cause.is_some_and(|f| {
-            let service = Subject::Service(name.to_string());
-            match &f.subject {
-                Subject::Resource(key) => store
-                    .resources
-                    .get(key)
-                    .is_some_and(|r| service.names_resource(r)),
-                _ => false,
-            }
-        })
     }
 
     /// A newer task of the scope reached RUNNING after the last failure and stayed up, or the
@@ -1077,6 +1076,23 @@ pub(super) enum WaitLevel {
     Countdown(Severity),
     TasksFailing,
     Slow(Severity),
+}
+
+/// The services whose task flags a failed deploy holds open ([`Detector::failed_deploys`]).
+struct FailedDeploys<'a> {
+    /// Scopes (`svc:NAME`) with an open `deploy.rolled_back` flag.
+    rolled_back: Vec<&'a str>,
+    /// The service whose CloudFormation resource is the failed operation's root cause.
+    root_cause_service: Option<&'a str>,
+}
+
+impl FailedDeploys<'_> {
+    /// The service of `scope` (`svc:NAME`) has a failed deploy on record.
+    fn holds(&self, scope: &str) -> bool {
+        scope.strip_prefix("svc:").is_some_and(|name| {
+            self.rolled_back.contains(&scope) || self.root_cause_service == Some(name)
+        })
+    }
 }
 
 /// Until when the stall rules have nothing to do: the next threshold a wait crosses. Their

@@ -57,6 +57,7 @@ use crate::model::{
 mod clock;
 mod config;
 mod fallback;
+mod flag_key;
 mod gone;
 mod log_blocks;
 mod problems;
@@ -306,6 +307,9 @@ pub struct Detector {
     last_log: Option<(String, Option<Classification>)>,
     /// A hash of what the root stack's `deploy.rolled_back` flag was last built from.
     root_rollback_built: Option<u64>,
+    /// How many of the open flags are stall flags: the stall rules' rest compares it on every
+    /// tick, and counting them in the map costs far more.
+    open_stall: usize,
     /// Bumped whenever an open flag opens, changes or resolves: a tick that moved nothing
     /// lets the next ones rest.
     open_rev: u64,
@@ -1101,6 +1105,7 @@ impl Detector {
         // (`open_rev` was bumped by the caller, `raise` or `set_state_flag`.)
         self.changes
             .push(FlagChange::Opened(Box::new(flag.clone())));
+        self.open_stall += usize::from(is_stall_rule(key.0));
         self.open.insert(key, flag);
     }
 
@@ -1163,6 +1168,7 @@ impl Detector {
         let Some(mut flag) = self.open.remove(key) else {
             return;
         };
+        self.open_stall -= usize::from(is_stall_rule(key.0));
         self.open_rev += 1;
         flag.resolved_at = Some(now);
         // Its clock stops where its rule last held: the tick before this one.
@@ -1175,25 +1181,21 @@ impl Detector {
         self.resolved.push_back(flag);
     }
 
-    /// The flag of `rule` about `prefix` + `name` (`svc:` + a service) is open. A walk over the
-    /// open flags (a few dozen) instead of a key built on every tick.
+    /// The flag of `rule` about `prefix` + `name` (`svc:` + a service) is open. Looked up
+    /// without building a key: the rules ask on every tick.
     fn is_open(&self, rule: &'static str, prefix: &str, name: &str) -> bool {
-        self.open_of(rule)
-            .any(|((_, scope), _)| scope.strip_prefix(prefix) == Some(name))
+        let key = flag_key::KeyRef { rule, prefix, name };
+        self.open.contains_key(&key as &dyn flag_key::KeyParts)
     }
 
     /// The open flag of `rule` for `scope`, found without building a key.
     fn open_flag(&self, rule: &'static str, scope: &str) -> Option<&Flag> {
-        self.open_of(rule)
-            .find(|((_, s), _)| s == scope)
-            .map(|(_, flag)| flag)
-    }
-
-    /// The open flags of one rule (they sit together: the map is ordered by rule first).
-    fn open_of(&self, rule: &'static str) -> impl Iterator<Item = (&FlagKey, &Flag)> {
-        self.open
-            .range::<FlagKey, _>((rule, String::new())..)
-            .take_while(move |((r, _), _)| *r == rule)
+        let key = flag_key::KeyRef {
+            rule,
+            prefix: scope,
+            name: "",
+        };
+        self.open.get(&key as &dyn flag_key::KeyParts)
     }
 
     /// Keys of open flags that match `pred`.
@@ -1204,6 +1206,11 @@ impl Detector {
             .map(|(k, _)| k.clone())
             .collect()
     }
+}
+
+/// The rules the stall rules raise (`stall.resource`, `stall.signal_countdown`).
+fn is_stall_rule(rule: &str) -> bool {
+    rule.starts_with("stall.")
 }
 
 /// Classifications by text, with the source each was made for.

@@ -134,9 +134,14 @@ impl Detector {
     /// How many stall flags are open. Only these rules raise, change or resolve them, so a
     /// different count means they were resolved elsewhere (a new operation, say).
     fn open_stall_flags(&self) -> usize {
-        let from: FlagKey = ("stall.", String::new());
-        let to: FlagKey = ("stall/", String::new());
-        self.open.range(from..to).count()
+        debug_assert_eq!(
+            self.open_stall,
+            self.open
+                .keys()
+                .filter(|k| super::is_stall_rule(k.0))
+                .count()
+        );
+        self.open_stall
     }
 
     /// The instants at which a resource's wait reaches a threshold of `wait_level`: its
@@ -958,10 +963,7 @@ impl Detector {
             .and_then(|r| r.physical_id.as_deref())
             .map(task_id_of);
         FailedDeploys {
-            rolled_back: self
-                .open_of("deploy.rolled_back")
-                .map(|((_, scope), _)| scope.as_str())
-                .collect(),
+            detector: self,
             root_cause_service,
         }
     }
@@ -1080,8 +1082,8 @@ pub(super) enum WaitLevel {
 
 /// The services whose task flags a failed deploy holds open ([`Detector::failed_deploys`]).
 struct FailedDeploys<'a> {
-    /// Scopes (`svc:NAME`) with an open `deploy.rolled_back` flag.
-    rolled_back: Vec<&'a str>,
+    /// Whose `deploy.rolled_back` flags are asked about.
+    detector: &'a Detector,
     /// The service whose CloudFormation resource is the failed operation's root cause.
     root_cause_service: Option<&'a str>,
 }
@@ -1090,7 +1092,11 @@ impl FailedDeploys<'_> {
     /// The service of `scope` (`svc:NAME`) has a failed deploy on record.
     fn holds(&self, scope: &str) -> bool {
         scope.strip_prefix("svc:").is_some_and(|name| {
-            self.rolled_back.contains(&scope) || self.root_cause_service == Some(name)
+            self.root_cause_service == Some(name)
+                || self
+                    .detector
+                    .open_flag("deploy.rolled_back", scope)
+                    .is_some()
         })
     }
 }

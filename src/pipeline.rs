@@ -127,9 +127,18 @@ impl Pipeline {
             t = to - FINE_TICK_SPAN;
             self.tick(t, changes);
         }
-        while let Some(next) = t.checked_add_signed(TICK_STEP)
+        while let Some(mut next) = t.checked_add_signed(TICK_STEP)
             && due(next)
         {
+            // The ticks of a rest change nothing but the clock: on to the last of them.
+            if let Some(until) = self.detector.resting_until()
+                && next < until
+            {
+                let before_until = whole_steps(until - t, false);
+                let before_to = whole_steps(to - t, inclusive);
+                let steps = before_until.min(before_to).max(1);
+                next = t + TICK_STEP * steps;
+            }
             t = next;
             self.tick(t, changes);
         }
@@ -164,6 +173,18 @@ impl Pipeline {
     }
 }
 
+/// How many whole ticks fit in `span`, ending before its end, or at it when `inclusive`.
+fn whole_steps(span: TimeDelta, inclusive: bool) -> i32 {
+    let step = TICK_STEP.num_nanoseconds().unwrap_or(1);
+    let span = span.num_nanoseconds().unwrap_or(i64::MAX);
+    let steps = if inclusive {
+        span / step
+    } else {
+        (span - 1) / step
+    };
+    i32::try_from(steps).unwrap_or(i32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +206,17 @@ mod tests {
                 event_id: Some(format!("e{secs}")),
             }),
         )
+    }
+
+    #[test]
+    fn whole_steps_end_before_the_span_or_at_it() {
+        let ms = TimeDelta::milliseconds;
+        assert_eq!(whole_steps(ms(3_000), false), 2);
+        assert_eq!(whole_steps(ms(3_000), true), 3);
+        assert_eq!(whole_steps(ms(3_500), false), 3);
+        assert_eq!(whole_steps(ms(3_500), true), 3);
+        assert_eq!(whole_steps(ms(1), false), 0);
+        assert_eq!(whole_steps(TimeDelta::MAX, true), i32::MAX);
     }
 
     #[test]

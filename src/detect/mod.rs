@@ -538,6 +538,14 @@ impl Detector {
         self.quiet_until = None;
     }
 
+    /// Until when the ticks rest, once worked out: a tick before then changes nothing but
+    /// the clock (see [`Detector::tick`]).
+    pub fn resting_until(&self) -> Option<DateTime<Utc>> {
+        self.quiet_since
+            .and(self.quiet_until)
+            .filter(|_| !self.every_tick)
+    }
+
     /// Open flags, worst first, then newest first.
     pub fn open_flags(&self) -> Vec<&Flag> {
         let mut flags: Vec<&Flag> = self.open.values().collect();

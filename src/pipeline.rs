@@ -9,7 +9,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::detect::{Detector, Flag, FlagChange, Prejudged, problem_refs};
-use crate::model::{Observation, Store, StoreCaps, TimelineEntry};
+use crate::model::{LogPrep, Observation, ObservationKind, Store, StoreCaps, TimelineEntry};
 
 /// State rules run once per second of the pipeline's clock, so timers fire at the right time
 /// even when a recording is replayed at `--speed max`.
@@ -32,6 +32,28 @@ pub enum Change {
         at: DateTime<Utc>,
         change: FlagChange,
     },
+}
+
+/// What can be worked out about an observation from it alone, ahead and on another thread (a
+/// replay's reader): the store's keys and texts for a log line, and whether the detector's
+/// rules can match it. Log lines are most of a recording, so this takes about a tenth of a
+/// replay off the pipeline's thread.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    detect: Prejudged,
+    log: Option<LogPrep>,
+}
+
+impl Prepared {
+    pub fn of(obs: &Observation) -> Self {
+        match &obs.kind {
+            ObservationKind::LogEvent(l) => Prepared {
+                detect: Prejudged::of(obs),
+                log: Some(LogPrep::of(l)),
+            },
+            _ => Prepared::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,26 +94,28 @@ impl Pipeline {
     /// What changed is appended to `changes`. The first observation starts the clock: the
     /// first tick lands on its second.
     pub fn feed(&mut self, obs: &Observation, changes: &mut Vec<Change>) {
-        self.feed_prejudged(obs, Prejudged::default(), changes);
+        self.feed_prepared(obs, &Prepared::default(), changes);
     }
 
-    /// [`Pipeline::feed`], with what was settled about the observation beforehand.
-    pub fn feed_prejudged(
+    /// [`Pipeline::feed`], with what was worked out about the observation ahead
+    /// ([`Prepared::of`] it).
+    pub fn feed_prepared(
         &mut self,
         obs: &Observation,
-        prejudged: Prejudged,
+        prepared: &Prepared,
         changes: &mut Vec<Change>,
     ) {
         match self.last_tick {
             None => self.last_tick = obs.at.checked_sub_signed(TICK_STEP),
             Some(_) => self.tick_through(obs.at, false, changes),
         }
-        let applied = self.store.apply(obs);
+        let applied = self.store.apply_prepared(obs, prepared.log.as_ref());
         changes.extend(self.store.take_fresh_rows().map(Change::Row));
         // Overlapping reads repeat events: the store applied it once, and the detector must
         // count it once too.
         if !applied.repeat {
-            self.detector.observe_prejudged(obs, prejudged, &self.store);
+            self.detector
+                .observe_prejudged(obs, prepared.detect, &self.store);
             self.drain_flags(obs.at, changes);
         }
         self.fed_since_tick = true;

@@ -93,7 +93,7 @@ use crate::model::{
     CfnEvent, CfnResource, EcsContainer, EcsDeployment, EcsService, EcsServiceEvent, EcsTask,
     LogEvent, Observation, SignalPolicy, StoreCaps, TargetHealth,
 };
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Prepared};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap() + TimeDelta::seconds(secs)
@@ -3395,7 +3395,7 @@ fn a_service_running_all_its_tasks_wakes_the_resolution_of_task_flags() {
 }
 
 #[test]
-fn prejudged_log_lines_come_to_the_same_flags() {
+fn log_lines_prepared_ahead_come_to_the_same_rows_and_flags() {
     // Plain lines are settled beforehand; lines with a rule or a marker are not, and the
     // user's rules still see the plain ones.
     let plain = |text: &str| Prejudged::of(&Observation::new(t(0), log("/ecs/api", text, 0)));
@@ -3435,12 +3435,14 @@ fn prejudged_log_lines_come_to_the_same_flags() {
         let mut changes = Vec::new();
         for (i, text) in lines.iter().enumerate() {
             let obs = Observation::new(t(i as i64), log("/ecs/api", text, i as i64));
-            let prejudged = if prejudge {
-                Prejudged::of(&obs)
+            let prepared = if prejudge {
+                Prepared::of(&obs)
             } else {
-                Prejudged::default()
+                Prepared::default()
             };
-            p.feed_prejudged(&obs, prejudged, &mut changes);
+            p.feed_prepared(&obs, &prepared, &mut changes);
+            // A repeat (the same event id) is dropped by the key worked out ahead too.
+            p.feed_prepared(&obs, &prepared, &mut changes);
         }
         p.advance_to(t(60), &mut changes);
         changes

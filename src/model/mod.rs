@@ -14,7 +14,7 @@ pub mod store;
 
 pub use de::ObservationLine;
 pub use store::{
-    Applied, FailureRecord, LogLine, NoteEntry, RecentKeys, ResourceKey, ResourceState,
+    Applied, FailureRecord, LogLine, LogPrep, NoteEntry, RecentKeys, ResourceKey, ResourceState,
     ServiceEventRow, ServiceKey, ServiceState, StackState, Store, StoreCaps, TargetGroupHealth,
     TargetKey, TargetState, TaskOwners, TaskState, TimelineEntry, WatchKey, Watched,
 };

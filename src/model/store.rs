@@ -231,6 +231,26 @@ impl LogKey {
     }
 }
 
+/// What the store works out about a log line from the line alone: its repeat key, its text as
+/// kept and its keyword level. A replay's reader thread works it out ahead
+/// (`pipeline::Prepared`), off the pipeline's own thread.
+#[derive(Debug, Clone)]
+pub struct LogPrep {
+    key: LogKey,
+    message: Text,
+    level: Severity,
+}
+
+impl LogPrep {
+    pub fn of(l: &LogEvent) -> Self {
+        LogPrep {
+            key: LogKey::of(l),
+            message: bounded(&l.message),
+            level: keyword_level(&l.message),
+        }
+    }
+}
+
 /// A 64-bit hash that is the same in every process (SipHash with fixed keys), so a replay
 /// drops as repeats what live dropped.
 fn stable_hash(value: impl Hash) -> u64 {
@@ -591,6 +611,12 @@ impl Store {
 
     /// Applies one observation: what it did, rows added or a repeat.
     pub fn apply(&mut self, obs: &Observation) -> Applied {
+        self.apply_prepared(obs, None)
+    }
+
+    /// [`Store::apply`], with what was worked out ahead about a log line (`log` is only read
+    /// for a log event, and must be [`LogPrep::of`] it).
+    pub fn apply_prepared(&mut self, obs: &Observation, log: Option<&LogPrep>) -> Applied {
         self.fresh_rows.clear();
         self.observations += 1;
         self.first_at.get_or_insert(obs.at);
@@ -607,7 +633,7 @@ impl Store {
             ObservationKind::EcsServiceEvent(e) => repeat = !self.apply_service_event(obs.at, e),
             ObservationKind::EcsTask(t) => self.apply_task(obs.at, t),
             ObservationKind::TargetHealth(t) => self.apply_target(obs.at, t),
-            ObservationKind::LogEvent(l) => repeat = !self.apply_log(l),
+            ObservationKind::LogEvent(l) => repeat = !self.apply_log(l, log),
             ObservationKind::SourceStatus(s) => self.apply_source_status(obs.at, s),
             ObservationKind::EcsTaskGone(g) => self.apply_task_gone(obs.at, g),
             ObservationKind::EcsServiceGone(g) => self.apply_service_gone(obs.at, g),
@@ -1235,13 +1261,18 @@ impl Store {
 
     /// False for a repeat: the same event id, or without one the same group, stream, time
     /// and message.
-    fn apply_log(&mut self, l: &LogEvent) -> bool {
-        if !self.seen_logs.insert(LogKey::of(l), self.caps.seen_ids) {
+    fn apply_log(&mut self, l: &LogEvent, prep: Option<&LogPrep>) -> bool {
+        let key = prep.map_or_else(|| LogKey::of(l), |p| p.key);
+        if !self.seen_logs.insert(key, self.caps.seen_ids) {
             return false;
         }
+        // Worked out only now when not ahead: a repeat needs neither.
+        let (message, level) = match prep {
+            Some(p) => (p.message.clone(), p.level),
+            None => (bounded(&l.message), keyword_level(&l.message)),
+        };
         let event_id = l.event_id.as_deref().map(Text::from);
         self.dropped_logs += make_room(&mut self.logs, self.caps.log_lines);
-        let message = bounded(&l.message);
         let stream = self.intern(&l.stream);
         let line = LogLine {
             at: l.timestamp,
@@ -1260,7 +1291,7 @@ impl Store {
             resource: stream,
             stack: None,
             id: event_id,
-            level: keyword_level(&l.message),
+            level,
             message,
             note: false,
         });

@@ -1,7 +1,7 @@
 //! A recording parsed on a thread of its own, a few batches ahead of the pipeline. Parsing JSON
 //! is a fifth of a replay; on two cores it overlaps applying the observations instead of
-//! adding to it. The thread also settles what it can of each observation for the detector
-//! ([`Prejudged`]: most log lines match nothing). The channel is bounded, so at most `DEPTH`
+//! adding to it. The thread also works out what it can of each observation from it alone
+//! ([`Prepared`]: most log lines match no rule). The channel is bounded, so at most `DEPTH`
 //! batches wait in memory.
 
 use std::io::BufRead;
@@ -9,8 +9,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 
 use super::recording::{RecordingError, RecordingReader};
-use crate::detect::Prejudged;
 use crate::model::Observation;
+use crate::pipeline::Prepared;
 
 /// Observations per batch: large enough that the channel costs nothing per observation, small
 /// enough that the first screen of a replay does not wait for it.
@@ -21,7 +21,7 @@ const DEPTH: usize = 4;
 
 /// One batch, and how the reader stands after it.
 struct Batch {
-    observations: Vec<(Observation, Prejudged)>,
+    observations: Vec<(Observation, Prepared)>,
     truncated_tail: bool,
     skipped_unknown_kinds: u64,
     /// Set on the last batch: the end of the recording, or the error that stopped it.
@@ -33,7 +33,7 @@ pub struct ReadAhead {
     batches: Receiver<Batch>,
     /// The batch being read, and the position of the next observation in it. Observations
     /// are lent where they lie, not moved out (each is a few hundred bytes).
-    current: Vec<(Observation, Prejudged)>,
+    current: Vec<(Observation, Prepared)>,
     next: usize,
     end: Option<Result<(), RecordingError>>,
     finished: bool,
@@ -71,7 +71,7 @@ impl ReadAhead {
 
     /// The next observation with what the thread settled about it, or `None` at the end
     /// (call [`ReadAhead::load`] first).
-    pub fn peek(&self) -> Option<&(Observation, Prejudged)> {
+    pub fn peek(&self) -> Option<&(Observation, Prepared)> {
         self.current.get(self.next)
     }
 
@@ -121,8 +121,8 @@ fn parse_into<R: BufRead>(mut reader: RecordingReader<R>, tx: &SyncSender<Batch>
         while observations.len() < BATCH {
             match reader.next_observation() {
                 Ok(Some(obs)) => {
-                    let prejudged = Prejudged::of(&obs);
-                    observations.push((obs, prejudged));
+                    let prepared = Prepared::of(&obs);
+                    observations.push((obs, prepared));
                 }
                 Ok(None) => {
                     end = Some(Ok(()));

@@ -101,8 +101,8 @@ impl Replay {
         loop {
             match self.reader.peek() {
                 Some(_) if fed == most => return Ok(fed),
-                Some((obs, prejudged)) if obs.at <= until => {
-                    pipeline.feed_prejudged(obs, *prejudged, changes);
+                Some((obs, prepared)) if obs.at <= until => {
+                    pipeline.feed_prepared(obs, prepared, changes);
                     self.last_seen = Some(obs.at);
                 }
                 Some(_) => break,

@@ -302,6 +302,8 @@ pub struct Detector {
     ecs_rollbacks: HashMap<String, state_rules::RollbackEpisode>,
     /// Per log stream, the multi-line error being read (a traceback, a stack), bounded.
     log_blocks: log_blocks::Blocks,
+    /// What recent multi-line blocks said, by their text.
+    read_blocks: ReadBlocks,
     /// The last log line classified and its result: crash loops and retry loops print the
     /// same line again and again, and this skips the captures and summary for the repeats.
     last_log: Option<(String, Option<Classification>)>,
@@ -951,20 +953,14 @@ impl Detector {
     /// its frames): a held block raises its flag now; a block whose first line raised one
     /// gives that flag its whole text, and a more specific cause found further down (a
     /// `Caused by:`) raises that too.
-    fn close_block(&mut self, block: Block) {
-        if block.lines.len() == 1 && !block.held {
-            return;
-        }
-        // The block as a whole first: some rules read a traceback's frames (`os.environ[…]`
-        // then `KeyError`). When that only says "a traceback", the newest line with a
-        // specific meaning decides (the deepest `Caused by:`).
-        let whole = block.lines.join("\n");
-        let Some(mut c) = self
-            .classify_or_fallback(Source::Log, &whole)
-            .filter(|c| c.severity != Severity::Info)
-        else {
-            return;
-        };
+    /// What a closed block says and its decisive line, or `None` when it says nothing: the
+    /// block as a whole first, as some rules read a traceback's frames (`os.environ[…]` then
+    /// `KeyError`). When that only says "a traceback", the newest line with a specific meaning
+    /// decides (the deepest `Caused by:`).
+    fn read_block(&self, block: &Block, whole: &str) -> Option<(Classification, String)> {
+        let mut c = self
+            .classify_or_fallback(Source::Log, whole)
+            .filter(|c| c.severity != Severity::Info)?;
         if problems::is_summary_rule(c.rule)
             && let Some(specific) = block.decisive_candidates().find_map(|line| {
                 self.classify_ranked(Source::Log, line)
@@ -986,6 +982,27 @@ impl Detector {
             .or_else(|| block.lines.first().map(String::as_str))
             .unwrap_or_default()
             .to_string();
+        Some((c, decisive))
+    }
+
+    fn close_block(&mut self, block: Block) {
+        if block.lines.len() == 1 && !block.held {
+            return;
+        }
+        // A crash loop prints the same traceback at every start, and reading one takes the
+        // rules several passes: what a block says is kept by its text.
+        let whole = block.lines.join("\n");
+        let reading = match self.read_blocks.0.get(&whole) {
+            Some(known) => known.clone(),
+            None => {
+                let reading = self.read_block(&block, &whole);
+                self.read_blocks.insert(whole, reading.clone());
+                reading
+            }
+        };
+        let Some((c, decisive)) = reading else {
+            return;
+        };
         let text = evidence_text(&block.evidence(&decisive));
         let first = evidence_text(block.lines.first().map_or("", String::as_str));
         match &block.flag {
@@ -1242,6 +1259,26 @@ impl ClassifiedTexts {
             self.0.clear();
         }
         self.0.insert(text.to_string(), (source, c));
+    }
+}
+
+/// What closed blocks said ([`Detector::read_block`]), by their whole text. Bounded: emptied
+/// when full, and a text longer than [`READ_BLOCK_TEXT_MAX`] is not kept.
+#[derive(Debug, Clone, Default)]
+struct ReadBlocks(HashMap<String, Option<(Classification, String)>>);
+
+const READ_BLOCKS_CAP: usize = 64;
+const READ_BLOCK_TEXT_MAX: usize = 16 * 1024;
+
+impl ReadBlocks {
+    fn insert(&mut self, whole: String, reading: Option<(Classification, String)>) {
+        if whole.len() > READ_BLOCK_TEXT_MAX {
+            return;
+        }
+        if self.0.len() >= READ_BLOCKS_CAP {
+            self.0.clear();
+        }
+        self.0.insert(whole, reading);
     }
 }
 

@@ -811,12 +811,13 @@ impl Detector {
             if flag.source == Source::EcsTask && key.0 != "ecs.crash_loop" && failed.holds(&key.1) {
                 continue;
             }
-            let quiet = now.signed_duration_since(flag.last_seen).num_seconds();
+            // Only the API and log flags read it (date arithmetic costs, on every tick).
+            let quiet = || now.signed_duration_since(flag.last_seen).num_seconds();
             let done = if key.0.starts_with("api.") {
-                quiet >= self.config.api_quiet_s
+                quiet() >= self.config.api_quiet_s
             } else {
                 match flag.source {
-                    Source::Log => quiet >= self.config.log_quiet_s,
+                    Source::Log => quiet() >= self.config.log_quiet_s,
                     Source::EcsTask if key.0 != "ecs.crash_loop" => {
                         let last = flag.evidence.back().map_or(flag.last_seen, |e| e.at);
                         if POST_START_FAILURES.contains(&key.0) {

@@ -3539,3 +3539,55 @@ fn an_absurd_log_quiet_period_in_the_config_does_not_panic_the_rules() {
             .any(|f| f.rule == "log.node_module_not_found")
     );
 }
+
+#[test]
+fn a_traceback_printed_again_is_read_the_same_and_counted() {
+    // A crash loop prints the same traceback at every start: the second is read from what
+    // the first said, and must say the same.
+    let traceback = [
+        "Traceback (most recent call last):",
+        "  File \"/app/app.py\", line 3, in <module>",
+        "    BUCKET = os.environ[\"S3_BUCKET_NAME\"]",
+        "  File \"<frozen os>\", line 714, in __getitem__",
+        "KeyError: 'S3_BUCKET_NAME'",
+    ];
+    let mut sim = Sim::new();
+    for start in [0, 60] {
+        for line in traceback {
+            sim.feed(start, log("/ecs/app", line, start));
+        }
+        sim.run(start, start + 30);
+    }
+    let flag = sim
+        .p
+        .detector
+        .open_flags()
+        .into_iter()
+        .find(|f| f.source == Source::Log)
+        .cloned()
+        .expect("a log flag");
+    assert_eq!(flag.rule, "log.missing_env_var", "{flag:?}");
+    assert_eq!(flag.count, 2, "{flag:?}");
+    let texts: Vec<&str> = flag.evidence.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["KeyError: 'S3_BUCKET_NAME' [5 lines from: Traceback (most recent call last):]"],
+        "{flag:?}"
+    );
+    assert_eq!(flag.evidence[0].repeats, 2, "{flag:?}");
+}
+
+#[test]
+fn the_blocks_read_are_bounded() {
+    let mut read = super::ReadBlocks::default();
+    for i in 0..(super::READ_BLOCKS_CAP * 3) {
+        read.insert(format!("Traceback {i}"), None);
+        assert!(read.0.len() <= super::READ_BLOCKS_CAP);
+    }
+    read.insert("x".repeat(super::READ_BLOCK_TEXT_MAX + 1), None);
+    assert!(
+        !read
+            .0
+            .contains_key(&"x".repeat(super::READ_BLOCK_TEXT_MAX + 1))
+    );
+}

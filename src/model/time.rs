@@ -36,9 +36,28 @@ fn parse_utc_fast(b: &[u8]) -> Option<DateTime<Utc>> {
         }
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let date = date_of(b[..10].try_into().ok()?, || {
+        NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+    })?;
     let time = date.and_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)?;
     Some(time.and_utc())
+}
+
+/// The date of `YYYY-MM-DD`, built by `build` unless it is the one this thread read last: a
+/// recording's times share their day for hours, and building a date is most of the work.
+fn date_of(text: [u8; 10], build: impl FnOnce() -> Option<NaiveDate>) -> Option<NaiveDate> {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<([u8; 10], NaiveDate)>> =
+            const { std::cell::Cell::new(None) };
+    }
+    LAST.with(|last| match last.get() {
+        Some((known, date)) if known == text => Some(date),
+        _ => {
+            let date = build()?;
+            last.set(Some((text, date)));
+            Some(date)
+        }
+    })
 }
 
 struct TimeVisitor;
@@ -117,6 +136,27 @@ mod tests {
                 parse(&text),
                 DateTime::parse_from_rfc3339(&text).ok().map(|t| t.to_utc())
             );
+        }
+    }
+
+    #[test]
+    fn the_date_read_last_is_reused_only_for_the_same_day() {
+        // Alternating days, a bad day between two good ones, a day then an unreadable one.
+        for text in [
+            "2026-11-23T09:00:00Z",
+            "2026-11-24T09:00:00Z",
+            "2026-11-23T23:59:59.9Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-23T00:00:00Z",
+            "2026-11-2xT00:00:00Z",
+            "2026-11-24T01:02:03Z",
+            "2024-02-29T00:00:00Z",
+            "2024-02-29T12:00:00Z",
+        ] {
+            let chrono = DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&Utc));
+            assert_eq!(parse(text), chrono, "{text}");
         }
     }
 

@@ -624,7 +624,7 @@ impl Detector {
             rule: c.rule,
             severity: c.severity,
             source: Source::Cfn,
-            scope: format!("cfn:{path}"),
+            scope: ["cfn:", &path].concat(),
             subject,
             summary: format!("{}: {}", e.logical_id, c.summary),
             next_step: c.next_step,
@@ -661,7 +661,7 @@ impl Detector {
             rule: c.rule,
             severity: c.severity,
             source: Source::Cfn,
-            scope: format!("cfn:{}", s.stack),
+            scope: ["cfn:", &s.stack].concat(),
             subject: Subject::Stack(s.stack.clone()),
             summary: format!("{}: {}", s.name, c.summary),
             next_step: c.next_step,
@@ -795,7 +795,7 @@ impl Detector {
         let Some(c) = self.classify_or_fallback(Source::EcsService, &e.message) else {
             return;
         };
-        let scope = format!("svc:{}", e.service);
+        let scope = ["svc:", &e.service].concat();
         if matches!(
             c.rule,
             "ecs.svc_steady_state" | "ecs.svc_deployment_completed"
@@ -857,7 +857,7 @@ impl Detector {
         }
         self.targets_seen.insert(key, now_seen);
         let text = match (&t.reason, &t.description) {
-            (Some(r), Some(d)) => format!("{r}: {d}"),
+            (Some(r), Some(d)) => [r, ": ", d].concat(),
             (Some(r), None) => r.clone(),
             (None, Some(d)) => d.clone(),
             (None, None) => return,
@@ -883,7 +883,7 @@ impl Detector {
             rule: c.rule,
             severity: c.severity,
             source: Source::Elb,
-            scope: format!("tg:{}", t.target_group),
+            scope: ["tg:", &t.target_group].concat(),
             subject: Subject::TargetGroup(t.target_group.clone()),
             summary: c.summary,
             next_step: c.next_step,
@@ -1060,7 +1060,7 @@ impl Detector {
             rule: c.rule,
             severity: c.severity,
             source: Source::Log,
-            scope: format!("log:{group}"),
+            scope: ["log:", group].concat(),
             subject: Subject::LogGroup(group.to_string()),
             summary: c.summary,
             next_step: c.next_step,
@@ -1353,9 +1353,13 @@ fn push_evidence(evidence: &mut VecDeque<Evidence>, mut e: Evidence) {
 
 /// A repeated flag's summary: `… (8 lines, last at 09:11:57)`.
 fn tallied(summary: &str, count: u64, unit: &str, last_at: DateTime<Utc>) -> String {
+    use chrono::Timelike;
+    // As `%H:%M:%S` writes it (a leap second reads :60), without parsing that pattern each time.
+    let second = last_at.second() + u32::from(last_at.nanosecond() >= 1_000_000_000);
     format!(
-        "{summary} ({count} {unit}, last at {})",
-        last_at.format("%H:%M:%S")
+        "{summary} ({count} {unit}, last at {:02}:{:02}:{second:02})",
+        last_at.hour(),
+        last_at.minute(),
     )
 }
 
@@ -1371,8 +1375,8 @@ fn evidence_text(text: &str) -> String {
 /// `svc:NAME` for service tasks, `family:FAMILY` for the others.
 fn task_scope(t: &EcsTask) -> String {
     match t.service_name() {
-        Some(s) => format!("svc:{s}"),
-        None => format!("family:{}", task_family(t)),
+        Some(s) => ["svc:", s].concat(),
+        None => ["family:", task_family(t)].concat(),
     }
 }
 

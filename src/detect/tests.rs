@@ -3591,3 +3591,25 @@ fn the_blocks_read_are_bounded() {
             .contains_key(&"x".repeat(super::READ_BLOCK_TEXT_MAX + 1))
     );
 }
+
+#[test]
+fn a_tallied_summary_writes_the_time_as_chrono_does() {
+    let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+        .unwrap()
+        .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+        .unwrap()
+        .and_utc();
+    for at in [
+        t(0),
+        t(59),
+        t(3_599),
+        t(86_399) + TimeDelta::milliseconds(999),
+        leap,
+    ] {
+        assert_eq!(
+            super::tallied("boom", 3, "lines", at),
+            format!("boom (3 lines, last at {})", at.format("%H:%M:%S")),
+            "{at:?}"
+        );
+    }
+}

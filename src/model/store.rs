@@ -11,6 +11,7 @@
 //! [`StoreCaps::seen_ids`] each; a service's events in its own ring).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -54,10 +55,10 @@ impl TaskOwners {
             return;
         }
         let owner = match t.service_name() {
-            Some(s) => format!("svc:{s}"),
+            Some(s) => ["svc:", s].concat(),
             None => {
                 let def = super::task_id_of(&t.task_definition);
-                format!("family:{}", def.split(':').next().unwrap_or(def))
+                ["family:", def.split(':').next().unwrap_or(def)].concat()
             }
         };
         if new_ip && let Some(ip) = &t.private_ip {
@@ -342,7 +343,7 @@ impl ResourceState {
     /// For a nested stack resource, the path of the child stack.
     pub fn child_stack_path(&self) -> Option<String> {
         (self.resource_type == "AWS::CloudFormation::Stack")
-            .then(|| format!("{}/{}", self.key.stack, self.key.logical_id))
+            .then(|| [&self.key.stack, "/", &self.key.logical_id].concat())
     }
 }
 
@@ -885,7 +886,7 @@ impl Store {
                     "FAILED" => Severity::Error,
                     _ => Severity::Info,
                 };
-                let text = format!("deployment {} {}", d.id, state);
+                let text = ["deployment ", &d.id, " ", state].concat();
                 transitions.push((
                     d.updated_at.unwrap_or(at),
                     with_reason(&text, d.rollout_state_reason.as_deref()),
@@ -1022,10 +1023,14 @@ impl Store {
             }
             for c in &t.containers {
                 if let Some(code) = c.exit_code {
-                    msg.push_str(&format!(" [{} exit {}]", c.name, code));
+                    let _ = write!(msg, " [{} exit {}]", c.name, code);
                 }
                 if let Some(reason) = &c.reason {
-                    msg.push_str(&format!(" [{}: {}]", c.name, reason));
+                    msg.push_str(" [");
+                    msg.push_str(&c.name);
+                    msg.push_str(": ");
+                    msg.push_str(reason);
+                    msg.push(']');
                 }
             }
             let level = if t.is_expected_stop() {
@@ -1042,7 +1047,7 @@ impl Store {
             (when, t.last_status.clone(), Severity::Info)
         };
         let resource = match t.service_name() {
-            Some(svc) => format!("{svc}/{}", task_id_of(&t.task_arn)),
+            Some(svc) => [svc, "/", task_id_of(&t.task_arn)].concat(),
             None => task_id_of(&t.task_arn).to_string(),
         };
         self.push_row(Row {
@@ -1104,7 +1109,9 @@ impl Store {
         if changed {
             let mut message = t.state.clone();
             if let Some(reason) = &t.reason {
-                message.push_str(&format!(" ({reason})"));
+                message.push_str(" (");
+                message.push_str(reason);
+                message.push(')');
             }
             if let Some(desc) = &t.description {
                 message.push_str(": ");
@@ -1164,7 +1171,7 @@ impl Store {
         };
         let message = format!("no longer exists (was {})", was.task.last_status);
         let resource = match was.task.service_name() {
-            Some(svc) => format!("{svc}/{}", task_id_of(&g.task_arn)),
+            Some(svc) => [svc, "/", task_id_of(&g.task_arn)].concat(),
             None => task_id_of(&g.task_arn).to_string(),
         };
         if let Some(gone) = self.tasks.remove(&g.task_arn) {
@@ -1535,7 +1542,7 @@ fn note_text(text: &str) -> Text {
 
 fn with_reason(status: &str, reason: Option<&str>) -> String {
     match reason {
-        Some(r) if !r.is_empty() => format!("{status}: {r}"),
+        Some(r) if !r.is_empty() => [status, ": ", r].concat(),
         _ => status.to_string(),
     }
 }

@@ -1,8 +1,8 @@
 //! A recording parsed on a thread of its own, a few batches ahead of the pipeline. Parsing JSON
 //! is a fifth of a replay; on two cores it overlaps applying the observations instead of
 //! adding to it. The thread also works out what it can of each observation from it alone
-//! ([`Prepared`]: most log lines match no rule). The channel is bounded, so at most `DEPTH`
-//! batches wait in memory.
+//! ([`Prepared`]: most log lines match no rule). The channels are bounded, so at most `DEPTH`
+//! batches wait in memory each way: read batches go back to be freed and filled again.
 
 use std::io::BufRead;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -21,19 +21,25 @@ const DEPTH: usize = 4;
 
 /// One batch, and how the reader stands after it.
 struct Batch {
-    observations: Vec<(Observation, Prepared)>,
+    observations: Spent,
     truncated_tail: bool,
     skipped_unknown_kinds: u64,
     /// Set on the last batch: the end of the recording, or the error that stopped it.
     end: Option<Result<(), RecordingError>>,
 }
 
+/// A batch's observations. Once read they go back to the thread, which frees them where
+/// they were made (a free from another thread costs more) and fills the same `Vec` again.
+type Spent = Vec<(Observation, Prepared)>;
+
 /// Reads observations parsed by a background thread, in order.
 pub struct ReadAhead {
     batches: Receiver<Batch>,
+    /// Read batches going back to the thread (bounded: a full channel drops them here).
+    spent: SyncSender<Spent>,
     /// The batch being read, and the position of the next observation in it. Observations
     /// are lent where they lie, not moved out (each is a few hundred bytes).
-    current: Vec<(Observation, Prepared)>,
+    current: Spent,
     next: usize,
     end: Option<Result<(), RecordingError>>,
     finished: bool,
@@ -50,11 +56,13 @@ impl ReadAhead {
     pub fn spawn<R: BufRead + Send + 'static>(reader: RecordingReader<R>) -> Self {
         let path = reader.path().to_string();
         let (tx, rx) = sync_channel(DEPTH);
+        let (spent_tx, spent_rx) = sync_channel(DEPTH);
         let spawned = thread::Builder::new()
             .name("recording-reader".into())
-            .spawn(move || parse_into(reader, &tx));
+            .spawn(move || parse_into(reader, &tx, &spent_rx));
         let mut ahead = ReadAhead {
             batches: rx,
+            spent: spent_tx,
             current: Vec::new(),
             next: 0,
             end: None,
@@ -98,7 +106,9 @@ impl ReadAhead {
                 Ok(batch) => {
                     self.truncated_tail = batch.truncated_tail;
                     self.skipped_unknown_kinds = batch.skipped_unknown_kinds;
-                    self.current = batch.observations;
+                    let spent = std::mem::replace(&mut self.current, batch.observations);
+                    // Dropped here instead when the thread is gone or has enough.
+                    let _ = self.spent.try_send(spent);
                     self.next = 0;
                     self.end = batch.end;
                 }
@@ -114,9 +124,19 @@ impl ReadAhead {
 }
 
 /// The thread: parse batch after batch until the end, an error, or a receiver gone away.
-fn parse_into<R: BufRead>(mut reader: RecordingReader<R>, tx: &SyncSender<Batch>) {
+fn parse_into<R: BufRead>(
+    mut reader: RecordingReader<R>,
+    tx: &SyncSender<Batch>,
+    spent: &Receiver<Spent>,
+) {
     loop {
-        let mut observations = Vec::with_capacity(BATCH);
+        let mut observations = match spent.try_recv() {
+            Ok(mut used) => {
+                used.clear();
+                used
+            }
+            Err(_) => Vec::with_capacity(BATCH),
+        };
         let mut end = None;
         while observations.len() < BATCH {
             match reader.next_observation() {
@@ -200,7 +220,8 @@ mod tests {
 
     #[test]
     fn every_observation_comes_once_in_order_across_batches() {
-        let n = BATCH * 2 + 7;
+        // Enough batches that read ones go back to the thread and are filled again.
+        let n = BATCH * (2 * DEPTH + 3) + 7;
         let (got, error, mut ahead) = read(recording(n, ""));
         assert!(error.is_none());
         assert_eq!(got.len(), n);

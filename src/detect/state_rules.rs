@@ -508,10 +508,14 @@ impl Detector {
                 }
                 continue;
             }
-            let tracked = self
-                .no_healthy_since
-                .entry(group.clone())
-                .or_insert(Tracked::new(now));
+            // Looked up before inserting: `entry` would copy the group's ARN on every tick.
+            if !self.no_healthy_since.contains_key(group) {
+                self.no_healthy_since
+                    .insert(group.clone(), Tracked::new(now));
+            }
+            let Some(tracked) = self.no_healthy_since.get_mut(group) else {
+                continue;
+            };
             let since = tracked.since;
             let waited = now.signed_duration_since(since).num_seconds();
             let grace = if health.unhealthy > 0 {
@@ -524,7 +528,12 @@ impl Detector {
                 // the last tick, its clock stopped there.
                 tracked.built = None;
                 let last_tick = self.last_tick.unwrap_or(now);
-                if let Some(flag) = self.open.get_mut(&(RULE, format!("tg:{group}")))
+                let key = super::flag_key::KeyRef {
+                    rule: RULE,
+                    prefix: "tg:",
+                    name: group,
+                };
+                if let Some(flag) = self.open.get_mut(&key as &dyn super::flag_key::KeyParts)
                     && flag.clock.is_some()
                 {
                     flag.stop_clock(last_tick);
@@ -745,11 +754,14 @@ impl Detector {
                 }
                 continue;
             };
-            let since = self
-                .behind_since
-                .entry(name.clone())
-                .or_insert(Tracked::new(now))
-                .since;
+            // Looked up before inserting: `entry` would copy the name on every tick.
+            let since = match self.behind_since.get(name) {
+                Some(tracked) => tracked.since,
+                None => {
+                    self.behind_since.insert(name.clone(), Tracked::new(now));
+                    now
+                }
+            };
             let waited = now.signed_duration_since(since).num_seconds();
             if waited < self.config.not_converging_s {
                 continue;

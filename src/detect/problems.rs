@@ -14,6 +14,8 @@
 //! Computed from the open flags and the store whenever an output needs it (a frame, a headless
 //! line, a snapshot): nothing here is kept, so nothing grows.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use chrono::{DateTime, Utc};
@@ -385,13 +387,14 @@ fn exit_codes(flag: &Flag) -> Vec<String> {
 
 /// The things a flag is about, and the things they lead to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Anchor {
-    Service(String),
-    TaskFamily(String),
-    TargetGroup(String),
-    LogGroup(String),
-    Resource(ResourceKey),
-    Stack(String),
+/// Borrowed from the flags and the store: a grouping runs on every flag change.
+enum Anchor<'a> {
+    Service(&'a str),
+    TaskFamily(&'a str),
+    TargetGroup(&'a str),
+    LogGroup(&'a str),
+    Resource(&'a ResourceKey),
+    Stack(Cow<'a, str>),
 }
 
 /// What the store says about how things connect: a task (by id or IP) to its service.
@@ -406,37 +409,37 @@ impl<'s> Links<'s> {
         }
     }
 
-    fn anchor(owner: &str) -> Option<Anchor> {
+    fn anchor(owner: &'s str) -> Option<Anchor<'s>> {
         match owner.split_once(':') {
-            Some(("svc", name)) => Some(Anchor::Service(name.to_string())),
-            Some(("family", name)) => Some(Anchor::TaskFamily(name.to_string())),
+            Some(("svc", name)) => Some(Anchor::Service(name)),
+            Some(("family", name)) => Some(Anchor::TaskFamily(name)),
             _ => None,
         }
     }
 
     /// A target (`10.0.1.5:3000` or `10.0.1.5`) → the task at that IP → its service.
-    fn of_target(&self, target: &str) -> Option<Anchor> {
+    fn of_target(&self, target: &str) -> Option<Anchor<'s>> {
         let ip = target.split(':').next().unwrap_or(target);
         self.owners.of_ip(ip).and_then(Self::anchor)
     }
 
     /// An awslogs stream (`prefix/container/TASK_ID`) → the task → its service.
-    fn of_stream(&self, stream: &str) -> Option<Anchor> {
+    fn of_stream(&self, stream: &str) -> Option<Anchor<'s>> {
         self.of_task(stream.rsplit('/').next().unwrap_or(stream))
     }
 
-    fn of_task(&self, task_id: &str) -> Option<Anchor> {
+    fn of_task(&self, task_id: &str) -> Option<Anchor<'s>> {
         self.owners.of_task(task_id).and_then(Self::anchor)
     }
 }
 
-fn anchors(flag: &Flag, store: &Store, links: &Links) -> Vec<Anchor> {
+fn anchors<'a>(flag: &'a Flag, store: &'a Store, links: &Links<'a>) -> Vec<Anchor<'a>> {
     let mut out = Vec::new();
     match &flag.subject {
-        Subject::Service(name) => out.push(Anchor::Service(name.clone())),
-        Subject::TaskFamily(family) => out.push(Anchor::TaskFamily(family.clone())),
+        Subject::Service(name) => out.push(Anchor::Service(name)),
+        Subject::TaskFamily(family) => out.push(Anchor::TaskFamily(family)),
         Subject::TargetGroup(arn) => {
-            out.push(Anchor::TargetGroup(arn.clone()));
+            out.push(Anchor::TargetGroup(arn));
             // Targets are keyed by group first: only this group's are visited.
             let from = crate::model::TargetKey {
                 target_group: arn.clone(),
@@ -450,26 +453,26 @@ fn anchors(flag: &Flag, store: &Store, links: &Links) -> Vec<Anchor> {
                 .filter_map(|(k, _)| links.of_target(&k.target_id));
             out.extend(targets);
         }
-        Subject::LogGroup(group) => out.push(Anchor::LogGroup(group.clone())),
+        Subject::LogGroup(group) => out.push(Anchor::LogGroup(group)),
         Subject::Resource(key) => {
-            out.push(Anchor::Resource(key.clone()));
+            out.push(Anchor::Resource(key));
             if let Some(r) = store.resources.get(key) {
                 let physical = r.physical_id.as_deref();
                 match (r.resource_type.as_str(), physical) {
                     ("AWS::ECS::Service", Some(arn)) => {
-                        out.push(Anchor::Service(task_id_of(arn).to_string()));
+                        out.push(Anchor::Service(task_id_of(arn)));
                     }
                     ("AWS::ElasticLoadBalancingV2::TargetGroup", Some(arn)) => {
-                        out.push(Anchor::TargetGroup(arn.to_string()));
+                        out.push(Anchor::TargetGroup(arn));
                     }
                     _ => {}
                 }
                 if let Some(child) = r.child_stack_path() {
-                    out.push(Anchor::Stack(child));
+                    out.push(Anchor::Stack(Cow::Owned(child)));
                 }
             }
         }
-        Subject::Stack(path) => out.push(Anchor::Stack(path.clone())),
+        Subject::Stack(path) => out.push(Anchor::Stack(Cow::Borrowed(path))),
     }
     // The evidence names the tasks, targets and streams behind a flag.
     for e in &flag.evidence {
@@ -489,7 +492,7 @@ fn anchors(flag: &Flag, store: &Store, links: &Links) -> Vec<Anchor> {
             _ => "",
         };
         let root = stack.split('/').next().unwrap_or(stack);
-        out.push(Anchor::Stack(format!("operation:{root}")));
+        out.push(Anchor::Stack(Cow::Owned(["operation:", root].concat())));
     }
     out
 }

@@ -2684,34 +2684,16 @@ fn summaries_fill_in_what_the_message_carries() {
     );
 }
 
+// How fast these are is measured by `cargo bench --bench classify`, not here: a test asserts
+// what the answer is, never how long it took.
 #[test]
-fn non_matching_log_lines_are_cheap() {
-    let line = "2026-11-23T12:00:00.000Z INFO request handled method=GET path=/api/v1/payments status=200 duration_ms=12 user=42 trace=abcdef0123456789";
-    let _ = classify(Source::Log, line); // compile the rules first
-    let n = 20_000;
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        assert!(rule_of(Source::Log, line).is_none());
-    }
-    let per = start.elapsed() / n;
-    println!("non-matching log line: {per:?} per classification");
-    assert!(per < std::time::Duration::from_micros(200), "{per:?}");
-}
-
-#[test]
-fn the_fallback_on_non_matching_log_lines_is_cheap() {
+fn an_ordinary_request_log_line_matches_no_rule_and_does_not_read_as_a_failure() {
     let line = "2026-11-23T12:00:00.000Z INFO request handled method=GET path=/api/v1/payments status=200 duration_ms=12 user=42 trace=abcdef0123456789";
     let plain = "request handled method=GET path=/api/v1/payments status=200 duration_ms=12";
-    assert!(!reads_as_failure(Source::Log, line));
-    let n = 20_000;
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        assert!(!reads_as_failure(Source::Log, line));
-        assert!(!reads_as_failure(Source::Log, plain));
+    for text in [line, plain] {
+        assert!(rule_of(Source::Log, text).is_none(), "{text}");
+        assert!(!reads_as_failure(Source::Log, text), "{text}");
     }
-    let per = start.elapsed() / (2 * n);
-    println!("fallback on a non-matching log line: {per:?}");
-    assert!(per < std::time::Duration::from_micros(200), "{per:?}");
 }
 
 #[test]

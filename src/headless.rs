@@ -235,17 +235,10 @@ impl EventLine<'_> {
 }
 
 /// A JSON string as serde_json writes it: as it is when no byte needs an escape (a control
-/// character, a quote or a backslash), else through serde_json. Checked 16 bytes at a time, so it
-/// vectorises.
+/// character, a quote or a backslash), else through serde_json.
 fn json_str(out: &mut impl Write, text: &str) -> io::Result<()> {
-    let plain = |b: u8| b >= b' ' && b != b'"' && b != b'\\';
     let bytes = text.as_bytes();
-    let mut blocks = bytes.chunks_exact(16);
-    let as_is = blocks
-        .by_ref()
-        .all(|block| block.iter().fold(true, |all, &b| all & plain(b)))
-        && blocks.remainder().iter().all(|&b| plain(b));
-    if !as_is {
+    if !sanitize::every_byte(bytes, |b| b >= b' ' && b != b'"' && b != b'\\') {
         return Ok(serde_json::to_writer(out, text)?);
     }
     out.write_all(b"\"")?;

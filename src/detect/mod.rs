@@ -684,7 +684,7 @@ impl Detector {
     }
 
     fn observe_task(&mut self, at: DateTime<Utc>, t: &EcsTask, store: &Store) {
-        let scope = task_scope(t);
+        let scope = t.owner_scope();
         if t.last_status == "RUNNING" {
             let started = t.started_at.unwrap_or(at);
             let newer = self
@@ -1372,25 +1372,12 @@ fn evidence_text(text: &str) -> String {
     }
 }
 
-/// `svc:NAME` for service tasks, `family:FAMILY` for the others.
-fn task_scope(t: &EcsTask) -> String {
-    match t.service_name() {
-        Some(s) => ["svc:", s].concat(),
-        None => ["family:", task_family(t)].concat(),
-    }
-}
-
-/// The service a task belongs to, else its task definition family (as `task_scope`).
+/// The service a task belongs to, else its task definition family (as its owner scope).
 fn task_subject(t: &EcsTask) -> Subject {
     match t.service_name() {
         Some(s) => Subject::Service(s.to_string()),
-        None => Subject::TaskFamily(task_family(t).to_string()),
+        None => Subject::TaskFamily(t.family().to_string()),
     }
-}
-
-fn task_family(t: &EcsTask) -> &str {
-    let def = crate::model::task_id_of(&t.task_definition);
-    def.split(':').next().unwrap_or(def)
 }
 
 /// `16m 05s`, `45s`, `10m`, `1h 02m`.

@@ -344,6 +344,21 @@ impl EcsTask {
             .as_deref()
             .and_then(|g| g.strip_prefix("service:"))
     }
+
+    /// The task definition's family: `api` of `…:task-definition/api:42`.
+    pub fn family(&self) -> &str {
+        let def = task_id_of(&self.task_definition);
+        def.split(':').next().unwrap_or(def)
+    }
+
+    /// Whose task it is: `svc:NAME` for a service's task, `family:FAMILY` for the others. The
+    /// detector scopes task flags by it, and the store's task owners record it.
+    pub fn owner_scope(&self) -> String {
+        match self.service_name() {
+            Some(s) => ["svc:", s].concat(),
+            None => ["family:", self.family()].concat(),
+        }
+    }
 }
 
 /// The longest prefix of `text` of at most `max_bytes` bytes that ends on a character boundary:

@@ -54,13 +54,7 @@ impl TaskOwners {
         if recorded_ip.is_some() && !new_ip {
             return;
         }
-        let owner = match t.service_name() {
-            Some(s) => ["svc:", s].concat(),
-            None => {
-                let def = super::task_id_of(&t.task_definition);
-                ["family:", def.split(':').next().unwrap_or(def)].concat()
-            }
-        };
+        let owner = t.owner_scope();
         if new_ip && let Some(ip) = &t.private_ip {
             self.by_ip
                 .insert(ip.clone(), (t.task_arn.clone(), owner.clone()));

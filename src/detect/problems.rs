@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap as HashMap;
 use chrono::{DateTime, Utc};
 
 use super::{Flag, Subject, fmt_duration};
-use crate::model::{ResourceKey, Severity, Source, Store, task_id_of};
+use crate::model::{ResourceKey, Severity, Source, Store};
 
 /// A root problem and the flags it explains.
 #[derive(Debug, Clone)]
@@ -457,15 +457,13 @@ fn anchors<'a>(flag: &'a Flag, store: &'a Store, links: &Links<'a>) -> Vec<Ancho
         Subject::Resource(key) => {
             out.push(Anchor::Resource(key));
             if let Some(r) = store.resources.get(key) {
-                let physical = r.physical_id.as_deref();
-                match (r.resource_type.as_str(), physical) {
-                    ("AWS::ECS::Service", Some(arn)) => {
-                        out.push(Anchor::Service(task_id_of(arn)));
-                    }
-                    ("AWS::ElasticLoadBalancingV2::TargetGroup", Some(arn)) => {
-                        out.push(Anchor::TargetGroup(arn));
-                    }
-                    _ => {}
+                if let Some(service) = r.ecs_service() {
+                    out.push(Anchor::Service(service));
+                }
+                if let ("AWS::ElasticLoadBalancingV2::TargetGroup", Some(arn)) =
+                    (r.resource_type.as_str(), r.physical_id.as_deref())
+                {
+                    out.push(Anchor::TargetGroup(arn));
                 }
                 if let Some(child) = r.child_stack_path() {
                     out.push(Anchor::Stack(Cow::Owned(child)));

@@ -13,7 +13,7 @@ use super::{
     SummaryClock, fmt_duration,
 };
 use crate::model::{
-    FailureRecord, ResourceKey, ResourceState, Severity, SignalPolicy, Source, Store, task_id_of,
+    FailureRecord, ResourceKey, ResourceState, Severity, SignalPolicy, Source, Store,
 };
 
 /// ecs-task rules for tasks that had started: a newer task starting does not show a fix.
@@ -212,10 +212,7 @@ impl Detector {
     /// The worst open ECS failure flag for the service a CloudFormation `AWS::ECS::Service`
     /// resource created (its physical id is the service ARN).
     fn ecs_failure_of(&self, res: &ResourceState) -> Option<&Flag> {
-        if res.resource_type != "AWS::ECS::Service" {
-            return None;
-        }
-        let service = task_id_of(res.physical_id.as_deref()?);
+        let service = res.ecs_service()?;
         self.open
             .iter()
             .filter(|((rule, s), f)| {
@@ -972,9 +969,7 @@ impl Detector {
                 Subject::Resource(key) => store.resources.get(key),
                 _ => None,
             })
-            .filter(|r| r.resource_type == "AWS::ECS::Service")
-            .and_then(|r| r.physical_id.as_deref())
-            .map(task_id_of);
+            .and_then(ResourceState::ecs_service);
         FailedDeploys {
             detector: self,
             root_cause_service,

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::text_rules::tg_name;
-use crate::model::{ResourceKey, ResourceState, task_id_of};
+use crate::model::{ResourceKey, ResourceState};
 
 /// The thing a flag is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,11 +32,7 @@ impl Subject {
         match self {
             Subject::Resource(key) => r.key == *key,
             Subject::Stack(path) => r.child_stack_path().as_deref() == Some(path.as_str()),
-            // An ECS service's physical id is its ARN, `…:service/CLUSTER/NAME`.
-            Subject::Service(name) => {
-                r.resource_type == "AWS::ECS::Service"
-                    && r.physical_id.as_deref().map(task_id_of) == Some(name.as_str())
-            }
+            Subject::Service(name) => r.ecs_service() == Some(name.as_str()),
             Subject::TargetGroup(arn) => r.physical_id.as_deref() == Some(arn.as_str()),
             Subject::TaskFamily(_) | Subject::LogGroup(_) => false,
         }

@@ -334,6 +334,15 @@ impl ResourceState {
         cfn_status::is_in_progress(&self.status)
     }
 
+    /// For an `AWS::ECS::Service` resource, the name of the service it created: its physical
+    /// id is the service's ARN, `…:service/CLUSTER/NAME`.
+    pub fn ecs_service(&self) -> Option<&str> {
+        (self.resource_type == "AWS::ECS::Service")
+            .then_some(self.physical_id.as_deref())
+            .flatten()
+            .map(task_id_of)
+    }
+
     /// For a nested stack resource, the path of the child stack.
     pub fn child_stack_path(&self) -> Option<String> {
         (self.resource_type == "AWS::CloudFormation::Stack")

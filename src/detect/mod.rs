@@ -992,7 +992,7 @@ impl Detector {
         // A crash loop prints the same traceback at every start, and reading one takes the
         // rules several passes: what a block says is kept by its text.
         let whole = block.lines.join("\n");
-        let reading = match self.read_blocks.0.get(&whole) {
+        let reading = match self.read_blocks.get(&whole) {
             Some(known) => known.clone(),
             None => {
                 let reading = self.read_block(&block, &whole);
@@ -1271,6 +1271,10 @@ const READ_BLOCKS_CAP: usize = 64;
 const READ_BLOCK_TEXT_MAX: usize = 16 * 1024;
 
 impl ReadBlocks {
+    fn get(&self, whole: &str) -> Option<&Option<(Classification, String)>> {
+        self.0.get(whole)
+    }
+
     fn insert(&mut self, whole: String, reading: Option<(Classification, String)>) {
         if whole.len() > READ_BLOCK_TEXT_MAX {
             return;

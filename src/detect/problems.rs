@@ -385,9 +385,9 @@ fn exit_codes(flag: &Flag) -> Vec<String> {
     codes
 }
 
-/// The things a flag is about, and the things they lead to.
+/// The things a flag is about, and the things they lead to. Borrowed from the flags and the
+/// store: a grouping runs on every flag change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-/// Borrowed from the flags and the store: a grouping runs on every flag change.
 enum Anchor<'a> {
     Service(&'a str),
     TaskFamily(&'a str),

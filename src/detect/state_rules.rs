@@ -505,14 +505,7 @@ impl Detector {
                 }
                 continue;
             }
-            // Looked up before inserting: `entry` would copy the group's ARN on every tick.
-            if !self.no_healthy_since.contains_key(group) {
-                self.no_healthy_since
-                    .insert(group.clone(), Tracked::new(now));
-            }
-            let Some(tracked) = self.no_healthy_since.get_mut(group) else {
-                continue;
-            };
+            let tracked = Tracked::follow(&mut self.no_healthy_since, group, now);
             let since = tracked.since;
             let waited = now.signed_duration_since(since).num_seconds();
             let grace = if health.unhealthy > 0 {
@@ -751,14 +744,7 @@ impl Detector {
                 }
                 continue;
             };
-            // Looked up before inserting: `entry` would copy the name on every tick.
-            let since = match self.behind_since.get(name) {
-                Some(tracked) => tracked.since,
-                None => {
-                    self.behind_since.insert(name.clone(), Tracked::new(now));
-                    now
-                }
-            };
+            let since = Tracked::follow(&mut self.behind_since, name, now).since;
             let waited = now.signed_duration_since(since).num_seconds();
             if waited < self.config.not_converging_s {
                 continue;
@@ -1203,8 +1189,23 @@ pub(super) struct Tracked {
 }
 
 impl Tracked {
-    fn new(since: DateTime<Utc>) -> Self {
-        Tracked { since, built: None }
+    /// The condition of `key`, followed from `now` unless it already was. Looked up before
+    /// inserting: `entry` would copy the key (a target group's ARN) on every tick.
+    fn follow<'m>(
+        tracked: &'m mut rustc_hash::FxHashMap<String, Tracked>,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> &'m mut Tracked {
+        if !tracked.contains_key(key) {
+            tracked.insert(
+                key.to_string(),
+                Tracked {
+                    since: now,
+                    built: None,
+                },
+            );
+        }
+        tracked.get_mut(key).expect("inserted above")
     }
 }
 
